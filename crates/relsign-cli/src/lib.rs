@@ -1,0 +1,106 @@
+//! What relsign's two binaries share: the exit codes, which mean the same in both, the
+//! mapping of every library error to one of them, and the one-line error report on stderr.
+
+use std::fmt;
+
+/// The documented exit codes of `signer` and `copier`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything asked for was done (or verified).
+    Ok = 0,
+    /// A signature or checksum does not verify; the gate refused to publish.
+    Verify = 1,
+    /// The command line is wrong (unknown flag, missing value).
+    Usage = 2,
+    /// An input is missing, unreadable or refused (bad name, symlink out, duplicate).
+    Input = 3,
+    /// The key cannot be used: unreadable, wrong passphrase, expired, revoked, no signing key.
+    Key = 4,
+    /// A secret or AWS service cannot be reached or read (not found, access denied, network).
+    Remote = 5,
+    /// The output or destination cannot be written, or already holds something else.
+    Output = 6,
+    /// A bug in relsign: please report it.
+    Internal = 70,
+}
+
+impl Exit {
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+/// The table printed in `--help` and the README.
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes (the same for signer and copier):
+  0   success
+  1   verification failed: a signature or checksum does not verify
+  2   usage: wrong flags or arguments
+  3   input: missing, unreadable or refused input (bad name, symlink out, duplicate)
+  4   key: key unreadable, wrong passphrase, expired, revoked, no signing key
+  5   remote: secret or AWS service not found, access denied, unreachable
+  6   output: output or destination cannot be written or holds something else
+  70  internal error (a bug: please report it)";
+
+/// A failure to report: one line on stderr and an exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub exit: Exit,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(exit: Exit, message: impl fmt::Display) -> Failure {
+        Failure {
+            exit,
+            message: message.to_string(),
+        }
+    }
+
+    /// Prints `program: message` on stderr, on one line whatever the message holds.
+    pub fn report(&self, program: &str) {
+        let one_line: String = self
+            .message
+            .split(['\n', '\r'])
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        eprintln!("{program}: error: {one_line}");
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// The number of worker threads when the user does not say: one per core.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+}
+
+impl From<relsign_pgp::Error> for Failure {
+    fn from(e: relsign_pgp::Error) -> Failure {
+        let exit = match e.kind() {
+            relsign_pgp::ErrorKind::Key => Exit::Key,
+            relsign_pgp::ErrorKind::Input => Exit::Input,
+            relsign_pgp::ErrorKind::Internal => Exit::Internal,
+        };
+        Failure::new(exit, e)
+    }
+}
+
+impl From<relsign_codebuild::Error> for Failure {
+    fn from(e: relsign_codebuild::Error) -> Failure {
+        let exit = match e.kind() {
+            relsign_codebuild::ErrorKind::Input => Exit::Input,
+            relsign_codebuild::ErrorKind::Output => Exit::Output,
+        };
+        Failure::new(exit, e)
+    }
+}

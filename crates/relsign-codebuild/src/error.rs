@@ -1,0 +1,87 @@
+//! The one error type of relsign-codebuild. Each message names the file and what to do.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("input {path} does not exist: check the path (or the build output that should have made it)")]
+    InputMissing { path: PathBuf },
+
+    #[error("cannot read input {path}: {source}: fix its permissions or leave it out")]
+    InputUnreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("{path} is a {kind}, not a regular file: only regular files are signed; remove it from the build output")]
+    NotRegular { path: PathBuf, kind: &'static str },
+
+    #[error("{path} is a symlink to {target}, outside {root}: copy the file into the build output instead")]
+    SymlinkEscape {
+        path: PathBuf,
+        target: PathBuf,
+        root: PathBuf,
+    },
+
+    #[error("{path} is a symlink to a folder: name the folder itself as an input instead")]
+    SymlinkToFolder { path: PathBuf },
+
+    #[error("{path}: file name is not valid UTF-8: rename it (names go into SHA256SUMS, manifest.json and S3 keys)")]
+    NonUtf8 { path: PathBuf },
+
+    #[error("{name:?} ({path}): {why}: rename the file")]
+    BadName {
+        name: String,
+        path: PathBuf,
+        why: &'static str,
+    },
+
+    #[error("{path} would be published as {name}, a name relsign writes itself: rename it")]
+    Reserved { name: String, path: PathBuf },
+
+    #[error("two artifacts would be published as {name}: {first} and {second}; rename one or sign them in separate runs")]
+    Duplicate {
+        name: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
+
+    #[error("no artifacts to sign in {inputs}: check the inputs (existing .asc files are not signed again)")]
+    NoArtifacts { inputs: String },
+
+    #[error("output folder {out} is inside input {input}: choose an --out outside every input, or it would sign its own output")]
+    OutputInsideInput { out: PathBuf, input: PathBuf },
+
+    #[error("output {out} exists and is not a folder: choose another --out")]
+    OutputIsFile { out: PathBuf },
+
+    #[error("output folder {out} is not empty: remove it or choose another --out (relsign never mixes two runs in one folder)")]
+    OutputNotEmpty { out: PathBuf },
+
+    #[error(
+        "cannot write {path}: {source}: check free space and permissions of the output folder"
+    )]
+    OutputWrite {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Which side the problem is on, for callers that map errors to exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    Input,
+    Output,
+}
+
+impl Error {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::OutputInsideInput { .. }
+            | Error::OutputIsFile { .. }
+            | Error::OutputNotEmpty { .. }
+            | Error::OutputWrite { .. } => ErrorKind::Output,
+            _ => ErrorKind::Input,
+        }
+    }
+}

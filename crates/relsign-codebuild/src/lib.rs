@@ -1,0 +1,16 @@
+//! The CodeBuild world for relsign, without AWS: where build outputs are (sources), which
+//! files in them are artifacts, and the output folder that the buildspec exports.
+//!
+//! Everything that touches untrusted names lives here: a build stage can hand us hostile
+//! file names, symlinks and special files, and none of them may lead outside a source or
+//! overwrite another artifact.
+
+mod artifact;
+mod error;
+mod name;
+mod output;
+
+pub use artifact::{collect, Artifact, Input, Selection};
+pub use error::{Error, ErrorKind};
+pub use name::validate_relative;
+pub use output::Staging;

@@ -1,0 +1,160 @@
+//! The output folder, written all at once: everything goes into a hidden staging folder
+//! beside `--out`, which is renamed into place only when complete. An error or a crash
+//! leaves `--out` untouched (the staging folder is removed on error; after a crash it is a
+//! hidden `.NAME.partial-*` sibling that the next run does not read).
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::Error;
+
+pub struct Staging {
+    dir: tempfile::TempDir,
+    out: PathBuf,
+}
+
+fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::OutputWrite {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// `path` made absolute without requiring it to exist (its parent must, once created).
+fn absolute(path: &Path) -> std::io::Result<PathBuf> {
+    match fs::canonicalize(path) {
+        Ok(p) => Ok(p),
+        Err(_) => {
+            let parent = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let name = path
+                .file_name()
+                .ok_or_else(|| std::io::Error::other("output has no name"))?;
+            Ok(fs::canonicalize(parent)?.join(name))
+        }
+    }
+}
+
+impl Staging {
+    /// Checks `out` (absent or an empty folder, not inside any input folder) and creates the
+    /// staging folder beside it.
+    pub fn new(out: &Path, inputs: &[&Path]) -> Result<Staging, Error> {
+        match fs::symlink_metadata(out) {
+            Ok(meta) if !meta.is_dir() => {
+                return Err(Error::OutputIsFile {
+                    out: out.to_path_buf(),
+                })
+            }
+            Ok(_) => {
+                let mut entries = fs::read_dir(out).map_err(write_error(out))?;
+                if entries.next().is_some() {
+                    return Err(Error::OutputNotEmpty {
+                        out: out.to_path_buf(),
+                    });
+                }
+            }
+            Err(_) => {}
+        }
+        let parent = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs::create_dir_all(parent).map_err(write_error(parent))?;
+        let abs_out = absolute(out).map_err(write_error(out))?;
+        for input in inputs {
+            let Ok(abs_in) = fs::canonicalize(input) else {
+                continue;
+            };
+            if abs_in.is_dir() && abs_out.starts_with(&abs_in) {
+                return Err(Error::OutputInsideInput {
+                    out: out.to_path_buf(),
+                    input: input.to_path_buf(),
+                });
+            }
+        }
+        let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("signed");
+        let dir = tempfile::Builder::new()
+            .prefix(&format!(".{name}.partial-"))
+            .tempdir_in(parent)
+            .map_err(write_error(parent))?;
+        Ok(Staging {
+            dir,
+            out: out.to_path_buf(),
+        })
+    }
+
+    /// Where the file published as `name` is staged.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn parent_ready(&self, name: &str) -> Result<PathBuf, Error> {
+        let path = self.path(name);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(write_error(parent))?;
+        }
+        Ok(path)
+    }
+
+    /// Hard-links `source` as `name`. Returns false when the filesystem cannot (another
+    /// device, no permission), so the caller copies instead.
+    pub fn link(&self, source: &Path, name: &str) -> Result<bool, Error> {
+        let path = self.parent_ready(name)?;
+        Ok(fs::hard_link(source, &path).is_ok())
+    }
+
+    /// Creates the staged file `name` for writing (for copies).
+    pub fn create(&self, name: &str) -> Result<File, Error> {
+        let path = self.parent_ready(name)?;
+        File::create(&path).map_err(write_error(&path))
+    }
+
+    /// Writes `bytes` as `name` and flushes them to disk.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), Error> {
+        let path = self.parent_ready(name)?;
+        let mut file = File::create(&path).map_err(write_error(&path))?;
+        file.write_all(bytes).map_err(write_error(&path))?;
+        file.sync_all().map_err(write_error(&path))
+    }
+
+    /// Flushes every staged folder to disk and renames the staging folder to `--out`.
+    pub fn commit(self) -> Result<PathBuf, Error> {
+        let root = self.dir.path().to_path_buf();
+        fs::set_permissions(&root, fs::Permissions::from_mode(0o755))
+            .map_err(write_error(&root))?;
+        for entry in walkdir::WalkDir::new(&root).contents_first(true) {
+            let entry = entry.map_err(|e| Error::OutputWrite {
+                path: root.clone(),
+                source: e
+                    .into_io_error()
+                    .unwrap_or_else(|| std::io::Error::other("walk")),
+            })?;
+            if entry.file_type().is_dir() {
+                File::open(entry.path())
+                    .and_then(|d| d.sync_all())
+                    .map_err(write_error(entry.path()))?;
+            }
+        }
+        let root = self.dir.keep();
+        if let Err(e) = fs::rename(&root, &self.out) {
+            let _ = fs::remove_dir_all(&root);
+            return Err(Error::OutputWrite {
+                path: self.out.clone(),
+                source: e,
+            });
+        }
+        let parent = self
+            .out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        File::open(parent)
+            .and_then(|d| d.sync_all())
+            .map_err(write_error(parent))?;
+        Ok(self.out)
+    }
+}

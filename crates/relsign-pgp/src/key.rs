@@ -1,0 +1,435 @@
+//! Loading a secret key as GnuPG exports it, choosing the signing key as GnuPG would, and
+//! unlocking it in memory.
+
+use std::time::SystemTime;
+
+use openpgp::cert::prelude::*;
+use openpgp::crypto::{KeyPair, Password, S2K};
+use openpgp::packet::key::{SecretKeyMaterial, SecretParts, UnspecifiedRole};
+use openpgp::packet::Key;
+use openpgp::parse::Parse;
+use openpgp::policy::{Policy, StandardPolicy};
+use openpgp::serialize::SerializeInto;
+use openpgp::types::RevocationStatus;
+use openpgp::{Fingerprint, KeyHandle};
+use sequoia_openpgp as openpgp;
+
+use crate::Error;
+
+/// A passphrase held in memory that is zeroed when dropped.
+pub struct Passphrase(Password);
+
+impl Passphrase {
+    pub fn new(bytes: Vec<u8>) -> Passphrase {
+        Passphrase(Password::from(bytes))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.map(|p| p.is_empty())
+    }
+
+    /// The passphrase without one trailing newline, if it has one: secrets pasted into a
+    /// console or written with `echo` often carry it.
+    fn without_trailing_newline(&self) -> Option<Passphrase> {
+        self.0.map(|p| {
+            let trimmed = p.strip_suffix(b"\r\n").or_else(|| p.strip_suffix(b"\n"))?;
+            Some(Passphrase::new(trimmed.to_vec()))
+        })
+    }
+}
+
+impl std::fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Passphrase(<redacted>)")
+    }
+}
+
+/// The certificates read from one key source (a file, a secret), with where they came from
+/// for error messages.
+pub struct KeyRing {
+    origin: String,
+    certs: Vec<Cert>,
+}
+
+/// An unlocked signing key, ready to sign.
+#[derive(Clone)]
+pub struct SigningKey {
+    pub(crate) keypair: KeyPair,
+    fingerprint: Fingerprint,
+    primary: Fingerprint,
+    user_id: Option<String>,
+}
+
+impl SigningKey {
+    /// The fingerprint of the (sub)key that makes the signatures.
+    pub fn fingerprint(&self) -> String {
+        self.fingerprint.to_hex()
+    }
+
+    /// The fingerprint of the certificate, which users know the key by.
+    pub fn primary_fingerprint(&self) -> String {
+        self.primary.to_hex()
+    }
+
+    /// The primary user ID, for display.
+    pub fn user_id(&self) -> Option<&str> {
+        self.user_id.as_deref()
+    }
+
+    /// A short description such as `RSA4096`.
+    pub fn algorithm(&self) -> String {
+        let key = self.keypair.public();
+        match key.mpis().bits() {
+            Some(bits) if !matches!(key.pk_algo(), openpgp::types::PublicKeyAlgorithm::EdDSA) => {
+                format!("{}{}", key.pk_algo(), bits)
+            }
+            _ => key.pk_algo().to_string(),
+        }
+    }
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("fingerprint", &self.fingerprint.to_hex())
+            .field("primary", &self.primary.to_hex())
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn policy() -> StandardPolicy<'static> {
+    StandardPolicy::new()
+}
+
+/// Reads every certificate (public or secret) in `bytes`, armored or binary.
+pub fn load_certificates(bytes: &[u8], origin: &str) -> Result<Vec<Cert>, Error> {
+    let malformed = |e: anyhow::Error| Error::Malformed {
+        origin: origin.to_string(),
+        detail: root_cause(&e),
+    };
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::NoKeyMaterial {
+            origin: origin.to_string(),
+        });
+    }
+    let parser = CertParser::from_bytes(bytes).map_err(malformed)?;
+    let mut certs = Vec::new();
+    for cert in parser {
+        certs.push(cert.map_err(malformed)?);
+    }
+    if certs.is_empty() {
+        return Err(Error::NoKeyMaterial {
+            origin: origin.to_string(),
+        });
+    }
+    Ok(certs)
+}
+
+/// The public certificates for `certs`, armored, as users publish them.
+fn export_certificates(certs: &[Cert]) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    for cert in certs {
+        let armored = cert.armored().to_vec().map_err(|e| Error::Sign {
+            fingerprint: cert.fingerprint().to_hex(),
+            detail: e.to_string(),
+        })?;
+        out.extend_from_slice(&armored);
+    }
+    Ok(out)
+}
+
+fn root_cause(e: &anyhow::Error) -> String {
+    let mut msg = e.to_string();
+    for cause in e.chain().skip(1) {
+        msg.push_str(": ");
+        msg.push_str(&cause.to_string());
+    }
+    msg
+}
+
+fn when(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// Why a signing-capable key cannot be used, in order of what to tell the user first.
+enum Unusable {
+    NoSecret(Fingerprint),
+    Expired(Fingerprint, Option<SystemTime>),
+    Revoked(Fingerprint, String),
+}
+
+fn revocation_reason(status: &RevocationStatus) -> Option<String> {
+    match status {
+        RevocationStatus::Revoked(sigs) => Some(
+            sigs.first()
+                .and_then(|s| s.reason_for_revocation())
+                .map(|(code, text)| {
+                    let text = String::from_utf8_lossy(text);
+                    if text.is_empty() {
+                        code.to_string()
+                    } else {
+                        format!("{code}: {text}")
+                    }
+                })
+                .unwrap_or_else(|| "no reason given".to_string()),
+        ),
+        _ => None,
+    }
+}
+
+fn is_gnupg_stub(secret: &SecretKeyMaterial) -> bool {
+    match secret {
+        // GnuPG's "gnu-dummy" (secret not exported) and "divert-to-card" use S2K 101.
+        SecretKeyMaterial::Encrypted(e) => matches!(e.s2k(), S2K::Private { tag: 101, .. }),
+        _ => false,
+    }
+}
+
+impl KeyRing {
+    /// Reads the key data, which should hold secret keys as `gpg --export-secret-key` writes.
+    pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<KeyRing, Error> {
+        let certs = load_certificates(bytes, origin)?;
+        Ok(KeyRing {
+            origin: origin.to_string(),
+            certs,
+        })
+    }
+
+    pub fn certs(&self) -> &[Cert] {
+        &self.certs
+    }
+
+    /// The armored public certificates (all, or the one `wanted` names), as users publish
+    /// them. Needs no passphrase.
+    pub fn public_certificates(&self, wanted: Option<&str>) -> Result<Vec<u8>, Error> {
+        match wanted {
+            None => export_certificates(&self.certs),
+            Some(w) => {
+                let (cert, _) = self.choose(Some(w))?;
+                export_certificates(std::slice::from_ref(cert))
+            }
+        }
+    }
+
+    /// Chooses the certificate (and, if `wanted` names a subkey, that subkey).
+    fn choose(&self, wanted: Option<&str>) -> Result<(&Cert, Option<Fingerprint>), Error> {
+        let Some(wanted) = wanted else {
+            return match self.certs.as_slice() {
+                [one] => Ok((one, None)),
+                many => Err(Error::AmbiguousKey {
+                    origin: self.origin.clone(),
+                    count: many.len(),
+                    fingerprints: self.fingerprints(),
+                }),
+            };
+        };
+        let not_found = || Error::SigningKeyNotFound {
+            origin: self.origin.clone(),
+            wanted: wanted.to_string(),
+            available: self.fingerprints(),
+        };
+        // Accept what people paste: spaces, a 0x prefix, GnuPG's trailing '!'.
+        let cleaned: String = wanted
+            .trim_start_matches("0x")
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '!')
+            .collect();
+        let handle: KeyHandle = cleaned.parse().map_err(|_| not_found())?;
+        for cert in &self.certs {
+            if cert.key_handle().aliases(&handle) {
+                return Ok((cert, None));
+            }
+            if let Some(ka) = cert.keys().key_handle(handle.clone()).next() {
+                return Ok((cert, Some(ka.key().fingerprint())));
+            }
+        }
+        Err(not_found())
+    }
+
+    fn fingerprints(&self) -> String {
+        self.certs
+            .iter()
+            .map(|c| c.fingerprint().to_hex())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Selects the key GnuPG would sign with (the newest alive, unrevoked, signing-capable
+    /// key whose secret is present) or the one `wanted` names, and unlocks it.
+    pub fn signing_key(
+        &self,
+        wanted: Option<&str>,
+        passphrase: Option<&Passphrase>,
+    ) -> Result<SigningKey, Error> {
+        let (cert, only) = self.choose(wanted)?;
+        let key = select(cert, only.as_ref(), &self.origin)?;
+        let fingerprint = key.fingerprint();
+        let keypair = unlock(key, passphrase)?;
+        let policy = policy();
+        let user_id = cert.with_policy(&policy, None).ok().and_then(|vc| {
+            vc.primary_userid()
+                .ok()
+                .map(|u| String::from_utf8_lossy(u.userid().value()).into_owned())
+        });
+        Ok(SigningKey {
+            keypair,
+            fingerprint,
+            primary: cert.fingerprint(),
+            user_id,
+        })
+    }
+}
+
+fn select(
+    cert: &Cert,
+    only: Option<&Fingerprint>,
+    origin: &str,
+) -> Result<Key<SecretParts, UnspecifiedRole>, Error> {
+    let fpr = cert.fingerprint().to_hex();
+    if !cert.is_tsk() {
+        return Err(Error::PublicKeyOnly {
+            origin: origin.to_string(),
+            fingerprint: fpr,
+        });
+    }
+    let policy = policy();
+    let vc = cert
+        .with_policy(&policy as &dyn Policy, None)
+        .map_err(|e| Error::InvalidCertificate {
+            fingerprint: fpr.clone(),
+            detail: root_cause(&e),
+        })?;
+    if let Some(reason) = revocation_reason(&vc.revocation_status()) {
+        return Err(Error::KeyRevoked {
+            fingerprint: fpr,
+            reason,
+        });
+    }
+    if vc.alive().is_err() {
+        let expiry = vc.primary_key().key_expiration_time();
+        return Err(Error::KeyExpired {
+            fingerprint: fpr,
+            when: expiry.map(when).unwrap_or_else(|| "an unknown date".into()),
+        });
+    }
+
+    let mut best: Option<Key<SecretParts, UnspecifiedRole>> = None;
+    let mut unusable = Vec::new();
+    for ka in vc.keys().for_signing() {
+        let key_fpr = ka.key().fingerprint();
+        if only.is_some_and(|f| *f != key_fpr) {
+            continue;
+        }
+        if let Some(reason) = revocation_reason(&ka.revocation_status()) {
+            unusable.push(Unusable::Revoked(key_fpr, reason));
+            continue;
+        }
+        if ka.alive().is_err() {
+            unusable.push(Unusable::Expired(key_fpr, ka.key_expiration_time()));
+            continue;
+        }
+        let secret = match ka.key().clone().parts_into_secret() {
+            Ok(k) if !is_gnupg_stub(k.secret()) => k,
+            _ => {
+                unusable.push(Unusable::NoSecret(key_fpr));
+                continue;
+            }
+        };
+        let newer = best
+            .as_ref()
+            .is_none_or(|b| secret.creation_time() > b.creation_time());
+        if newer {
+            best = Some(secret.role_into_unspecified());
+        }
+    }
+    if let Some(key) = best {
+        return Ok(key);
+    }
+    // Tell the most useful reason first: a missing secret is fixed by a re-export, an
+    // expired key by extending it, a revoked one only by another key.
+    unusable.sort_by_key(|u| match u {
+        Unusable::NoSecret(..) => 0,
+        Unusable::Expired(..) => 1,
+        Unusable::Revoked(..) => 2,
+    });
+    Err(match unusable.into_iter().next() {
+        None => Error::NoSigningCapability {
+            fingerprint: only.map(|f| f.to_hex()).unwrap_or(fpr),
+        },
+        Some(Unusable::NoSecret(f)) => Error::SecretNotExported {
+            fingerprint: f.to_hex(),
+        },
+        Some(Unusable::Expired(f, t)) => Error::KeyExpired {
+            fingerprint: f.to_hex(),
+            when: t.map(when).unwrap_or_else(|| "an unknown date".into()),
+        },
+        Some(Unusable::Revoked(f, reason)) => Error::KeyRevoked {
+            fingerprint: f.to_hex(),
+            reason,
+        },
+    })
+}
+
+fn unlock(
+    key: Key<SecretParts, UnspecifiedRole>,
+    passphrase: Option<&Passphrase>,
+) -> Result<KeyPair, Error> {
+    let fingerprint = key.fingerprint().to_hex();
+    if key.version() != 4 {
+        return Err(Error::UnsupportedKey {
+            fingerprint,
+            detail: format!(
+                "a v{} key; GnuPG 2.2 and sqv verify v4 signatures only",
+                key.version()
+            ),
+        });
+    }
+    let unsupported = |e: anyhow::Error| Error::UnsupportedKey {
+        fingerprint: fingerprint.clone(),
+        detail: root_cause(&e),
+    };
+    let key = match key.secret() {
+        SecretKeyMaterial::Unencrypted(_) => key,
+        SecretKeyMaterial::Encrypted(e) => {
+            if !e.s2k().is_supported() {
+                return Err(Error::UnsupportedKey {
+                    fingerprint,
+                    detail: format!("secret protected with unsupported S2K {:?}", e.s2k()),
+                });
+            }
+            let Some(passphrase) = passphrase else {
+                return Err(Error::PassphraseRequired { fingerprint });
+            };
+            if passphrase.is_empty() {
+                return Err(Error::EmptyPassphrase { fingerprint });
+            }
+            match key.clone().decrypt_secret(&passphrase.0) {
+                Ok(k) => k,
+                Err(first) => {
+                    let retried = passphrase
+                        .without_trailing_newline()
+                        .filter(|p| !p.is_empty())
+                        .and_then(|p| key.clone().decrypt_secret(&p.0).ok());
+                    match retried {
+                        Some(k) => k,
+                        None if is_wrong_password(&first) => {
+                            return Err(Error::WrongPassphrase { fingerprint })
+                        }
+                        None => return Err(unsupported(first)),
+                    }
+                }
+            }
+        }
+    };
+    key.into_keypair().map_err(unsupported)
+}
+
+/// sequoia reports a wrong passphrase as a failed checksum or garbled key material.
+fn is_wrong_password(e: &anyhow::Error) -> bool {
+    !matches!(
+        e.downcast_ref::<openpgp::Error>(),
+        Some(openpgp::Error::UnsupportedSymmetricAlgorithm(_))
+            | Some(openpgp::Error::UnsupportedAEADAlgorithm(_))
+            | Some(openpgp::Error::UnsupportedPublicKeyAlgorithm(_))
+    )
+}

@@ -1,0 +1,254 @@
+//! Checking detached signatures against the certificates a user trusts, with the reason
+//! when one does not verify.
+
+use std::fmt;
+use std::io::{self, Read};
+use std::time::SystemTime;
+
+use openpgp::cert::Cert;
+use openpgp::parse::stream::{
+    DetachedVerifierBuilder, GoodChecksum, MessageLayer, MessageStructure, VerificationError,
+    VerificationHelper,
+};
+use openpgp::parse::Parse;
+use openpgp::KeyHandle;
+use sequoia_openpgp as openpgp;
+
+use crate::key::policy;
+use crate::{load_certificates, Error, Sha256, Sha256Hasher};
+
+/// A signature that verified, and the digest of the bytes it covers.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// The (sub)key that made the signature.
+    pub fingerprint: String,
+    /// The certificate it belongs to.
+    pub primary: String,
+    pub created: SystemTime,
+    pub sha256: Sha256,
+    pub size: u64,
+}
+
+/// Why a signature does not verify.
+#[derive(Debug)]
+pub enum Failure {
+    /// The data or the signature was changed after signing.
+    BadSignature(String),
+    /// Made by a key none of the given certificates holds.
+    UnknownKey(String),
+    /// The signing key or its certificate had expired when the signature was made.
+    KeyExpired(String),
+    /// The signing key or its certificate is revoked.
+    KeyRevoked(String),
+    /// The key cannot be used for this signature for another reason.
+    BadKey(String),
+    /// The `.asc` is not an OpenPGP signature.
+    Malformed(String),
+    /// The `.asc` holds no signature at all.
+    NoSignature,
+    /// The data could not be read.
+    Read(io::Error),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::BadSignature(d) => write!(
+                f,
+                "BAD signature: the file or its .asc was changed after signing ({d})"
+            ),
+            Failure::UnknownKey(k) => write!(
+                f,
+                "made by key {k}, which no --cert holds: pass the signer's certificate"
+            ),
+            Failure::KeyExpired(d) => write!(f, "signing key had expired: {d}"),
+            Failure::KeyRevoked(d) => write!(f, "signing key is revoked: {d}"),
+            Failure::BadKey(d) => write!(f, "signing key not valid: {d}"),
+            Failure::Malformed(d) => write!(f, "not an OpenPGP signature: {d}"),
+            Failure::NoSignature => write!(f, "the .asc holds no signature"),
+            Failure::Read(e) => write!(f, "cannot read: {e}"),
+        }
+    }
+}
+
+/// Checks signatures against a fixed set of certificates.
+pub struct Verifier {
+    certs: Vec<Cert>,
+}
+
+impl Verifier {
+    pub fn new(certs: Vec<Cert>) -> Verifier {
+        // Only the public parts are ever needed to verify.
+        let certs = certs
+            .into_iter()
+            .map(|c| c.strip_secret_key_material())
+            .collect();
+        Verifier { certs }
+    }
+
+    /// Adds the certificates in `bytes` (armored or binary; secret parts are dropped).
+    pub fn add_certificates(&mut self, bytes: &[u8], origin: &str) -> Result<usize, Error> {
+        let certs = load_certificates(bytes, origin)?;
+        let n = certs.len();
+        self.certs
+            .extend(certs.into_iter().map(|c| c.strip_secret_key_material()));
+        Ok(n)
+    }
+
+    /// The fingerprints of the trusted certificates.
+    pub fn fingerprints(&self) -> Vec<String> {
+        self.certs
+            .iter()
+            .map(|c| c.fingerprint().to_hex())
+            .collect()
+    }
+
+    /// Verifies `signature` (the content of an `.asc`) over what `data` yields, and
+    /// returns the data's SHA-256 computed in the same read.
+    pub fn verify(
+        &self,
+        signature: &[u8],
+        data: impl Read + Send + Sync,
+    ) -> Result<Verified, Failure> {
+        let policy = policy();
+        let mut helper = Helper {
+            certs: &self.certs,
+            outcome: None,
+        };
+        let mut reader = DigestingReader {
+            inner: data,
+            hasher: Sha256Hasher::new(),
+            size: 0,
+            error: None,
+        };
+        let builder = DetachedVerifierBuilder::from_bytes(signature)
+            .map_err(|e| Failure::Malformed(e.to_string()))?;
+        let mut verifier = builder
+            .with_policy(&policy, None, &mut helper)
+            .map_err(|e| Failure::Malformed(e.to_string()))?;
+        let result = verifier.verify_reader(&mut reader);
+        drop(verifier);
+        if let Some(e) = reader.error.take() {
+            return Err(Failure::Read(e));
+        }
+        if let Err(e) = result {
+            return Err(Failure::Malformed(e.to_string()));
+        }
+        let sha256 = reader.hasher.finish();
+        match helper.outcome {
+            Some(Ok((fingerprint, primary, created))) => Ok(Verified {
+                fingerprint,
+                primary,
+                created,
+                sha256,
+                size: reader.size,
+            }),
+            Some(Err(f)) => Err(f),
+            None => Err(Failure::NoSignature),
+        }
+    }
+}
+
+type Outcome = Result<(String, String, SystemTime), Failure>;
+
+struct Helper<'a> {
+    certs: &'a [Cert],
+    outcome: Option<Outcome>,
+}
+
+impl VerificationHelper for &mut Helper<'_> {
+    fn get_certs(&mut self, _ids: &[KeyHandle]) -> openpgp::Result<Vec<Cert>> {
+        Ok(self.certs.to_vec())
+    }
+
+    fn check(&mut self, structure: MessageStructure) -> openpgp::Result<()> {
+        for layer in structure.into_iter() {
+            let MessageLayer::SignatureGroup { results } = layer else {
+                continue;
+            };
+            for result in results {
+                let outcome = match result {
+                    Ok(GoodChecksum { sig, ka }) => Ok((
+                        ka.key().fingerprint().to_hex(),
+                        ka.cert().fingerprint().to_hex(),
+                        sig.signature_creation_time()
+                            .unwrap_or(SystemTime::UNIX_EPOCH),
+                    )),
+                    Err(e) => Err(classify(e)),
+                };
+                // One good signature from a trusted certificate is enough, as for gpg.
+                let good = outcome.is_ok();
+                if good || self.outcome.is_none() {
+                    self.outcome = Some(outcome);
+                }
+                if good {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn classify(e: VerificationError) -> Failure {
+    let detail = |error: &anyhow::Error| {
+        error
+            .chain()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(": ")
+    };
+    match e {
+        VerificationError::MissingKey { sig } => Failure::UnknownKey(
+            sig.get_issuers()
+                .first()
+                .map(|h| h.to_hex())
+                .unwrap_or_else(|| "(no issuer)".into()),
+        ),
+        VerificationError::BadSignature { error, .. } => Failure::BadSignature(detail(&error)),
+        VerificationError::BadKey { ka, error, .. } => {
+            let msg = detail(&error);
+            let who = ka.key().fingerprint().to_hex();
+            match error.downcast_ref::<openpgp::Error>() {
+                Some(openpgp::Error::Expired(_)) => Failure::KeyExpired(format!("{who}: {msg}")),
+                _ if msg.contains("revoked") => Failure::KeyRevoked(format!("{who}: {msg}")),
+                _ => Failure::BadKey(format!("{who}: {msg}")),
+            }
+        }
+        VerificationError::UnboundKey { cert, error, .. } => Failure::BadKey(format!(
+            "{}: {}",
+            cert.fingerprint().to_hex(),
+            detail(&error)
+        )),
+        VerificationError::MalformedSignature { error, .. } => Failure::Malformed(detail(&error)),
+        VerificationError::UnknownSignature { sig } => Failure::Malformed(sig.error().to_string()),
+        other => Failure::Malformed(other.to_string()),
+    }
+}
+
+/// Hands the data to the verifier while computing its plain SHA-256, so verifying a file
+/// and checking it against `SHA256SUMS` is one read.
+struct DigestingReader<R> {
+    inner: R,
+    hasher: Sha256Hasher,
+    size: u64,
+    error: Option<io::Error>,
+}
+
+impl<R: Read> Read for DigestingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.hasher.update(&buf[..n]);
+                self.size += n as u64;
+                Ok(n)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
+            Err(e) => {
+                let kept = io::Error::new(e.kind(), e.to_string());
+                self.error = Some(e);
+                Err(kept)
+            }
+        }
+    }
+}

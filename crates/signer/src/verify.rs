@@ -1,0 +1,188 @@
+//! `signer verify`: one line per file, exit 1 if anything fails.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use relsign_cli::{default_jobs, Exit, Failure};
+use relsign_pgp::{
+    is_signature_name, verify_file, verify_folder, verify_listed, verify_sums, FileCheck,
+    FileStatus, FolderOptions, Verifier, SUMS_NAME,
+};
+use serde::Serialize;
+
+use crate::cli::VerifyArgs;
+
+#[derive(Serialize)]
+struct Line {
+    path: String,
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fingerprint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signed: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<String>,
+}
+
+impl Line {
+    fn from_check(prefix: &Path, check: &FileCheck) -> Line {
+        let path = prefix.join(&check.path).display().to_string();
+        match &check.status {
+            FileStatus::Signed(v) => Line {
+                path,
+                ok: true,
+                fingerprint: Some(v.fingerprint.clone()),
+                signed: Some(humantime::format_rfc3339_seconds(v.created).to_string()),
+                sha256: Some(v.sha256.to_string()),
+                problem: None,
+            },
+            FileStatus::Listed(d) => Line {
+                path,
+                ok: true,
+                fingerprint: None,
+                signed: None,
+                sha256: Some(d.to_string()),
+                problem: None,
+            },
+            FileStatus::Failed(why) => Line {
+                path,
+                ok: false,
+                fingerprint: None,
+                signed: None,
+                sha256: None,
+                problem: Some(why.clone()),
+            },
+        }
+    }
+
+    fn text(&self) -> String {
+        match (&self.problem, &self.fingerprint) {
+            (Some(why), _) => format!("FAIL  {}: {why}", self.path),
+            (None, Some(fpr)) => format!(
+                "OK    {}  signed by {fpr} at {}",
+                self.path,
+                self.signed.as_deref().unwrap_or("?")
+            ),
+            (None, None) => format!("OK    {}  digest matches the signed SHA256SUMS", self.path),
+        }
+    }
+}
+
+pub fn run(args: VerifyArgs) -> Result<Exit, Failure> {
+    let mut verifier = Verifier::new(Vec::new());
+    for cert in &args.cert {
+        let bytes = std::fs::read(cert).map_err(|e| {
+            Failure::new(
+                Exit::Key,
+                format!(
+                    "cannot read certificate {}: {e}: check --cert",
+                    cert.display()
+                ),
+            )
+        })?;
+        verifier.add_certificates(&bytes, &format!("certificate {}", cert.display()))?;
+    }
+    for path in &args.paths {
+        if std::fs::symlink_metadata(path).is_err() {
+            return Err(Failure::new(
+                Exit::Input,
+                format!("{} does not exist: check the path", path.display()),
+            ));
+        }
+    }
+    let jobs = args.jobs.map(usize::from).unwrap_or_else(default_jobs);
+    let mut lines = Vec::new();
+    for path in &args.paths {
+        lines.extend(check_path(&verifier, path, args.require_sums, jobs)?);
+    }
+
+    let ok = lines.iter().all(|l| l.ok);
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        let _ = serde_json::to_writer_pretty(
+            &mut stdout,
+            &serde_json::json!({ "ok": ok, "files": lines }),
+        );
+        let _ = writeln!(stdout);
+    } else {
+        for line in &lines {
+            let _ = writeln!(stdout, "{}", line.text());
+        }
+        let failed = lines.iter().filter(|l| !l.ok).count();
+        let _ = writeln!(stdout, "{} files checked, {} failed", lines.len(), failed);
+    }
+    Ok(if ok { Exit::Ok } else { Exit::Verify })
+}
+
+fn check_path(
+    verifier: &Verifier,
+    path: &Path,
+    require_sums: bool,
+    jobs: usize,
+) -> Result<Vec<Line>, Failure> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let shown = |p: &Path| p.display().to_string();
+    if path.is_dir() {
+        let report = verify_folder(path, verifier, FolderOptions { require_sums, jobs })?;
+        return Ok(report
+            .files
+            .iter()
+            .map(|c| Line::from_check(path, c))
+            .collect());
+    }
+    if name == SUMS_NAME {
+        let base = path.parent().unwrap_or(Path::new("."));
+        return Ok(match verify_sums(verifier, path) {
+            Ok(sums) => {
+                let mut lines = vec![Line::from_check(
+                    Path::new(""),
+                    &FileCheck {
+                        path: shown(path),
+                        status: FileStatus::Signed(sums.signature),
+                    },
+                )];
+                lines.extend(
+                    verify_listed(base, &sums.list, jobs)
+                        .iter()
+                        .map(|c| Line::from_check(base, c)),
+                );
+                lines
+            }
+            Err(why) => vec![Line::from_check(
+                Path::new(""),
+                &FileCheck {
+                    path: shown(path),
+                    status: FileStatus::Failed(why),
+                },
+            )],
+        });
+    }
+    let (data, signature) = if is_signature_name(name) {
+        let s = path.to_string_lossy();
+        (
+            PathBuf::from(&s[..s.len() - ".asc".len()]),
+            path.to_path_buf(),
+        )
+    } else {
+        (
+            path.to_path_buf(),
+            PathBuf::from(format!("{}.asc", path.display())),
+        )
+    };
+    let status = match verify_file(verifier, &data, &signature) {
+        Ok(v) => FileStatus::Signed(v),
+        Err(why) => FileStatus::Failed(why),
+    };
+    Ok(vec![Line::from_check(
+        Path::new(""),
+        &FileCheck {
+            path: shown(&data),
+            status,
+        },
+    )])
+}
