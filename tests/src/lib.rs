@@ -1,1 +1,165 @@
-//! tmp
+//! Helpers for relsign's cross-binary suites: the built binaries, real GnuPG homes with
+//! keys of the shapes users have, `sqv`, and child processes measured for peak memory.
+//!
+//! Every external tool is required: a missing one fails the test with what to install,
+//! it never skips.
+
+pub mod gpg;
+pub mod keys;
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The path of a binary built from this workspace (`cargo build` puts them beside the
+/// test executables' `deps/` folder).
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile folder");
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is not built: run `cargo build --workspace` first (scripts/test does)",
+        path.display()
+    );
+    path
+}
+
+/// Fails the test unless `tool` is on PATH.
+pub fn require_tool(tool: &str, package: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        let candidate = dir.join(tool);
+        if candidate.is_file() {
+            return candidate;
+        }
+    }
+    panic!("{tool} is not installed: install the Debian package {package} (scripts/test does)");
+}
+
+/// Runs `signer` with `args`, no inherited passphrase, and the given extra environment.
+pub fn signer<I, S>(args: I, envs: &[(&str, &str)]) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = Command::new(bin("signer"));
+    cmd.args(args).env_remove("PASSPHRASE").stdin(Stdio::null());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run signer")
+}
+
+/// The lines of stderr, for "one clear line" checks.
+pub fn stderr_lines(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Asserts the command failed with `code` and said so in exactly one stderr line that
+/// contains `needle`.
+pub fn assert_fails(out: &Output, code: i32, needle: &str) {
+    let lines = stderr_lines(out);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "exit code; stderr: {lines:?}"
+    );
+    assert_eq!(lines.len(), 1, "want one stderr line, got {lines:?}");
+    assert!(
+        lines[0].contains(needle),
+        "stderr {:?} should mention {needle:?}",
+        lines[0]
+    );
+}
+
+/// Whether `dir` holds anything named like a staging folder of `out` (left-overs).
+pub fn partial_leftovers(parent: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(parent)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.contains(".partial-"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `sqv --keyring CERT SIG FILE`: whether sqv accepts the signature.
+pub fn sqv_accepts(cert: &Path, sig: &Path, file: &Path) -> bool {
+    let sqv = require_tool("sqv", "sqv");
+    let out = Command::new(sqv)
+        .arg("--keyring")
+        .arg(cert)
+        .arg(sig)
+        .arg(file)
+        .output()
+        .expect("run sqv");
+    out.status.success()
+}
+
+/// `sha256sum -c SHA256SUMS` in `dir`.
+pub fn sha256sum_check(dir: &Path) -> bool {
+    let tool = require_tool("sha256sum", "coreutils");
+    Command::new(tool)
+        .args(["--strict", "-c", "SHA256SUMS"])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .status()
+        .expect("run sha256sum")
+        .success()
+}
+
+/// Runs `cmd` to completion and returns its output and its own peak RSS in KiB, read from
+/// the kernel's accounting for exactly that child (wait4).
+pub fn run_measured(cmd: &mut Command) -> (std::process::ExitStatus, u64) {
+    use std::os::unix::process::ExitStatusExt;
+    let child = cmd.spawn().expect("spawn");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our own child, status and usage are valid for writes.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid, "wait4: {}", std::io::Error::last_os_error());
+    std::mem::forget(child);
+    (
+        std::process::ExitStatus::from_raw(status),
+        usage.ru_maxrss as u64,
+    )
+}
+
+/// Writes `files` (relative name, content) under `dir`.
+pub fn write_tree(dir: &Path, files: &[(&str, &[u8])]) {
+    for (name, content) in files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+}
+
+/// A release-shaped sample: nested paths, spaces, non-ASCII names, an empty file.
+pub fn sample_tree(dir: &Path) {
+    write_tree(
+        dir,
+        &[
+            ("agent v1.0.tar", b"tarball bytes\n" as &[u8]),
+            ("ünïcödé-paket_1.0_arm64.deb", b"deb bytes"),
+            ("scripts/install.sh", b"#!/bin/sh\necho hi\n"),
+            ("nested/deeper/empty.bin", b""),
+        ],
+    );
+}
