@@ -1,31 +1,15 @@
-//! `signer` against real GnuPG and sqv: every key shape users have signs artifacts that
-//! both accept, signatures GnuPG makes verify with `signer verify`, and every bad input
-//! gives one clear line, a documented exit code and nothing in `--out`.
+//! Every key shape users have signs artifacts that gpg and sqv accept; signatures GnuPG
+//! makes verify with `signer verify`; tampering is caught with the right reason.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
 
 use relsign_tests::gpg::{GnuPg, PASSPHRASE};
 use relsign_tests::keys::{keys, KeyFile};
 use relsign_tests::*;
 
-/// Signs `inputs` with `key` into `out`, the passphrase coming from a file.
-fn sign_with(key: &KeyFile, work: &Path, inputs: &[&Path], out: &Path, extra: &[&str]) -> Output {
-    let mut args: Vec<String> = vec![
-        "sign".into(),
-        "--key-file".into(),
-        key.secret.display().to_string(),
-    ];
-    if !key.passphrase.is_empty() {
-        let pass = work.join("passphrase");
-        std::fs::write(&pass, key.passphrase).unwrap();
-        args.extend(["--passphrase-file".into(), pass.display().to_string()]);
-    }
-    args.extend(["--out".into(), out.display().to_string()]);
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args.extend(inputs.iter().map(|p| p.display().to_string()));
-    signer(&args, &[])
-}
+use crate::sign_with;
 
 fn manifest(out: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap()
