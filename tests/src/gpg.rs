@@ -23,15 +23,8 @@ impl GnuPg {
     pub fn new() -> GnuPg {
         require_tool("gpg", "gnupg");
         // Short path: the agent's socket path must fit in sockaddr_un.
-        let home = tempfile::Builder::new()
-            .prefix("rsg")
-            .tempdir_in("/tmp")
-            .expect("gnupg home");
-        std::fs::set_permissions(
-            home.path(),
-            std::os::unix::fs::PermissionsExt::from_mode(0o700),
-        )
-        .unwrap();
+        let home = tempfile::Builder::new().prefix("rsg").tempdir_in("/tmp").expect("gnupg home");
+        std::fs::set_permissions(home.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
         GnuPg { home }
     }
 
@@ -45,13 +38,7 @@ impl GnuPg {
         let mut child = Command::new("gpg")
             .arg("--homedir")
             .arg(self.home())
-            .args([
-                "--batch",
-                "--no-tty",
-                "--quiet",
-                "--pinentry-mode",
-                "loopback",
-            ])
+            .args(["--batch", "--no-tty", "--quiet", "--pinentry-mode", "loopback"])
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -64,11 +51,7 @@ impl GnuPg {
 
     pub fn ok(&self, args: &[&str], stdin: &[u8]) -> Vec<u8> {
         let out = self.run(args, stdin);
-        assert!(
-            out.status.success(),
-            "gpg {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "gpg {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         out.stdout
     }
 
@@ -87,15 +70,7 @@ impl GnuPg {
         if let Some(t) = faked_time {
             args.extend(["--faked-system-time", t]);
         }
-        args.extend([
-            "--passphrase-fd",
-            "0",
-            "--quick-gen-key",
-            uid,
-            algo,
-            usage,
-            expire,
-        ]);
+        args.extend(["--passphrase-fd", "0", "--quick-gen-key", uid, algo, usage, expire]);
         self.ok(&args, passphrase.as_bytes());
         self.fingerprint(uid)
     }
@@ -113,15 +88,7 @@ impl GnuPg {
         if let Some(t) = faked_time {
             args.extend(["--faked-system-time", t]);
         }
-        args.extend([
-            "--passphrase-fd",
-            "0",
-            "--quick-add-key",
-            fpr,
-            algo,
-            usage,
-            expire,
-        ]);
+        args.extend(["--passphrase-fd", "0", "--quick-add-key", fpr, algo, usage, expire]);
         self.ok(&args, passphrase.as_bytes());
     }
 
@@ -129,37 +96,16 @@ impl GnuPg {
         let out = self.ok(&["--with-colons", "--list-keys", uid], b"");
         String::from_utf8_lossy(&out)
             .lines()
-            .find_map(|l| {
-                l.strip_prefix("fpr:")
-                    .map(|r| r.trim_matches(':').to_string())
-            })
+            .find_map(|l| l.strip_prefix("fpr:").map(|r| r.trim_matches(':').to_string()))
             .expect("fingerprint")
     }
 
     pub fn export_secret(&self, fpr: &str, passphrase: &str) -> Vec<u8> {
-        self.ok(
-            &[
-                "--passphrase-fd",
-                "0",
-                "--armor",
-                "--export-secret-key",
-                fpr,
-            ],
-            passphrase.as_bytes(),
-        )
+        self.ok(&["--passphrase-fd", "0", "--armor", "--export-secret-key", fpr], passphrase.as_bytes())
     }
 
     pub fn export_secret_subkeys(&self, fpr: &str, passphrase: &str) -> Vec<u8> {
-        self.ok(
-            &[
-                "--passphrase-fd",
-                "0",
-                "--armor",
-                "--export-secret-subkeys",
-                fpr,
-            ],
-            passphrase.as_bytes(),
-        )
+        self.ok(&["--passphrase-fd", "0", "--armor", "--export-secret-subkeys", fpr], passphrase.as_bytes())
     }
 
     pub fn export_public(&self, fpr: &str) -> Vec<u8> {
@@ -168,16 +114,11 @@ impl GnuPg {
 
     /// Revokes the key with the revocation certificate GnuPG made when creating it.
     pub fn revoke(&self, fpr: &str) {
-        let rev = self
-            .home()
-            .join("openpgp-revocs.d")
-            .join(format!("{fpr}.rev"));
+        let rev = self.home().join("openpgp-revocs.d").join(format!("{fpr}.rev"));
         let text = std::fs::read_to_string(&rev).expect("revocation certificate");
         // GnuPG guards the certificate against accidental import with a leading colon.
-        let text = text.replace(
-            ":-----BEGIN PGP PUBLIC KEY BLOCK-----",
-            "-----BEGIN PGP PUBLIC KEY BLOCK-----",
-        );
+        let text =
+            text.replace(":-----BEGIN PGP PUBLIC KEY BLOCK-----", "-----BEGIN PGP PUBLIC KEY BLOCK-----");
         self.ok(&["--import"], text.as_bytes());
     }
 
@@ -208,14 +149,8 @@ impl GnuPg {
     pub fn verifies_with(cert: &[u8], sig: &Path, file: &Path) -> (bool, String) {
         let g = GnuPg::new();
         g.ok(&["--import"], cert);
-        let out = g.run(
-            &["--verify", sig.to_str().unwrap(), file.to_str().unwrap()],
-            b"",
-        );
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let out = g.run(&["--verify", sig.to_str().unwrap(), file.to_str().unwrap()], b"");
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
     }
 }
 

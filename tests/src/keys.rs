@@ -71,141 +71,42 @@ fn make_keys() -> Keys {
         let p = dir.path().join(format!("{label}.public.asc"));
         std::fs::write(&s, secret).unwrap();
         std::fs::write(&p, g.export_public(&fpr)).unwrap();
-        KeyFile {
-            label,
-            secret: s,
-            public: p,
-            fingerprint: fpr,
-            passphrase,
-        }
+        KeyFile { label, secret: s, public: p, fingerprint: fpr, passphrase }
     };
 
-    let fpr = g.gen_key(
-        "RSA Signer <rsa@example.org>",
-        "rsa4096",
-        "sign,cert",
-        "never",
-        PASSPHRASE,
-        None,
-    );
-    let rsa4096 = save(
-        "rsa4096",
-        fpr.clone(),
-        PASSPHRASE,
-        g.export_secret(&fpr, PASSPHRASE),
-    );
+    let fpr = g.gen_key("RSA Signer <rsa@example.org>", "rsa4096", "sign,cert", "never", PASSPHRASE, None);
+    let rsa4096 = save("rsa4096", fpr.clone(), PASSPHRASE, g.export_secret(&fpr, PASSPHRASE));
 
-    let fpr = g.gen_key(
-        "Default Shape <default@example.org>",
-        "ed25519",
-        "cert",
-        "never",
-        PASSPHRASE,
-        None,
-    );
+    let fpr = g.gen_key("Default Shape <default@example.org>", "ed25519", "cert", "never", PASSPHRASE, None);
     g.add_subkey(&fpr, "ed25519", "sign", "never", PASSPHRASE, None);
     g.add_subkey(&fpr, "cv25519", "encr", "never", PASSPHRASE, None);
-    let default_shape = save(
-        "default-shape",
-        fpr.clone(),
-        PASSPHRASE,
-        g.export_secret(&fpr, PASSPHRASE),
-    );
-    let stub_primary = save(
-        "stub-primary",
-        fpr.clone(),
-        PASSPHRASE,
-        g.export_secret_subkeys(&fpr, PASSPHRASE),
-    );
+    let default_shape = save("default-shape", fpr.clone(), PASSPHRASE, g.export_secret(&fpr, PASSPHRASE));
+    let stub_primary =
+        save("stub-primary", fpr.clone(), PASSPHRASE, g.export_secret_subkeys(&fpr, PASSPHRASE));
 
-    let fpr = g.gen_key(
-        "Ed Signer <ed@example.org>",
-        "ed25519",
-        "sign,cert",
-        "never",
-        "",
-        None,
-    );
+    let fpr = g.gen_key("Ed Signer <ed@example.org>", "ed25519", "sign,cert", "never", "", None);
     let ed25519 = save("ed25519", fpr.clone(), "", g.export_secret(&fpr, ""));
 
-    let fpr = g.gen_key(
-        "P256 Signer <p256@example.org>",
-        "nistp256",
-        "sign,cert",
-        "never",
-        PASSPHRASE,
-        None,
-    );
-    let p256 = save(
-        "p256",
-        fpr.clone(),
-        PASSPHRASE,
-        g.export_secret(&fpr, PASSPHRASE),
-    );
+    let fpr = g.gen_key("P256 Signer <p256@example.org>", "nistp256", "sign,cert", "never", PASSPHRASE, None);
+    let p256 = save("p256", fpr.clone(), PASSPHRASE, g.export_secret(&fpr, PASSPHRASE));
 
-    let fpr = g.gen_key(
-        "Rotated Subkey <rotated@example.org>",
-        "ed25519",
-        "cert",
-        "never",
-        PASSPHRASE,
-        Some(PAST),
-    );
+    let fpr =
+        g.gen_key("Rotated Subkey <rotated@example.org>", "ed25519", "cert", "never", PASSPHRASE, Some(PAST));
     g.add_subkey(&fpr, "ed25519", "sign", "1d", PASSPHRASE, Some(PAST));
     g.add_subkey(&fpr, "ed25519", "sign", "never", PASSPHRASE, None);
-    let expired_subkey = save(
-        "expired-subkey",
-        fpr.clone(),
-        PASSPHRASE,
-        g.export_secret(&fpr, PASSPHRASE),
-    );
+    let expired_subkey = save("expired-subkey", fpr.clone(), PASSPHRASE, g.export_secret(&fpr, PASSPHRASE));
 
-    let fpr = g.gen_key(
-        "Expired <expired@example.org>",
-        "ed25519",
-        "sign,cert",
-        "1d",
-        PASSPHRASE,
-        Some(PAST),
-    );
-    let expired = save(
-        "expired",
-        fpr.clone(),
-        PASSPHRASE,
-        g.export_secret(&fpr, PASSPHRASE),
-    );
+    let fpr =
+        g.gen_key("Expired <expired@example.org>", "ed25519", "sign,cert", "1d", PASSPHRASE, Some(PAST));
+    let expired = save("expired", fpr.clone(), PASSPHRASE, g.export_secret(&fpr, PASSPHRASE));
 
-    let fpr = g.gen_key(
-        "Revoked <revoked@example.org>",
-        "ed25519",
-        "sign,cert",
-        "never",
-        PASSPHRASE,
-        None,
-    );
+    let fpr = g.gen_key("Revoked <revoked@example.org>", "ed25519", "sign,cert", "never", PASSPHRASE, None);
     g.revoke(&fpr);
-    let revoked = save(
-        "revoked",
-        fpr.clone(),
-        PASSPHRASE,
-        g.export_secret(&fpr, PASSPHRASE),
-    );
+    let revoked = save("revoked", fpr.clone(), PASSPHRASE, g.export_secret(&fpr, PASSPHRASE));
 
-    let fpr = g.gen_key(
-        "Cannot Sign <nosign@example.org>",
-        "ed25519",
-        "cert",
-        "never",
-        PASSPHRASE,
-        None,
-    );
+    let fpr = g.gen_key("Cannot Sign <nosign@example.org>", "ed25519", "cert", "never", PASSPHRASE, None);
     g.add_subkey(&fpr, "cv25519", "encr", "never", PASSPHRASE, None);
-    let no_signing = save(
-        "no-signing",
-        fpr.clone(),
-        PASSPHRASE,
-        g.export_secret(&fpr, PASSPHRASE),
-    );
+    let no_signing = save("no-signing", fpr.clone(), PASSPHRASE, g.export_secret(&fpr, PASSPHRASE));
 
     let two_certs = dir.path().join("two.secret.asc");
     let mut both = std::fs::read(&ed25519.secret).unwrap();

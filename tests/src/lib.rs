@@ -6,6 +6,7 @@
 
 pub mod gpg;
 pub mod keys;
+pub mod moto;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -15,10 +16,7 @@ use std::process::{Command, Output, Stdio};
 /// test executables' `deps/` folder).
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target profile folder");
+    let dir = exe.parent().and_then(Path::parent).expect("target profile folder");
     let path = dir.join(name);
     assert!(
         path.is_file(),
@@ -56,10 +54,7 @@ where
 
 /// The lines of stderr, for "one clear line" checks.
 pub fn stderr_lines(out: &Output) -> Vec<String> {
-    String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .map(str::to_string)
-        .collect()
+    String::from_utf8_lossy(&out.stderr).lines().map(str::to_string).collect()
 }
 
 pub fn stdout(out: &Output) -> String {
@@ -70,17 +65,9 @@ pub fn stdout(out: &Output) -> String {
 /// contains `needle`.
 pub fn assert_fails(out: &Output, code: i32, needle: &str) {
     let lines = stderr_lines(out);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "exit code; stderr: {lines:?}"
-    );
+    assert_eq!(out.status.code(), Some(code), "exit code; stderr: {lines:?}");
     assert_eq!(lines.len(), 1, "want one stderr line, got {lines:?}");
-    assert!(
-        lines[0].contains(needle),
-        "stderr {:?} should mention {needle:?}",
-        lines[0]
-    );
+    assert!(lines[0].contains(needle), "stderr {:?} should mention {needle:?}", lines[0]);
 }
 
 /// Whether `dir` holds anything named like a staging folder of `out` (left-overs).
@@ -89,11 +76,7 @@ pub fn partial_leftovers(parent: &Path) -> Vec<PathBuf> {
         .map(|rd| {
             rd.filter_map(Result::ok)
                 .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.contains(".partial-"))
-                })
+                .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.contains(".partial-")))
                 .collect()
         })
         .unwrap_or_default()
@@ -102,13 +85,7 @@ pub fn partial_leftovers(parent: &Path) -> Vec<PathBuf> {
 /// `sqv --keyring CERT SIG FILE`: whether sqv accepts the signature.
 pub fn sqv_accepts(cert: &Path, sig: &Path, file: &Path) -> bool {
     let sqv = require_tool("sqv", "sqv");
-    let out = Command::new(sqv)
-        .arg("--keyring")
-        .arg(cert)
-        .arg(sig)
-        .arg(file)
-        .output()
-        .expect("run sqv");
+    let out = Command::new(sqv).arg("--keyring").arg(cert).arg(sig).arg(file).output().expect("run sqv");
     out.status.success()
 }
 
@@ -136,10 +113,7 @@ pub fn run_measured(cmd: &mut Command) -> (std::process::ExitStatus, u64) {
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(r, pid, "wait4: {}", std::io::Error::last_os_error());
     std::mem::forget(child);
-    (
-        std::process::ExitStatus::from_raw(status),
-        usage.ru_maxrss as u64,
-    )
+    (std::process::ExitStatus::from_raw(status), usage.ru_maxrss as u64)
 }
 
 /// Writes `files` (relative name, content) under `dir`.

@@ -51,20 +51,13 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(exit: Exit, message: impl fmt::Display) -> Failure {
-        Failure {
-            exit,
-            message: message.to_string(),
-        }
+        Failure { exit, message: message.to_string() }
     }
 
     /// Prints `program: message` on stderr, on one line whatever the message holds.
     pub fn report(&self, program: &str) {
-        let one_line: String = self
-            .message
-            .split(['\n', '\r'])
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ");
+        let one_line: String =
+            self.message.split(['\n', '\r']).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
         eprintln!("{program}: error: {one_line}");
     }
 }
@@ -79,9 +72,7 @@ impl std::error::Error for Failure {}
 
 /// The number of worker threads when the user does not say: one per core.
 pub fn default_jobs() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
 }
 
 impl From<relsign_pgp::Error> for Failure {
@@ -100,6 +91,16 @@ impl From<relsign_codebuild::Error> for Failure {
         let exit = match e.kind() {
             relsign_codebuild::ErrorKind::Input => Exit::Input,
             relsign_codebuild::ErrorKind::Output => Exit::Output,
+        };
+        Failure::new(exit, e)
+    }
+}
+
+impl From<relsign_aws::Error> for Failure {
+    fn from(e: relsign_aws::Error) -> Failure {
+        let exit = match e.kind() {
+            relsign_aws::ErrorKind::Remote => Exit::Remote,
+            relsign_aws::ErrorKind::Content => Exit::Key,
         };
         Failure::new(exit, e)
     }

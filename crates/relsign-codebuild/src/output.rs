@@ -16,10 +16,7 @@ pub struct Staging {
 }
 
 fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::OutputWrite {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| Error::OutputWrite { path: path.to_path_buf(), source }
 }
 
 /// `path` made absolute without requiring it to exist (its parent must, once created).
@@ -27,13 +24,8 @@ fn absolute(path: &Path) -> std::io::Result<PathBuf> {
     match fs::canonicalize(path) {
         Ok(p) => Ok(p),
         Err(_) => {
-            let parent = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let name = path
-                .file_name()
-                .ok_or_else(|| std::io::Error::other("output has no name"))?;
+            let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let name = path.file_name().ok_or_else(|| std::io::Error::other("output has no name"))?;
             Ok(fs::canonicalize(parent)?.join(name))
         }
     }
@@ -44,25 +36,16 @@ impl Staging {
     /// staging folder beside it.
     pub fn new(out: &Path, inputs: &[&Path]) -> Result<Staging, Error> {
         match fs::symlink_metadata(out) {
-            Ok(meta) if !meta.is_dir() => {
-                return Err(Error::OutputIsFile {
-                    out: out.to_path_buf(),
-                })
-            }
+            Ok(meta) if !meta.is_dir() => return Err(Error::OutputIsFile { out: out.to_path_buf() }),
             Ok(_) => {
                 let mut entries = fs::read_dir(out).map_err(write_error(out))?;
                 if entries.next().is_some() {
-                    return Err(Error::OutputNotEmpty {
-                        out: out.to_path_buf(),
-                    });
+                    return Err(Error::OutputNotEmpty { out: out.to_path_buf() });
                 }
             }
             Err(_) => {}
         }
-        let parent = out
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
+        let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         fs::create_dir_all(parent).map_err(write_error(parent))?;
         let abs_out = absolute(out).map_err(write_error(out))?;
         for input in inputs {
@@ -70,10 +53,7 @@ impl Staging {
                 continue;
             };
             if abs_in.is_dir() && abs_out.starts_with(&abs_in) {
-                return Err(Error::OutputInsideInput {
-                    out: out.to_path_buf(),
-                    input: input.to_path_buf(),
-                });
+                return Err(Error::OutputInsideInput { out: out.to_path_buf(), input: input.to_path_buf() });
             }
         }
         let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("signed");
@@ -81,10 +61,7 @@ impl Staging {
             .prefix(&format!(".{name}.partial-"))
             .tempdir_in(parent)
             .map_err(write_error(parent))?;
-        Ok(Staging {
-            dir,
-            out: out.to_path_buf(),
-        })
+        Ok(Staging { dir, out: out.to_path_buf() })
     }
 
     /// Where the file published as `name` is staged.
@@ -124,37 +101,23 @@ impl Staging {
     /// Flushes every staged folder to disk and renames the staging folder to `--out`.
     pub fn commit(self) -> Result<PathBuf, Error> {
         let root = self.dir.path().to_path_buf();
-        fs::set_permissions(&root, fs::Permissions::from_mode(0o755))
-            .map_err(write_error(&root))?;
+        fs::set_permissions(&root, fs::Permissions::from_mode(0o755)).map_err(write_error(&root))?;
         for entry in walkdir::WalkDir::new(&root).contents_first(true) {
             let entry = entry.map_err(|e| Error::OutputWrite {
                 path: root.clone(),
-                source: e
-                    .into_io_error()
-                    .unwrap_or_else(|| std::io::Error::other("walk")),
+                source: e.into_io_error().unwrap_or_else(|| std::io::Error::other("walk")),
             })?;
             if entry.file_type().is_dir() {
-                File::open(entry.path())
-                    .and_then(|d| d.sync_all())
-                    .map_err(write_error(entry.path()))?;
+                File::open(entry.path()).and_then(|d| d.sync_all()).map_err(write_error(entry.path()))?;
             }
         }
         let root = self.dir.keep();
         if let Err(e) = fs::rename(&root, &self.out) {
             let _ = fs::remove_dir_all(&root);
-            return Err(Error::OutputWrite {
-                path: self.out.clone(),
-                source: e,
-            });
+            return Err(Error::OutputWrite { path: self.out.clone(), source: e });
         }
-        let parent = self
-            .out
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        File::open(parent)
-            .and_then(|d| d.sync_all())
-            .map_err(write_error(parent))?;
+        let parent = self.out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        File::open(parent).and_then(|d| d.sync_all()).map_err(write_error(parent))?;
         Ok(self.out)
     }
 }

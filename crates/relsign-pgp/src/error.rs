@@ -8,27 +8,19 @@ pub enum Error {
     #[error("no OpenPGP key found in {origin}: expected an armored secret key as `gpg --armor --export-secret-key KEYID` writes it")]
     NoKeyMaterial { origin: String },
 
-    #[error("cannot read the OpenPGP data in {origin} ({detail}): it is damaged or truncated; export it again")]
+    #[error(
+        "cannot read the OpenPGP data in {origin} ({detail}): it is damaged or truncated; export it again"
+    )]
     Malformed { origin: String, detail: String },
 
     #[error("{origin} holds only the public certificate {fingerprint}, not its secret key: export it with `gpg --armor --export-secret-key {fingerprint}`")]
     PublicKeyOnly { origin: String, fingerprint: String },
 
-    #[error(
-        "{origin} holds {count} keys ({fingerprints}): choose one with --signing-key FINGERPRINT"
-    )]
-    AmbiguousKey {
-        origin: String,
-        count: usize,
-        fingerprints: String,
-    },
+    #[error("{origin} holds {count} keys ({fingerprints}): choose one with --signing-key FINGERPRINT")]
+    AmbiguousKey { origin: String, count: usize, fingerprints: String },
 
     #[error("no key {wanted} in {origin} (it holds {available}): check --signing-key")]
-    SigningKeyNotFound {
-        origin: String,
-        wanted: String,
-        available: String,
-    },
+    SigningKeyNotFound { origin: String, wanted: String, available: String },
 
     #[error("key {fingerprint} cannot sign (no signing-capable primary key or subkey): add one with `gpg --quick-add-key {fingerprint} rsa4096 sign` or use another key")]
     NoSigningCapability { fingerprint: String },
@@ -48,9 +40,7 @@ pub enum Error {
     #[error("the passphrase is empty but key {fingerprint} is protected: check that the passphrase secret or variable is filled")]
     EmptyPassphrase { fingerprint: String },
 
-    #[error(
-        "wrong passphrase for key {fingerprint}: check the passphrase secret matches this key"
-    )]
+    #[error("wrong passphrase for key {fingerprint}: check the passphrase secret matches this key")]
     WrongPassphrase { fingerprint: String },
 
     #[error("key {fingerprint} is not usable here ({detail}): use an RSA, Ed25519 or NIST P-256 key made by GnuPG")]
@@ -60,20 +50,13 @@ pub enum Error {
     InvalidCertificate { fingerprint: String, detail: String },
 
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
 
     #[error("signing failed with key {fingerprint}: {detail}")]
     Sign { fingerprint: String, detail: String },
 
     #[error("{origin} line {line}: {detail}: regenerate it with `signer sign`")]
-    SumsMalformed {
-        origin: String,
-        line: usize,
-        detail: String,
-    },
+    SumsMalformed { origin: String, line: usize, detail: String },
 
     #[error("{origin} is not a relsign manifest ({detail})")]
     ManifestMalformed { origin: String, detail: String },

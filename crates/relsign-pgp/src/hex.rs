@@ -79,10 +79,8 @@ pub struct Sha256Hasher(hash::Context);
 impl Sha256Hasher {
     pub fn new() -> Sha256Hasher {
         // SHA-256 is supported by every sequoia backend; failing here is a build defect.
-        let ctx = HashAlgorithm::SHA256
-            .context()
-            .expect("SHA-256 is supported by the crypto backend")
-            .for_digest();
+        let ctx =
+            HashAlgorithm::SHA256.context().expect("SHA-256 is supported by the crypto backend").for_digest();
         Sha256Hasher(ctx)
     }
 
@@ -121,10 +119,7 @@ mod tests {
     fn known_digest_round_trips_through_hex() {
         let d = Sha256::of(b"abc");
         let hex = d.to_string();
-        assert_eq!(
-            hex,
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         assert_eq!(hex.parse::<Sha256>().unwrap(), d);
         assert!("xyz".parse::<Sha256>().is_err());
     }

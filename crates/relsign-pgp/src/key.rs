@@ -103,14 +103,10 @@ pub(crate) fn policy() -> StandardPolicy<'static> {
 
 /// Reads every certificate (public or secret) in `bytes`, armored or binary.
 pub fn load_certificates(bytes: &[u8], origin: &str) -> Result<Vec<Cert>, Error> {
-    let malformed = |e: anyhow::Error| Error::Malformed {
-        origin: origin.to_string(),
-        detail: root_cause(&e),
-    };
+    let malformed =
+        |e: anyhow::Error| Error::Malformed { origin: origin.to_string(), detail: root_cause(&e) };
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(Error::NoKeyMaterial {
-            origin: origin.to_string(),
-        });
+        return Err(Error::NoKeyMaterial { origin: origin.to_string() });
     }
     let parser = CertParser::from_bytes(bytes).map_err(malformed)?;
     let mut certs = Vec::new();
@@ -118,9 +114,7 @@ pub fn load_certificates(bytes: &[u8], origin: &str) -> Result<Vec<Cert>, Error>
         certs.push(cert.map_err(malformed)?);
     }
     if certs.is_empty() {
-        return Err(Error::NoKeyMaterial {
-            origin: origin.to_string(),
-        });
+        return Err(Error::NoKeyMaterial { origin: origin.to_string() });
     }
     Ok(certs)
 }
@@ -129,10 +123,10 @@ pub fn load_certificates(bytes: &[u8], origin: &str) -> Result<Vec<Cert>, Error>
 fn export_certificates(certs: &[Cert]) -> Result<Vec<u8>, Error> {
     let mut out = Vec::new();
     for cert in certs {
-        let armored = cert.armored().to_vec().map_err(|e| Error::Sign {
-            fingerprint: cert.fingerprint().to_hex(),
-            detail: e.to_string(),
-        })?;
+        let armored = cert
+            .armored()
+            .to_vec()
+            .map_err(|e| Error::Sign { fingerprint: cert.fingerprint().to_hex(), detail: e.to_string() })?;
         out.extend_from_slice(&armored);
     }
     Ok(out)
@@ -189,10 +183,7 @@ impl KeyRing {
     /// Reads the key data, which should hold secret keys as `gpg --export-secret-key` writes.
     pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<KeyRing, Error> {
         let certs = load_certificates(bytes, origin)?;
-        Ok(KeyRing {
-            origin: origin.to_string(),
-            certs,
-        })
+        Ok(KeyRing { origin: origin.to_string(), certs })
     }
 
     pub fn certs(&self) -> &[Cert] {
@@ -229,11 +220,8 @@ impl KeyRing {
             available: self.fingerprints(),
         };
         // Accept what people paste: spaces, a 0x prefix, GnuPG's trailing '!'.
-        let cleaned: String = wanted
-            .trim_start_matches("0x")
-            .chars()
-            .filter(|c| !c.is_whitespace() && *c != '!')
-            .collect();
+        let cleaned: String =
+            wanted.trim_start_matches("0x").chars().filter(|c| !c.is_whitespace() && *c != '!').collect();
         let handle: KeyHandle = cleaned.parse().map_err(|_| not_found())?;
         for cert in &self.certs {
             if cert.key_handle().aliases(&handle) {
@@ -247,11 +235,7 @@ impl KeyRing {
     }
 
     fn fingerprints(&self) -> String {
-        self.certs
-            .iter()
-            .map(|c| c.fingerprint().to_hex())
-            .collect::<Vec<_>>()
-            .join(", ")
+        self.certs.iter().map(|c| c.fingerprint().to_hex()).collect::<Vec<_>>().join(", ")
     }
 
     /// Selects the key GnuPG would sign with (the newest alive, unrevoked, signing-capable
@@ -267,16 +251,9 @@ impl KeyRing {
         let keypair = unlock(key, passphrase)?;
         let policy = policy();
         let user_id = cert.with_policy(&policy, None).ok().and_then(|vc| {
-            vc.primary_userid()
-                .ok()
-                .map(|u| String::from_utf8_lossy(u.userid().value()).into_owned())
+            vc.primary_userid().ok().map(|u| String::from_utf8_lossy(u.userid().value()).into_owned())
         });
-        Ok(SigningKey {
-            keypair,
-            fingerprint,
-            primary: cert.fingerprint(),
-            user_id,
-        })
+        Ok(SigningKey { keypair, fingerprint, primary: cert.fingerprint(), user_id })
     }
 }
 
@@ -287,23 +264,14 @@ fn select(
 ) -> Result<Key<SecretParts, UnspecifiedRole>, Error> {
     let fpr = cert.fingerprint().to_hex();
     if !cert.is_tsk() {
-        return Err(Error::PublicKeyOnly {
-            origin: origin.to_string(),
-            fingerprint: fpr,
-        });
+        return Err(Error::PublicKeyOnly { origin: origin.to_string(), fingerprint: fpr });
     }
     let policy = policy();
     let vc = cert
         .with_policy(&policy as &dyn Policy, None)
-        .map_err(|e| Error::InvalidCertificate {
-            fingerprint: fpr.clone(),
-            detail: root_cause(&e),
-        })?;
+        .map_err(|e| Error::InvalidCertificate { fingerprint: fpr.clone(), detail: root_cause(&e) })?;
     if let Some(reason) = revocation_reason(&vc.revocation_status()) {
-        return Err(Error::KeyRevoked {
-            fingerprint: fpr,
-            reason,
-        });
+        return Err(Error::KeyRevoked { fingerprint: fpr, reason });
     }
     if vc.alive().is_err() {
         let expiry = vc.primary_key().key_expiration_time();
@@ -335,9 +303,7 @@ fn select(
                 continue;
             }
         };
-        let newer = best
-            .as_ref()
-            .is_none_or(|b| secret.creation_time() > b.creation_time());
+        let newer = best.as_ref().is_none_or(|b| secret.creation_time() > b.creation_time());
         if newer {
             best = Some(secret.role_into_unspecified());
         }
@@ -353,41 +319,26 @@ fn select(
         Unusable::Revoked(..) => 2,
     });
     Err(match unusable.into_iter().next() {
-        None => Error::NoSigningCapability {
-            fingerprint: only.map(|f| f.to_hex()).unwrap_or(fpr),
-        },
-        Some(Unusable::NoSecret(f)) => Error::SecretNotExported {
-            fingerprint: f.to_hex(),
-        },
+        None => Error::NoSigningCapability { fingerprint: only.map(|f| f.to_hex()).unwrap_or(fpr) },
+        Some(Unusable::NoSecret(f)) => Error::SecretNotExported { fingerprint: f.to_hex() },
         Some(Unusable::Expired(f, t)) => Error::KeyExpired {
             fingerprint: f.to_hex(),
             when: t.map(when).unwrap_or_else(|| "an unknown date".into()),
         },
-        Some(Unusable::Revoked(f, reason)) => Error::KeyRevoked {
-            fingerprint: f.to_hex(),
-            reason,
-        },
+        Some(Unusable::Revoked(f, reason)) => Error::KeyRevoked { fingerprint: f.to_hex(), reason },
     })
 }
 
-fn unlock(
-    key: Key<SecretParts, UnspecifiedRole>,
-    passphrase: Option<&Passphrase>,
-) -> Result<KeyPair, Error> {
+fn unlock(key: Key<SecretParts, UnspecifiedRole>, passphrase: Option<&Passphrase>) -> Result<KeyPair, Error> {
     let fingerprint = key.fingerprint().to_hex();
     if key.version() != 4 {
         return Err(Error::UnsupportedKey {
             fingerprint,
-            detail: format!(
-                "a v{} key; GnuPG 2.2 and sqv verify v4 signatures only",
-                key.version()
-            ),
+            detail: format!("a v{} key; GnuPG 2.2 and sqv verify v4 signatures only", key.version()),
         });
     }
-    let unsupported = |e: anyhow::Error| Error::UnsupportedKey {
-        fingerprint: fingerprint.clone(),
-        detail: root_cause(&e),
-    };
+    let unsupported =
+        |e: anyhow::Error| Error::UnsupportedKey { fingerprint: fingerprint.clone(), detail: root_cause(&e) };
     let key = match key.secret() {
         SecretKeyMaterial::Unencrypted(_) => key,
         SecretKeyMaterial::Encrypted(e) => {

@@ -68,10 +68,8 @@ impl Manifest {
     }
 
     pub fn parse(bytes: &[u8], origin: &str) -> Result<Manifest, Error> {
-        let m: Manifest = serde_json::from_slice(bytes).map_err(|e| Error::ManifestMalformed {
-            origin: origin.to_string(),
-            detail: e.to_string(),
-        })?;
+        let m: Manifest = serde_json::from_slice(bytes)
+            .map_err(|e| Error::ManifestMalformed { origin: origin.to_string(), detail: e.to_string() })?;
         if m.schema != SCHEMA {
             return Err(Error::ManifestMalformed {
                 origin: origin.to_string(),
@@ -91,11 +89,7 @@ mod tests {
         let mut m = Manifest::new(
             "signer 0.1.0".into(),
             std::time::UNIX_EPOCH,
-            ManifestSigner {
-                fingerprint: "AB".into(),
-                primary_fingerprint: "CD".into(),
-                user_id: None,
-            },
+            ManifestSigner { fingerprint: "AB".into(), primary_fingerprint: "CD".into(), user_id: None },
         );
         m.artifacts.push(ManifestArtifact {
             path: "a b/ü.tar".into(),

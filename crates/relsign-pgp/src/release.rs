@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::{
-    is_signature_name, signature_name, ChecksumList, Error, Failure, Sha256, Sha256Hasher,
-    Verified, Verifier, MANIFEST_NAME, SUMS_NAME, SUMS_SIG_NAME,
+    is_signature_name, signature_name, ChecksumList, Error, Failure, Sha256, Sha256Hasher, Verified,
+    Verifier, MANIFEST_NAME, SUMS_NAME, SUMS_SIG_NAME,
 };
 
 /// How strict the check is and how much of the machine it may use.
@@ -43,10 +43,7 @@ pub struct FileCheck {
 
 impl FileCheck {
     fn failed(path: impl Into<String>, why: impl Into<String>) -> FileCheck {
-        FileCheck {
-            path: path.into(),
-            status: FileStatus::Failed(why.into()),
-        }
+        FileCheck { path: path.into(), status: FileStatus::Failed(why.into()) }
     }
 
     pub fn is_ok(&self) -> bool {
@@ -71,12 +68,9 @@ impl FolderReport {
 
 /// Verifies `signature` (a file path) over `data` (a file path).
 pub fn verify_file(verifier: &Verifier, data: &Path, signature: &Path) -> Result<Verified, String> {
-    let sig = std::fs::read(signature)
-        .map_err(|e| format!("cannot read {}: {e}", signature.display()))?;
+    let sig = std::fs::read(signature).map_err(|e| format!("cannot read {}: {e}", signature.display()))?;
     let file = File::open(data).map_err(|e| format!("cannot read {}: {e}", data.display()))?;
-    verifier
-        .verify(&sig, BufReader::with_capacity(256 * 1024, file))
-        .map_err(|f| f.to_string())
+    verifier.verify(&sig, BufReader::with_capacity(256 * 1024, file)).map_err(|f| f.to_string())
 }
 
 /// The signed checksum list of a folder, once its signature has been checked.
@@ -89,19 +83,11 @@ pub struct SignedSums {
 pub fn verify_sums(verifier: &Verifier, sums: &Path) -> Result<SignedSums, String> {
     let sig_path = PathBuf::from(format!("{}.asc", sums.display()));
     let text = std::fs::read(sums).map_err(|e| format!("cannot read {}: {e}", sums.display()))?;
-    let sig = std::fs::read(&sig_path).map_err(|e| {
-        format!(
-            "no signature for the checksum list ({}: {e})",
-            sig_path.display()
-        )
-    })?;
-    let signature = verifier
-        .verify(&sig, text.as_slice())
-        .map_err(|f: Failure| f.to_string())?;
-    let text =
-        String::from_utf8(text).map_err(|_| "the checksum list is not UTF-8 text".to_string())?;
-    let list = ChecksumList::parse(&text, &sums.display().to_string())
-        .map_err(|e: Error| e.to_string())?;
+    let sig = std::fs::read(&sig_path)
+        .map_err(|e| format!("no signature for the checksum list ({}: {e})", sig_path.display()))?;
+    let signature = verifier.verify(&sig, text.as_slice()).map_err(|f: Failure| f.to_string())?;
+    let text = String::from_utf8(text).map_err(|_| "the checksum list is not UTF-8 text".to_string())?;
+    let list = ChecksumList::parse(&text, &sums.display().to_string()).map_err(|e: Error| e.to_string())?;
     Ok(SignedSums { list, signature })
 }
 
@@ -120,42 +106,24 @@ pub fn sha256_file(path: &Path) -> std::io::Result<Sha256> {
 }
 
 /// Checks every file under `dir`. Fails only when the folder itself cannot be read.
-pub fn verify_folder(
-    dir: &Path,
-    verifier: &Verifier,
-    opts: FolderOptions,
-) -> Result<FolderReport, Error> {
+pub fn verify_folder(dir: &Path, verifier: &Verifier, opts: FolderOptions) -> Result<FolderReport, Error> {
     let mut report = FolderReport::default();
     let mut files = BTreeMap::new();
-    for entry in walkdir::WalkDir::new(dir)
-        .follow_links(false)
-        .sort_by_file_name()
-    {
+    for entry in walkdir::WalkDir::new(dir).follow_links(false).sort_by_file_name() {
         let entry = entry.map_err(|e| Error::Read {
             path: e.path().unwrap_or(dir).to_path_buf(),
-            source: e
-                .into_io_error()
-                .unwrap_or_else(|| std::io::Error::other("filesystem loop")),
+            source: e.into_io_error().unwrap_or_else(|| std::io::Error::other("filesystem loop")),
         })?;
         if entry.depth() == 0 || entry.file_type().is_dir() {
             continue;
         }
         let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
-        let Some(rel) = rel
-            .to_str()
-            .map(|s| s.replace(std::path::MAIN_SEPARATOR, "/"))
-        else {
-            report.files.push(FileCheck::failed(
-                rel.to_string_lossy(),
-                "file name is not UTF-8",
-            ));
+        let Some(rel) = rel.to_str().map(|s| s.replace(std::path::MAIN_SEPARATOR, "/")) else {
+            report.files.push(FileCheck::failed(rel.to_string_lossy(), "file name is not UTF-8"));
             continue;
         };
         if !entry.file_type().is_file() {
-            report.files.push(FileCheck::failed(
-                rel,
-                "not a regular file (symlink or special file)",
-            ));
+            report.files.push(FileCheck::failed(rel, "not a regular file (symlink or special file)"));
             continue;
         }
         files.insert(rel, entry.into_path());
@@ -185,22 +153,14 @@ pub fn verify_folder(
         None => None,
     };
 
-    let targets: Vec<(&String, &PathBuf)> = files
-        .iter()
-        .filter(|(rel, _)| !is_signature_name(rel) && rel.as_str() != SUMS_NAME)
-        .collect();
+    let targets: Vec<(&String, &PathBuf)> =
+        files.iter().filter(|(rel, _)| !is_signature_name(rel) && rel.as_str() != SUMS_NAME).collect();
     let checks: Vec<FileCheck> = with_pool(opts.jobs, || {
-        targets
-            .par_iter()
-            .map(|(rel, path)| check_one(rel, path, &files, sums.as_ref(), verifier))
-            .collect()
+        targets.par_iter().map(|(rel, path)| check_one(rel, path, &files, sums.as_ref(), verifier)).collect()
     });
     report.files.extend(checks);
 
-    for rel in files
-        .keys()
-        .filter(|r| is_signature_name(r) && r.as_str() != SUMS_SIG_NAME)
-    {
+    for rel in files.keys().filter(|r| is_signature_name(r) && r.as_str() != SUMS_SIG_NAME) {
         let target = &rel[..rel.len() - ".asc".len()];
         if !files.contains_key(target) {
             report.files.push(FileCheck::failed(
@@ -213,10 +173,7 @@ pub fn verify_folder(
         let present: BTreeSet<&str> = files.keys().map(String::as_str).collect();
         for (listed, _) in list.entries() {
             if !present.contains(listed.as_str()) {
-                report.files.push(FileCheck::failed(
-                    listed.clone(),
-                    "listed in SHA256SUMS but missing",
-                ));
+                report.files.push(FileCheck::failed(listed.clone(), "listed in SHA256SUMS but missing"));
             }
         }
     }
@@ -244,28 +201,20 @@ fn check_one(
             Err(why) => FileStatus::Failed(why),
         },
         // Only the manifest may go without its own signature: the signed list covers it.
-        None if rel == MANIFEST_NAME && matches!(listed, Some(Some(_))) => {
-            match sha256_file(path) {
-                Ok(d) if Some(Some(d)) == listed => FileStatus::Listed(d),
-                Ok(d) => FileStatus::Failed(format!("digest {d} differs from SHA256SUMS")),
-                Err(e) => FileStatus::Failed(format!("cannot read: {e}")),
-            }
-        }
+        None if rel == MANIFEST_NAME && matches!(listed, Some(Some(_))) => match sha256_file(path) {
+            Ok(d) if Some(Some(d)) == listed => FileStatus::Listed(d),
+            Ok(d) => FileStatus::Failed(format!("digest {d} differs from SHA256SUMS")),
+            Err(e) => FileStatus::Failed(format!("cannot read: {e}")),
+        },
         None => FileStatus::Failed(format!("no signature ({} is missing)", signature_name(rel))),
     };
-    FileCheck {
-        path: rel.to_string(),
-        status,
-    }
+    FileCheck { path: rel.to_string(), status }
 }
 
 /// Checks that every file `list` names, relative to `base`, has the listed digest.
 pub fn verify_listed(base: &Path, list: &ChecksumList, jobs: usize) -> Vec<FileCheck> {
     let check = |(name, want): &(String, Sha256)| {
-        let status = if crate::is_signature_name(name)
-            || name.contains("..")
-            || name.starts_with('/')
-        {
+        let status = if crate::is_signature_name(name) || name.contains("..") || name.starts_with('/') {
             FileStatus::Failed("refused: a listed name must be a plain relative path".into())
         } else {
             match sha256_file(&base.join(name)) {
@@ -274,20 +223,14 @@ pub fn verify_listed(base: &Path, list: &ChecksumList, jobs: usize) -> Vec<FileC
                 Err(e) => FileStatus::Failed(format!("cannot read: {e}")),
             }
         };
-        FileCheck {
-            path: name.clone(),
-            status,
-        }
+        FileCheck { path: name.clone(), status }
     };
     with_pool(jobs, || list.entries().par_iter().map(check).collect())
 }
 
 /// Runs `work` on a pool of `jobs` threads (in the caller's thread if none can start).
 fn with_pool<T: Send>(jobs: usize, work: impl FnOnce() -> T + Send) -> T {
-    match rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs.max(1))
-        .build()
-    {
+    match rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build() {
         Ok(pool) => pool.install(work),
         Err(_) => work(),
     }

@@ -58,23 +58,15 @@ impl SigningKey {
             Sha256::from_slice(&plain)
         };
         let fingerprint = self.fingerprint();
-        let fail = |e: anyhow::Error| Error::Sign {
-            fingerprint: fingerprint.clone(),
-            detail: e.to_string(),
-        };
+        let fail = |e: anyhow::Error| Error::Sign { fingerprint: fingerprint.clone(), detail: e.to_string() };
         let sig = SignatureBuilder::new(SignatureType::Binary)
             .sign_hash(&mut self.keypair, hasher.ctx)
             .map_err(fail)?;
         let mut signature = Vec::with_capacity(1024);
-        let mut w = armor::Writer::new(&mut signature, armor::Kind::Signature)
-            .map_err(|e| fail(e.into()))?;
+        let mut w = armor::Writer::new(&mut signature, armor::Kind::Signature).map_err(|e| fail(e.into()))?;
         Packet::from(sig).serialize(&mut w).map_err(fail)?;
         w.finalize().map_err(|e| fail(e.into()))?;
-        Ok(Signed {
-            signature,
-            sha256,
-            size: hasher.size,
-        })
+        Ok(Signed { signature, sha256, size: hasher.size })
     }
 
     /// Signs a small in-memory file, such as the checksum list.

@@ -26,10 +26,7 @@ impl ChecksumList {
     }
 
     pub fn get(&self, path: &str) -> Option<Sha256> {
-        self.entries
-            .iter()
-            .find(|(p, _)| p == path)
-            .map(|(_, d)| *d)
+        self.entries.iter().find(|(p, _)| p == path).map(|(_, d)| *d)
     }
 
     /// The file's text. Names holding a backslash are escaped as GNU coreutils does (a

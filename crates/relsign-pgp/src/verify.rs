@@ -53,14 +53,12 @@ pub enum Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::BadSignature(d) => write!(
-                f,
-                "BAD signature: the file or its .asc was changed after signing ({d})"
-            ),
-            Failure::UnknownKey(k) => write!(
-                f,
-                "made by key {k}, which no --cert holds: pass the signer's certificate"
-            ),
+            Failure::BadSignature(d) => {
+                write!(f, "BAD signature: the file or its .asc was changed after signing ({d})")
+            }
+            Failure::UnknownKey(k) => {
+                write!(f, "made by key {k}, which no --cert holds: pass the signer's certificate")
+            }
             Failure::KeyExpired(d) => write!(f, "signing key had expired: {d}"),
             Failure::KeyRevoked(d) => write!(f, "signing key is revoked: {d}"),
             Failure::BadKey(d) => write!(f, "signing key not valid: {d}"),
@@ -79,10 +77,7 @@ pub struct Verifier {
 impl Verifier {
     pub fn new(certs: Vec<Cert>) -> Verifier {
         // Only the public parts are ever needed to verify.
-        let certs = certs
-            .into_iter()
-            .map(|c| c.strip_secret_key_material())
-            .collect();
+        let certs = certs.into_iter().map(|c| c.strip_secret_key_material()).collect();
         Verifier { certs }
     }
 
@@ -90,42 +85,25 @@ impl Verifier {
     pub fn add_certificates(&mut self, bytes: &[u8], origin: &str) -> Result<usize, Error> {
         let certs = load_certificates(bytes, origin)?;
         let n = certs.len();
-        self.certs
-            .extend(certs.into_iter().map(|c| c.strip_secret_key_material()));
+        self.certs.extend(certs.into_iter().map(|c| c.strip_secret_key_material()));
         Ok(n)
     }
 
     /// The fingerprints of the trusted certificates.
     pub fn fingerprints(&self) -> Vec<String> {
-        self.certs
-            .iter()
-            .map(|c| c.fingerprint().to_hex())
-            .collect()
+        self.certs.iter().map(|c| c.fingerprint().to_hex()).collect()
     }
 
     /// Verifies `signature` (the content of an `.asc`) over what `data` yields, and
     /// returns the data's SHA-256 computed in the same read.
-    pub fn verify(
-        &self,
-        signature: &[u8],
-        data: impl Read + Send + Sync,
-    ) -> Result<Verified, Failure> {
+    pub fn verify(&self, signature: &[u8], data: impl Read + Send + Sync) -> Result<Verified, Failure> {
         let policy = policy();
-        let mut helper = Helper {
-            certs: &self.certs,
-            outcome: None,
-        };
-        let mut reader = DigestingReader {
-            inner: data,
-            hasher: Sha256Hasher::new(),
-            size: 0,
-            error: None,
-        };
-        let builder = DetachedVerifierBuilder::from_bytes(signature)
-            .map_err(|e| Failure::Malformed(e.to_string()))?;
-        let mut verifier = builder
-            .with_policy(&policy, None, &mut helper)
-            .map_err(|e| Failure::Malformed(e.to_string()))?;
+        let mut helper = Helper { certs: &self.certs, outcome: None };
+        let mut reader = DigestingReader { inner: data, hasher: Sha256Hasher::new(), size: 0, error: None };
+        let builder =
+            DetachedVerifierBuilder::from_bytes(signature).map_err(|e| Failure::Malformed(e.to_string()))?;
+        let mut verifier =
+            builder.with_policy(&policy, None, &mut helper).map_err(|e| Failure::Malformed(e.to_string()))?;
         let result = verifier.verify_reader(&mut reader);
         drop(verifier);
         if let Some(e) = reader.error.take() {
@@ -136,13 +114,9 @@ impl Verifier {
         }
         let sha256 = reader.hasher.finish();
         match helper.outcome {
-            Some(Ok((fingerprint, primary, created))) => Ok(Verified {
-                fingerprint,
-                primary,
-                created,
-                sha256,
-                size: reader.size,
-            }),
+            Some(Ok((fingerprint, primary, created))) => {
+                Ok(Verified { fingerprint, primary, created, sha256, size: reader.size })
+            }
             Some(Err(f)) => Err(f),
             None => Err(Failure::NoSignature),
         }
@@ -171,8 +145,7 @@ impl VerificationHelper for &mut Helper<'_> {
                     Ok(GoodChecksum { sig, ka }) => Ok((
                         ka.key().fingerprint().to_hex(),
                         ka.cert().fingerprint().to_hex(),
-                        sig.signature_creation_time()
-                            .unwrap_or(SystemTime::UNIX_EPOCH),
+                        sig.signature_creation_time().unwrap_or(SystemTime::UNIX_EPOCH),
                     )),
                     Err(e) => Err(classify(e)),
                 };
@@ -191,19 +164,10 @@ impl VerificationHelper for &mut Helper<'_> {
 }
 
 fn classify(e: VerificationError) -> Failure {
-    let detail = |error: &anyhow::Error| {
-        error
-            .chain()
-            .map(|c| c.to_string())
-            .collect::<Vec<_>>()
-            .join(": ")
-    };
+    let detail = |error: &anyhow::Error| error.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ");
     match e {
         VerificationError::MissingKey { sig } => Failure::UnknownKey(
-            sig.get_issuers()
-                .first()
-                .map(|h| h.to_hex())
-                .unwrap_or_else(|| "(no issuer)".into()),
+            sig.get_issuers().first().map(|h| h.to_hex()).unwrap_or_else(|| "(no issuer)".into()),
         ),
         VerificationError::BadSignature { error, .. } => Failure::BadSignature(detail(&error)),
         VerificationError::BadKey { ka, error, .. } => {
@@ -215,11 +179,9 @@ fn classify(e: VerificationError) -> Failure {
                 _ => Failure::BadKey(format!("{who}: {msg}")),
             }
         }
-        VerificationError::UnboundKey { cert, error, .. } => Failure::BadKey(format!(
-            "{}: {}",
-            cert.fingerprint().to_hex(),
-            detail(&error)
-        )),
+        VerificationError::UnboundKey { cert, error, .. } => {
+            Failure::BadKey(format!("{}: {}", cert.fingerprint().to_hex(), detail(&error)))
+        }
         VerificationError::MalformedSignature { error, .. } => Failure::Malformed(detail(&error)),
         VerificationError::UnknownSignature { sig } => Failure::Malformed(sig.error().to_string()),
         other => Failure::Malformed(other.to_string()),

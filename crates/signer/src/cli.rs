@@ -43,7 +43,12 @@ pub enum Command {
 
 const SIGN_HELP: &str = "\
 Examples:
-  # Sign everything under dist/ (recursively) into ./signed
+  # In CodeBuild: key and passphrase from Secrets Manager, every secondary source signed
+  PRIVATE_KEY_ARN=arn:aws:secretsmanager:... PASSPHRASE=... signer sign --out signed
+  # Only the files named by exported variables, found in the sources
+  signer sign --key-secret-id release-key --passphrase-secret-id release-pass \\
+      --artifact-var AGENT_TAR --artifact-var AGENT_DEB --exported-vars signer.env
+  # Locally: sign everything under dist/ (recursively) into ./signed
   PASSPHRASE=... signer sign --key-file private.asc dist/
   # Passphrase from a file, a chosen subkey, JSON summary on stdout
   signer sign --key-file private.asc --passphrase-file pass.txt \\
@@ -77,8 +82,25 @@ Examples:
 #[derive(Args, Debug)]
 pub struct KeyArgs {
     /// Secret key file, armored or binary, as `gpg --armor --export-secret-key` writes it
-    #[arg(long, env = "SIGNER_KEY_FILE", value_name = "FILE")]
+    #[arg(long, env = "SIGNER_KEY_FILE", value_name = "FILE", conflicts_with = "key_secret_id")]
     pub key_file: Option<PathBuf>,
+
+    /// Secrets Manager secret (ARN or name) holding the armored secret key
+    /// [env: SIGNER_KEY_SECRET_ID, else PRIVATE_KEY_ARN]
+    #[arg(long, env = "SIGNER_KEY_SECRET_ID", value_name = "ID", hide_env = true)]
+    pub key_secret_id: Option<String>,
+
+    /// When the key secret is a JSON object: the field holding the key
+    #[arg(long, env = "SIGNER_KEY_SECRET_FIELD", value_name = "NAME")]
+    pub key_secret_field: Option<String>,
+
+    /// Version stage of the key secret (default AWSCURRENT)
+    #[arg(long, env = "SIGNER_KEY_SECRET_VERSION_STAGE", value_name = "STAGE")]
+    pub key_secret_version_stage: Option<String>,
+
+    /// Version id of the key secret
+    #[arg(long, env = "SIGNER_KEY_SECRET_VERSION_ID", value_name = "ID")]
+    pub key_secret_version_id: Option<String>,
 
     /// Fingerprint or key ID of the certificate or subkey to sign with (default: the newest
     /// valid signing key, as GnuPG chooses)
@@ -93,14 +115,39 @@ pub struct PassphraseArgs {
     #[arg(long, env = "SIGNER_PASSPHRASE_FILE", value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
 
+    /// Secrets Manager secret (ARN or name) holding the passphrase
+    /// [env: SIGNER_PASSPHRASE_SECRET_ID, else PASSPHRASE_ARN]
+    #[arg(long, env = "SIGNER_PASSPHRASE_SECRET_ID", value_name = "ID", hide_env = true)]
+    pub passphrase_secret_id: Option<String>,
+
+    /// When the passphrase secret is a JSON object: the field holding the passphrase
+    #[arg(long, env = "SIGNER_PASSPHRASE_SECRET_FIELD", value_name = "NAME")]
+    pub passphrase_secret_field: Option<String>,
+
     /// Name of the environment variable holding the passphrase
-    #[arg(
-        long,
-        env = "SIGNER_PASSPHRASE_ENV",
-        value_name = "VAR",
-        default_value = "PASSPHRASE"
-    )]
+    #[arg(long, env = "SIGNER_PASSPHRASE_ENV", value_name = "VAR", default_value = "PASSPHRASE")]
     pub passphrase_env: String,
+}
+
+/// AWS settings beyond the standard chain (environment, profile, container credentials).
+#[derive(Args, Debug)]
+pub struct AwsArgs {
+    /// AWS region
+    #[arg(long, env = "AWS_REGION", value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Attempts per AWS request, the first included (standard retry mode with backoff)
+    #[arg(long, env = "SIGNER_AWS_MAX_ATTEMPTS", value_name = "N", default_value_t = 3)]
+    pub aws_max_attempts: u32,
+}
+
+/// How artifacts are published in the output folder.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// At their path relative to their source
+    Flat,
+    /// Under a folder named after their source: <ArtifactName>/<path>
+    BySource,
 }
 
 #[derive(Args, Debug)]
@@ -111,14 +158,38 @@ pub struct SignArgs {
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
 
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    /// Add or replace a source folder (CodeBuild sets CODEBUILD_SRC_DIR_<NAME> for each)
+    #[arg(long = "source", env = "SIGNER_SOURCES", value_name = "NAME=DIR", value_delimiter = ',',
+          value_parser = relsign_codebuild::parse_source)]
+    pub sources: Vec<relsign_codebuild::Source>,
+
+    /// Sign only the file named by this variable's value, found in one of the sources
+    /// (repeatable)
+    #[arg(long = "artifact-var", env = "SIGNER_ARTIFACT_VARS", value_name = "VAR", value_delimiter = ',')]
+    pub artifact_vars: Vec<String>,
+
+    /// Sign only artifacts whose path matches GLOB (repeatable)
+    #[arg(long, env = "SIGNER_INCLUDE", value_name = "GLOB", value_delimiter = ',')]
+    pub include: Vec<String>,
+
+    /// Do not sign artifacts whose path matches GLOB (repeatable)
+    #[arg(long, env = "SIGNER_EXCLUDE", value_name = "GLOB", value_delimiter = ',')]
+    pub exclude: Vec<String>,
+
+    /// Output layout when sources are used
+    #[arg(long, env = "SIGNER_LAYOUT", value_enum, default_value_t = Layout::Flat)]
+    pub layout: Layout,
+
+    /// Write NAME=value lines (signed count, SHA-256 of SHA256SUMS, key fingerprint) for
+    /// a buildspec's exported-variables
+    #[arg(long, env = "SIGNER_EXPORTED_VARS", value_name = "FILE")]
+    pub exported_vars: Option<PathBuf>,
+
     /// Output folder (absent or empty)
-    #[arg(
-        long,
-        short,
-        env = "SIGNER_OUT",
-        value_name = "DIR",
-        default_value = "signed"
-    )]
+    #[arg(long, short, env = "SIGNER_OUT", value_name = "DIR", default_value = "signed")]
     pub out: PathBuf,
 
     /// Files signed at once (default: one per core)
@@ -129,21 +200,16 @@ pub struct SignArgs {
     #[arg(long, env = "SIGNER_JSON", value_parser = FalseyValueParser::new())]
     pub json: bool,
 
-    /// Files and folders to sign (folders recursively; existing .asc files are skipped)
-    #[arg(required = true, value_name = "PATH")]
+    /// Files and folders to sign (folders recursively; existing .asc files are skipped).
+    /// Without PATH: every CODEBUILD_SRC_DIR_* source and --source
+    #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
     /// Certificate(s) to trust, armored or binary (repeatable; comma-separated in the variable)
-    #[arg(
-        long,
-        env = "SIGNER_CERT",
-        value_name = "FILE",
-        required = true,
-        value_delimiter = ','
-    )]
+    #[arg(long, env = "SIGNER_CERT", value_name = "FILE", required = true, value_delimiter = ',')]
     pub cert: Vec<PathBuf>,
 
     /// Fail a folder that has no SHA256SUMS
@@ -167,6 +233,9 @@ pub struct VerifyArgs {
 pub struct ExportCertArgs {
     #[command(flatten)]
     pub key: KeyArgs,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
 
     /// Write to FILE instead of stdout
     #[arg(long, short = 'o', env = "SIGNER_CERT_OUT", value_name = "FILE")]

@@ -8,15 +8,11 @@ use crate::cli::ExportCertArgs;
 use crate::key_source;
 
 pub fn run(args: ExportCertArgs) -> Result<Exit, Failure> {
-    let ring = key_source::key_ring(&args.key)?;
+    let ring = key_source::key_ring(&args.key, &args.aws)?;
     let armored = ring.public_certificates(args.key.signing_key.as_deref())?;
     match &args.output {
-        Some(path) => std::fs::write(path, &armored).map_err(|e| {
-            Failure::new(
-                Exit::Output,
-                format!("cannot write {}: {e}", path.display()),
-            )
-        })?,
+        Some(path) => std::fs::write(path, &armored)
+            .map_err(|e| Failure::new(Exit::Output, format!("cannot write {}: {e}", path.display())))?,
         None => std::io::stdout()
             .write_all(&armored)
             .map_err(|e| Failure::new(Exit::Output, format!("cannot write to stdout: {e}")))?,

@@ -1,60 +1,153 @@
-//! Reading the secret key and its passphrase from where the user keeps them.
+//! Reading the secret key and its passphrase from where the user keeps them: files and
+//! environment variables locally, Secrets Manager in a pipeline (both secrets fetched at
+//! once). Nothing secret is written to disk or put on a command line.
 
-use std::path::Path;
+use std::path::PathBuf;
 
+use relsign_aws::{AwsOptions, SecretRef, SecretsClient, Zeroizing};
 use relsign_cli::{Exit, Failure};
 use relsign_pgp::{KeyRing, Passphrase, SigningKey};
 
-use crate::cli::{KeyArgs, PassphraseArgs};
+use crate::cli::{AwsArgs, KeyArgs, PassphraseArgs};
 
-fn read_key_file(path: &Path) -> Result<Vec<u8>, Failure> {
-    std::fs::read(path).map_err(|e| {
-        Failure::new(
-            Exit::Key,
-            format!(
-                "cannot read key file {}: {e}: check --key-file",
-                path.display()
-            ),
-        )
+/// Environment variables the reference pipeline already sets.
+const PIPELINE_KEY_VAR: &str = "PRIVATE_KEY_ARN";
+const PIPELINE_PASSPHRASE_ARN_VAR: &str = "PASSPHRASE_ARN";
+
+enum Origin {
+    File(PathBuf),
+    Secret(SecretRef),
+}
+
+fn non_empty_env(var: &str) -> Option<String> {
+    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn key_origin(key: &KeyArgs) -> Result<Origin, Failure> {
+    if let Some(path) = &key.key_file {
+        return Ok(Origin::File(path.clone()));
+    }
+    match key.key_secret_id.clone().or_else(|| non_empty_env(PIPELINE_KEY_VAR)) {
+        Some(id) => Ok(Origin::Secret(SecretRef {
+            id,
+            version_stage: key.key_secret_version_stage.clone(),
+            version_id: key.key_secret_version_id.clone(),
+            json_field: key.key_secret_field.clone(),
+        })),
+        None => Err(Failure::new(
+            Exit::Usage,
+            "no key given: pass --key-file FILE or --key-secret-id ID (or set PRIVATE_KEY_ARN)",
+        )),
+    }
+}
+
+/// The passphrase's origin: a file, a secret, else the variable `--passphrase-env` names.
+fn passphrase_origin(pass: &PassphraseArgs) -> Option<Origin> {
+    if let Some(path) = &pass.passphrase_file {
+        return Some(Origin::File(path.clone()));
+    }
+    let id = pass.passphrase_secret_id.clone().or_else(|| non_empty_env(PIPELINE_PASSPHRASE_ARN_VAR))?;
+    Some(Origin::Secret(SecretRef {
+        id,
+        json_field: pass.passphrase_secret_field.clone(),
+        ..SecretRef::default()
+    }))
+}
+
+fn read_file(path: &PathBuf, what: &str, flag: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    std::fs::read(path).map(Zeroizing::new).map_err(|e| {
+        Failure::new(Exit::Key, format!("cannot read {what} {}: {e}: check {flag}", path.display()))
     })
 }
 
-/// The certificates of the key file named by `--key-file`.
-pub fn key_ring(key: &KeyArgs) -> Result<KeyRing, Failure> {
-    let Some(path) = &key.key_file else {
-        return Err(Failure::new(
-            Exit::Usage,
-            "no key given: pass --key-file FILE (or set SIGNER_KEY_FILE)",
-        ));
-    };
-    let bytes = read_key_file(path)?;
-    Ok(KeyRing::from_bytes(
-        &bytes,
-        &format!("key file {}", path.display()),
-    )?)
+async fn fetch(
+    client: Option<&SecretsClient>,
+    origin: Option<&Origin>,
+    what: &str,
+    flag: &str,
+) -> Result<Option<Zeroizing<Vec<u8>>>, Failure> {
+    match origin {
+        None => Ok(None),
+        Some(Origin::File(path)) => read_file(path, what, flag).map(Some),
+        Some(Origin::Secret(secret)) => {
+            let client = client.expect("a client exists whenever a secret is named");
+            Ok(Some(relsign_aws::fetch_secret(client, secret).await?))
+        }
+    }
 }
 
-/// The passphrase from `--passphrase-file`, else from the variable `--passphrase-env` names.
-fn passphrase(args: &PassphraseArgs) -> Result<Option<Passphrase>, Failure> {
-    if let Some(path) = &args.passphrase_file {
-        let bytes = std::fs::read(path).map_err(|e| {
-            Failure::new(
-                Exit::Key,
-                format!(
-                    "cannot read passphrase file {}: {e}: check --passphrase-file",
-                    path.display()
-                ),
-            )
-        })?;
-        return Ok(Some(Passphrase::new(bytes)));
+/// Loads the key bytes and the passphrase bytes, fetching secrets concurrently.
+fn load(
+    key: &Origin,
+    pass: Option<&Origin>,
+    aws: &AwsArgs,
+) -> Result<(Zeroizing<Vec<u8>>, Option<Zeroizing<Vec<u8>>>), Failure> {
+    let needs_aws = matches!(key, Origin::Secret(_)) || matches!(pass, Some(Origin::Secret(_)));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(Exit::Internal, format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let client = if needs_aws {
+            let options = AwsOptions {
+                region: aws.region.clone(),
+                max_attempts: Some(aws.aws_max_attempts),
+                connect_timeout: None,
+            };
+            Some(SecretsClient::new(&relsign_aws::load(&options).await?))
+        } else {
+            None
+        };
+        let (k, p) = tokio::join!(
+            fetch(client.as_ref(), Some(key), "key file", "--key-file"),
+            fetch(client.as_ref(), pass, "passphrase file", "--passphrase-file"),
+        );
+        Ok((k?.expect("key origin given"), p?))
+    })
+}
+
+fn origin_label(origin: &Origin) -> String {
+    match origin {
+        Origin::File(path) => format!("key file {}", path.display()),
+        Origin::Secret(s) => format!("secret {}", s.id),
     }
-    use std::os::unix::ffi::OsStringExt;
-    Ok(std::env::var_os(&args.passphrase_env).map(|v| Passphrase::new(v.into_vec())))
+}
+
+fn key_ring_from(bytes: &[u8], origin: &Origin) -> Result<KeyRing, Failure> {
+    let label = origin_label(origin);
+    KeyRing::from_bytes(bytes, &label).map_err(|e| {
+        // A JSON secret is a common slip: say which option reads a field of it.
+        let json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        match origin {
+            Origin::Secret(s) if json && s.json_field.is_none() => Failure::new(
+                Exit::Key,
+                format!("{label} holds JSON, not an armored key: name the field holding the key with --key-secret-field, or store the key as plain text"),
+            ),
+            _ => Failure::from(e),
+        }
+    })
+}
+
+/// The certificates of the key named by `--key-file` or `--key-secret-id`.
+pub fn key_ring(key: &KeyArgs, aws: &AwsArgs) -> Result<KeyRing, Failure> {
+    let origin = key_origin(key)?;
+    let (bytes, _) = load(&origin, None, aws)?;
+    key_ring_from(&bytes, &origin)
 }
 
 /// Loads, selects and unlocks the signing key.
-pub fn signing_key(key: &KeyArgs, pass: &PassphraseArgs) -> Result<SigningKey, Failure> {
-    let ring = key_ring(key)?;
-    let passphrase = passphrase(pass)?;
+pub fn signing_key(key: &KeyArgs, pass: &PassphraseArgs, aws: &AwsArgs) -> Result<SigningKey, Failure> {
+    let origin = key_origin(key)?;
+    let pass_origin = passphrase_origin(pass);
+    let (key_bytes, pass_bytes) = load(&origin, pass_origin.as_ref(), aws)?;
+    let ring = key_ring_from(&key_bytes, &origin)?;
+    drop(key_bytes);
+    let passphrase = match pass_bytes {
+        Some(bytes) => Some(Passphrase::new(bytes.to_vec())),
+        None => {
+            use std::os::unix::ffi::OsStringExt;
+            std::env::var_os(&pass.passphrase_env).map(|v| Passphrase::new(v.into_vec()))
+        }
+    };
     Ok(ring.signing_key(key.signing_key.as_deref(), passphrase.as_ref())?)
 }

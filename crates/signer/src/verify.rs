@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use relsign_cli::{default_jobs, Exit, Failure};
 use relsign_pgp::{
-    is_signature_name, verify_file, verify_folder, verify_listed, verify_sums, FileCheck,
-    FileStatus, FolderOptions, Verifier, SUMS_NAME,
+    is_signature_name, verify_file, verify_folder, verify_listed, verify_sums, FileCheck, FileStatus,
+    FolderOptions, Verifier, SUMS_NAME,
 };
 use serde::Serialize;
 
@@ -60,11 +60,9 @@ impl Line {
     fn text(&self) -> String {
         match (&self.problem, &self.fingerprint) {
             (Some(why), _) => format!("FAIL  {}: {why}", self.path),
-            (None, Some(fpr)) => format!(
-                "OK    {}  signed by {fpr} at {}",
-                self.path,
-                self.signed.as_deref().unwrap_or("?")
-            ),
+            (None, Some(fpr)) => {
+                format!("OK    {}  signed by {fpr} at {}", self.path, self.signed.as_deref().unwrap_or("?"))
+            }
             (None, None) => format!("OK    {}  digest matches the signed SHA256SUMS", self.path),
         }
     }
@@ -74,13 +72,7 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Failure> {
     let mut verifier = Verifier::new(Vec::new());
     for cert in &args.cert {
         let bytes = std::fs::read(cert).map_err(|e| {
-            Failure::new(
-                Exit::Key,
-                format!(
-                    "cannot read certificate {}: {e}: check --cert",
-                    cert.display()
-                ),
-            )
+            Failure::new(Exit::Key, format!("cannot read certificate {}: {e}: check --cert", cert.display()))
         })?;
         verifier.add_certificates(&bytes, &format!("certificate {}", cert.display()))?;
     }
@@ -101,10 +93,7 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Failure> {
     let ok = lines.iter().all(|l| l.ok);
     let mut stdout = std::io::stdout().lock();
     if args.json {
-        let _ = serde_json::to_writer_pretty(
-            &mut stdout,
-            &serde_json::json!({ "ok": ok, "files": lines }),
-        );
+        let _ = serde_json::to_writer_pretty(&mut stdout, &serde_json::json!({ "ok": ok, "files": lines }));
         let _ = writeln!(stdout);
     } else {
         for line in &lines {
@@ -122,18 +111,11 @@ fn check_path(
     require_sums: bool,
     jobs: usize,
 ) -> Result<Vec<Line>, Failure> {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     let shown = |p: &Path| p.display().to_string();
     if path.is_dir() {
         let report = verify_folder(path, verifier, FolderOptions { require_sums, jobs })?;
-        return Ok(report
-            .files
-            .iter()
-            .map(|c| Line::from_check(path, c))
-            .collect());
+        return Ok(report.files.iter().map(|c| Line::from_check(path, c)).collect());
     }
     if name == SUMS_NAME {
         let base = path.parent().unwrap_or(Path::new("."));
@@ -141,48 +123,26 @@ fn check_path(
             Ok(sums) => {
                 let mut lines = vec![Line::from_check(
                     Path::new(""),
-                    &FileCheck {
-                        path: shown(path),
-                        status: FileStatus::Signed(sums.signature),
-                    },
+                    &FileCheck { path: shown(path), status: FileStatus::Signed(sums.signature) },
                 )];
-                lines.extend(
-                    verify_listed(base, &sums.list, jobs)
-                        .iter()
-                        .map(|c| Line::from_check(base, c)),
-                );
+                lines.extend(verify_listed(base, &sums.list, jobs).iter().map(|c| Line::from_check(base, c)));
                 lines
             }
             Err(why) => vec![Line::from_check(
                 Path::new(""),
-                &FileCheck {
-                    path: shown(path),
-                    status: FileStatus::Failed(why),
-                },
+                &FileCheck { path: shown(path), status: FileStatus::Failed(why) },
             )],
         });
     }
     let (data, signature) = if is_signature_name(name) {
         let s = path.to_string_lossy();
-        (
-            PathBuf::from(&s[..s.len() - ".asc".len()]),
-            path.to_path_buf(),
-        )
+        (PathBuf::from(&s[..s.len() - ".asc".len()]), path.to_path_buf())
     } else {
-        (
-            path.to_path_buf(),
-            PathBuf::from(format!("{}.asc", path.display())),
-        )
+        (path.to_path_buf(), PathBuf::from(format!("{}.asc", path.display())))
     };
     let status = match verify_file(verifier, &data, &signature) {
         Ok(v) => FileStatus::Signed(v),
         Err(why) => FileStatus::Failed(why),
     };
-    Ok(vec![Line::from_check(
-        Path::new(""),
-        &FileCheck {
-            path: shown(&data),
-            status,
-        },
-    )])
+    Ok(vec![Line::from_check(Path::new(""), &FileCheck { path: shown(&data), status })])
 }

@@ -65,7 +65,12 @@ fn key_file(work: &Path, bytes: &[u8]) -> Run {
 const PASS: &[u8] = relsign_tests::gpg::PASSPHRASE.as_bytes();
 
 const CASES: &[Case] = &[
-    Case { name: "wrong passphrase", code: 4, says: "wrong passphrase", setup: |w| with_key(w, &keys().rsa4096, Some(b"not it")) },
+    Case {
+        name: "wrong passphrase",
+        code: 4,
+        says: "wrong passphrase",
+        setup: |w| with_key(w, &keys().rsa4096, Some(b"not it")),
+    },
     Case {
         name: "empty passphrase for a protected key",
         code: 4,
@@ -76,17 +81,42 @@ const CASES: &[Case] = &[
             r
         },
     },
-    Case { name: "no passphrase for a protected key", code: 4, says: "protected by a passphrase", setup: |w| with_key(w, &keys().p256, None) },
+    Case {
+        name: "no passphrase for a protected key",
+        code: 4,
+        says: "protected by a passphrase",
+        setup: |w| with_key(w, &keys().p256, None),
+    },
     Case {
         name: "public key only",
         code: 4,
         says: "only the public certificate",
         setup: |w| key_file(w, &std::fs::read(&keys().rsa4096.public).unwrap()),
     },
-    Case { name: "expired key", code: 4, says: "expired on", setup: |w| with_key(w, &keys().expired, Some(PASS)) },
-    Case { name: "revoked key", code: 4, says: "is revoked", setup: |w| with_key(w, &keys().revoked, Some(PASS)) },
-    Case { name: "key without signing capability", code: 4, says: "cannot sign", setup: |w| with_key(w, &keys().no_signing, Some(PASS)) },
-    Case { name: "garbage key file", code: 4, says: "OpenPGP", setup: |w| key_file(w, b"this is not a key\x00\x01\x02\xff") },
+    Case {
+        name: "expired key",
+        code: 4,
+        says: "expired on",
+        setup: |w| with_key(w, &keys().expired, Some(PASS)),
+    },
+    Case {
+        name: "revoked key",
+        code: 4,
+        says: "is revoked",
+        setup: |w| with_key(w, &keys().revoked, Some(PASS)),
+    },
+    Case {
+        name: "key without signing capability",
+        code: 4,
+        says: "cannot sign",
+        setup: |w| with_key(w, &keys().no_signing, Some(PASS)),
+    },
+    Case {
+        name: "garbage key file",
+        code: 4,
+        says: "OpenPGP",
+        setup: |w| key_file(w, b"this is not a key\x00\x01\x02\xff"),
+    },
     Case { name: "empty key file", code: 4, says: "no OpenPGP key found", setup: |w| key_file(w, b"") },
     Case {
         name: "truncated key file",
@@ -117,7 +147,11 @@ const CASES: &[Case] = &[
         name: "no key given",
         code: 2,
         says: "no key given",
-        setup: |w| Run { args: vec!["--out".into(), s(&out(w)), s(&dist(w))], env: vec![], unprivileged: false },
+        setup: |w| Run {
+            args: vec!["--out".into(), s(&out(w)), s(&dist(w))],
+            env: vec![],
+            unprivileged: false,
+        },
     },
     Case {
         name: "missing input path",
@@ -260,7 +294,8 @@ fn every_bad_input_fails_cleanly() {
             bad.push(format!("--out changed: {before:?} -> {after:?}"));
         }
         if after == Some(true) {
-            let entries: Vec<_> = std::fs::read_dir(out(work.path())).unwrap().map(|e| e.unwrap().file_name()).collect();
+            let entries: Vec<_> =
+                std::fs::read_dir(out(work.path())).unwrap().map(|e| e.unwrap().file_name()).collect();
             if entries != [std::ffi::OsString::from("old.txt")] {
                 bad.push(format!("--out holds {entries:?}"));
             }
@@ -277,7 +312,13 @@ fn every_bad_input_fails_cleanly() {
             eprintln!("{:<40} exit {}  {}", case.name, case.code, lines[0]);
         }
     }
-    assert!(problems.is_empty(), "{} of {} cases wrong:\n{}", problems.len(), CASES.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} of {} cases wrong:\n{}",
+        problems.len(),
+        CASES.len(),
+        problems.join("\n")
+    );
 }
 
 #[test]

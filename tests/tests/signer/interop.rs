@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-
 use relsign_tests::gpg::{GnuPg, PASSPHRASE};
 use relsign_tests::keys::{keys, KeyFile};
 use relsign_tests::*;
@@ -23,21 +22,13 @@ fn signs_for_every_verifier(key: &KeyFile) -> String {
     sample_tree(&dist);
     let out = work.path().join("signed");
     let res = sign_with(key, work.path(), &[&dist], &out, &[]);
-    assert!(
-        res.status.success(),
-        "{}: {:?}",
-        key.label,
-        stderr_lines(&res)
-    );
+    assert!(res.status.success(), "{}: {:?}", key.label, stderr_lines(&res));
 
     let cert = std::fs::read(&key.public).unwrap();
     let m = manifest(&out);
     let artifacts = m["artifacts"].as_array().unwrap();
     assert_eq!(artifacts.len(), 4);
-    let mut signed: Vec<String> = artifacts
-        .iter()
-        .map(|a| a["path"].as_str().unwrap().to_string())
-        .collect();
+    let mut signed: Vec<String> = artifacts.iter().map(|a| a["path"].as_str().unwrap().to_string()).collect();
     signed.push("SHA256SUMS".into());
     for name in &signed {
         let file = out.join(name);
@@ -45,54 +36,25 @@ fn signs_for_every_verifier(key: &KeyFile) -> String {
         let (ok, log) = GnuPg::verifies_with(&cert, &sig, &file);
         assert!(ok, "{}: gpg rejects {name}: {log}", key.label);
         assert!(log.contains("Good signature"), "{log}");
-        assert!(
-            sqv_accepts(&key.public, &sig, &file),
-            "{}: sqv rejects {name}",
-            key.label
-        );
+        assert!(sqv_accepts(&key.public, &sig, &file), "{}: sqv rejects {name}", key.label);
     }
     assert!(sha256sum_check(&out), "{}: sha256sum -c fails", key.label);
-    let v = signer(
-        [
-            "verify",
-            "--cert",
-            key.public.to_str().unwrap(),
-            out.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert!(
-        v.status.success(),
-        "{}: signer verify: {}",
-        key.label,
-        stdout(&v)
-    );
-    assert!(
-        stdout(&v).contains("6 files checked, 0 failed"),
-        "{}",
-        stdout(&v)
-    );
+    let v = signer(["verify", "--cert", key.public.to_str().unwrap(), out.to_str().unwrap()], &[]);
+    assert!(v.status.success(), "{}: signer verify: {}", key.label, stdout(&v));
+    assert!(stdout(&v).contains("6 files checked, 0 failed"), "{}", stdout(&v));
     m["signer"]["fingerprint"].as_str().unwrap().to_string()
 }
 
 #[test]
 fn rsa4096_with_passphrase_signs_for_gpg_and_sqv() {
     let k = &keys().rsa4096;
-    assert_eq!(
-        signs_for_every_verifier(k),
-        k.fingerprint,
-        "the RSA primary signs"
-    );
+    assert_eq!(signs_for_every_verifier(k), k.fingerprint, "the RSA primary signs");
 }
 
 #[test]
 fn default_shape_signs_with_its_signing_subkey() {
     let k = &keys().default_shape;
-    assert_ne!(
-        signs_for_every_verifier(k),
-        k.fingerprint,
-        "a cert-only primary must not sign"
-    );
+    assert_ne!(signs_for_every_verifier(k), k.fingerprint, "a cert-only primary must not sign");
 }
 
 #[test]
@@ -109,10 +71,7 @@ fn nist_p256_signs() {
 fn expired_subkey_is_passed_over_for_the_valid_one() {
     let k = &keys().expired_subkey;
     let used = signs_for_every_verifier(k);
-    let listing = GnuPg::new().ok(
-        &["--with-colons", "--show-keys", k.public.to_str().unwrap()],
-        b"",
-    );
+    let listing = GnuPg::new().ok(&["--with-colons", "--show-keys", k.public.to_str().unwrap()], b"");
     let listing = String::from_utf8(listing).unwrap();
     // `sub` records carry the validity ('e' = expired); the next `fpr` is that subkey's.
     let mut expired = Vec::new();
@@ -137,12 +96,7 @@ fn export_secret_subkeys_stub_primary_signs_with_the_subkey() {
 
 #[test]
 fn signatures_made_by_gpg_verify_with_signer() {
-    for k in [
-        &keys().rsa4096,
-        &keys().default_shape,
-        &keys().p256,
-        &keys().ed25519,
-    ] {
+    for k in [&keys().rsa4096, &keys().default_shape, &keys().p256, &keys().ed25519] {
         let g = GnuPg::new();
         g.ok(&["--import", k.secret.to_str().unwrap()], b"");
         let work = tempfile::tempdir().unwrap();
@@ -150,32 +104,10 @@ fn signatures_made_by_gpg_verify_with_signer() {
         std::fs::write(&file, b"payload signed by GnuPG").unwrap();
         let sig = g.detach_sign(&k.fingerprint, &file, k.passphrase);
         for target in [&file, &sig] {
-            let v = signer(
-                [
-                    "verify",
-                    "--cert",
-                    k.public.to_str().unwrap(),
-                    target.to_str().unwrap(),
-                ],
-                &[],
-            );
-            assert!(
-                v.status.success(),
-                "{}: {} {:?}",
-                k.label,
-                stdout(&v),
-                stderr_lines(&v)
-            );
+            let v = signer(["verify", "--cert", k.public.to_str().unwrap(), target.to_str().unwrap()], &[]);
+            assert!(v.status.success(), "{}: {} {:?}", k.label, stdout(&v), stderr_lines(&v));
         }
-        let v = signer(
-            [
-                "verify",
-                "--cert",
-                k.public.to_str().unwrap(),
-                work.path().to_str().unwrap(),
-            ],
-            &[],
-        );
+        let v = signer(["verify", "--cert", k.public.to_str().unwrap(), work.path().to_str().unwrap()], &[]);
         assert!(v.status.success(), "{}: folder: {}", k.label, stdout(&v));
     }
 }
@@ -187,22 +119,12 @@ fn signed_folder() -> (tempfile::TempDir, PathBuf) {
     let dist = work.path().join("dist");
     sample_tree(&dist);
     let out = work.path().join("signed");
-    assert!(sign_with(k, work.path(), &[&dist], &out, &[])
-        .status
-        .success());
+    assert!(sign_with(k, work.path(), &[&dist], &out, &[]).status.success());
     (work, out)
 }
 
 fn verify(cert: &Path, target: &Path) -> Output {
-    signer(
-        [
-            "verify",
-            "--cert",
-            cert.to_str().unwrap(),
-            target.to_str().unwrap(),
-        ],
-        &[],
-    )
+    signer(["verify", "--cert", cert.to_str().unwrap(), target.to_str().unwrap()], &[])
 }
 
 #[test]
@@ -220,10 +142,7 @@ fn tampered_artifact_fails_with_bad_signature() {
     let v = verify(&keys().ed25519.public, &out);
     assert_eq!(v.status.code(), Some(1));
     let text = stdout(&v);
-    assert!(
-        text.contains("FAIL") && text.contains("agent v1.0.tar"),
-        "{text}"
-    );
+    assert!(text.contains("FAIL") && text.contains("agent v1.0.tar"), "{text}");
 }
 
 #[test]
@@ -248,11 +167,7 @@ fn wrong_certificate_names_the_unknown_key() {
     let (_w, out) = signed_folder();
     let v = verify(&keys().p256.public, &out);
     assert_eq!(v.status.code(), Some(1));
-    assert!(
-        stdout(&v).contains("which no --cert holds"),
-        "{}",
-        stdout(&v)
-    );
+    assert!(stdout(&v).contains("which no --cert holds"), "{}", stdout(&v));
 }
 
 #[test]
@@ -261,22 +176,14 @@ fn folder_with_an_unsigned_or_unlisted_file_fails() {
     std::fs::write(out.join("smuggled.bin"), b"not signed").unwrap();
     let v = verify(&keys().ed25519.public, &out);
     assert_eq!(v.status.code(), Some(1));
-    assert!(
-        stdout(&v).contains("smuggled.bin: no signature"),
-        "{}",
-        stdout(&v)
-    );
+    assert!(stdout(&v).contains("smuggled.bin: no signature"), "{}", stdout(&v));
 
     let (_w, out) = signed_folder();
     std::fs::remove_file(out.join("nested/deeper/empty.bin")).unwrap();
     std::fs::remove_file(out.join("nested/deeper/empty.bin.asc")).unwrap();
     let v = verify(&keys().ed25519.public, &out);
     assert_eq!(v.status.code(), Some(1));
-    assert!(
-        stdout(&v).contains("listed in SHA256SUMS but missing"),
-        "{}",
-        stdout(&v)
-    );
+    assert!(stdout(&v).contains("listed in SHA256SUMS but missing"), "{}", stdout(&v));
 }
 
 #[test]
@@ -288,11 +195,7 @@ fn sha256sums_path_checks_signature_and_every_digest() {
     std::fs::write(out.join("ünïcödé-paket_1.0_arm64.deb"), b"other").unwrap();
     let v = verify(&keys().ed25519.public, &sums);
     assert_eq!(v.status.code(), Some(1));
-    assert!(
-        stdout(&v).contains("differs from SHA256SUMS"),
-        "{}",
-        stdout(&v)
-    );
+    assert!(stdout(&v).contains("differs from SHA256SUMS"), "{}", stdout(&v));
 }
 
 #[test]
@@ -317,22 +220,15 @@ fn json_summary_and_environment_configuration() {
     assert_eq!(summary["artifacts"].as_array().unwrap().len(), 4);
     assert_eq!(summary["signer"]["fingerprint"], k.fingerprint.as_str());
     let sums = std::fs::read(out.join("SHA256SUMS")).unwrap();
-    let digest = Command::new("sha256sum")
-        .arg(out.join("SHA256SUMS"))
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&digest.stdout)
-        .starts_with(summary["sha256sums"].as_str().unwrap()));
+    let digest = Command::new("sha256sum").arg(out.join("SHA256SUMS")).output().unwrap();
+    assert!(String::from_utf8_lossy(&digest.stdout).starts_with(summary["sha256sums"].as_str().unwrap()));
     assert!(!sums.is_empty());
 }
 
 #[test]
 fn export_cert_prints_what_gpg_verifies_with() {
     let k = &keys().default_shape;
-    let res = signer(
-        ["export-cert", "--key-file", k.secret.to_str().unwrap()],
-        &[],
-    );
+    let res = signer(["export-cert", "--key-file", k.secret.to_str().unwrap()], &[]);
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     assert!(stdout(&res).starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----"));
     assert!(!stdout(&res).contains("PRIVATE"));
@@ -341,16 +237,10 @@ fn export_cert_prints_what_gpg_verifies_with() {
         let dist = work.path().join("dist");
         sample_tree(&dist);
         let out = work.path().join("signed");
-        assert!(sign_with(k, work.path(), &[&dist], &out, &[])
-            .status
-            .success());
+        assert!(sign_with(k, work.path(), &[&dist], &out, &[]).status.success());
         (work, out)
     };
-    let (ok, log) = GnuPg::verifies_with(
-        &res.stdout,
-        &out.join("SHA256SUMS.asc"),
-        &out.join("SHA256SUMS"),
-    );
+    let (ok, log) = GnuPg::verifies_with(&res.stdout, &out.join("SHA256SUMS.asc"), &out.join("SHA256SUMS"));
     assert!(ok, "{log}");
 }
 

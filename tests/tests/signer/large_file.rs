@@ -19,13 +19,24 @@ fn two_gib_sparse_file_signs_with_flat_memory() {
     drop(f);
     let out = work.path().join("signed");
     let mut cmd = Command::new(bin("signer"));
-    cmd.args(["sign", "--key-file", k.secret.to_str().unwrap(), "--out", out.to_str().unwrap(), dist.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
+    cmd.args([
+        "sign",
+        "--key-file",
+        k.secret.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        dist.to_str().unwrap(),
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::inherit());
     let (status, peak_kib) = run_measured(&mut cmd);
     assert!(status.success());
     eprintln!("peak RSS signing 2 GiB: {} KiB", peak_kib);
     assert!(peak_kib < 100 * 1024, "peak RSS {peak_kib} KiB is over 100 MiB");
-    let (ok, log) = GnuPg::verifies_with(&std::fs::read(&k.public).unwrap(), &out.join("big.img.asc"), &out.join("big.img"));
+    let (ok, log) = GnuPg::verifies_with(
+        &std::fs::read(&k.public).unwrap(),
+        &out.join("big.img.asc"),
+        &out.join("big.img"),
+    );
     assert!(ok, "{log}");
 }

@@ -1,0 +1,15 @@
+//! AWS for relsign: SDK configuration from the standard chain (environment, profiles, the
+//! container credentials CodeBuild provides, `AWS_ENDPOINT_URL*` overrides), bounded
+//! timeouts and retries so an unreachable endpoint fails instead of hanging, and secret
+//! loading from Secrets Manager.
+//!
+//! Secret values are handed out in zeroizing buffers and never formatted into errors.
+
+mod config;
+mod error;
+mod secrets;
+
+pub use config::{load, AwsOptions};
+pub use error::{Error, ErrorKind};
+pub use secrets::{fetch_secret, SecretRef, SecretsClient};
+pub use zeroize::Zeroizing;
