@@ -102,6 +102,7 @@ pub fn aws_env(endpoint: &str, home: &std::path::Path) -> Vec<(String, String)> 
     [
         ("AWS_ENDPOINT_URL", endpoint.to_string()),
         ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_DEFAULT_REGION", "us-east-1".to_string()),
         ("AWS_ACCESS_KEY_ID", "testing".to_string()),
         ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
         ("AWS_EC2_METADATA_DISABLED", "true".to_string()),

@@ -83,8 +83,13 @@ fn classify(id: &str, region: &str, e: SdkError<GetSecretValueError>) -> Error {
                 Error::SecretNotFound { id, region: region.to_string() }
             } else if err.is_decryption_failure() {
                 Error::Decrypt { id, detail: message }
-            } else if code == "AccessDeniedException" || code.contains("AccessDenied") {
-                Error::AccessDenied { id, detail: message }
+            } else if code == "AccessDeniedException"
+                || code.contains("AccessDenied")
+                || se.raw().status().as_u16() == 403
+            {
+                let detail =
+                    if message.is_empty() { format!("HTTP {}", se.raw().status().as_u16()) } else { message };
+                Error::AccessDenied { id, detail }
             } else if code == "UnrecognizedClientException" || code == "InvalidSignatureException" {
                 Error::AccessDenied { id, detail: format!("{code}: {message}") }
             } else {

@@ -105,7 +105,11 @@ pub(crate) fn policy() -> StandardPolicy<'static> {
 pub fn load_certificates(bytes: &[u8], origin: &str) -> Result<Vec<Cert>, Error> {
     let malformed =
         |e: anyhow::Error| Error::Malformed { origin: origin.to_string(), detail: root_cause(&e) };
-    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+    // Neither armor nor a binary OpenPGP packet (whose first byte has the top bit set):
+    // say so plainly instead of reporting a parse error deep inside the data.
+    let armored = bytes.windows(10).any(|w| w == b"-----BEGIN");
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if !armored && first.is_none_or(|b| b & 0x80 == 0) {
         return Err(Error::NoKeyMaterial { origin: origin.to_string() });
     }
     let parser = CertParser::from_bytes(bytes).map_err(malformed)?;

@@ -1,0 +1,461 @@
+//! The pipeline's signing stage: key and passphrase from Secrets Manager (a moto server on
+//! loopback, through the real AWS SDK), artifacts from CODEBUILD_SRC_DIR_* sources.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use relsign_tests::gpg::{GnuPg, PASSPHRASE};
+use relsign_tests::keys::keys;
+use relsign_tests::moto::{aws_env, free_port, Moto};
+use relsign_tests::*;
+
+fn moto() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(Moto::start)
+}
+
+/// A unique secret name per test (they share one server).
+fn name(test: &str, what: &str) -> String {
+    format!("relsign/{test}/{what}")
+}
+
+/// Runs `signer sign` with only the given environment (plus PATH), so nothing of the
+/// machine's leaks in.
+fn sign_env(args: &[&str], env: &[(String, String)]) -> Output {
+    Command::new(bin("signer"))
+        .arg("sign")
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run signer")
+}
+
+/// Two build outputs shaped like an AMD and an ARM build (one name with a space).
+fn build_outputs(work: &Path) -> Vec<(String, String)> {
+    write_tree(
+        &work.join("amd"),
+        &[("ecs-agent-v1.tar", b"amd tar" as &[u8]), ("scripts/install me.sh", b"#!/bin/sh\n")],
+    );
+    write_tree(&work.join("arm"), &[("ecs-agent-arm64-v1.tar", b"arm tar" as &[u8])]);
+    vec![
+        ("CODEBUILD_SRC_DIR".into(), work.join("buildspecs").display().to_string()),
+        ("CODEBUILD_SRC_DIR_AmdBuildArtifact".into(), work.join("amd").display().to_string()),
+        ("CODEBUILD_SRC_DIR_ArmBuildArtifact".into(), work.join("arm").display().to_string()),
+    ]
+}
+
+fn with(mut env: Vec<(String, String)>, more: &[(&str, &str)]) -> Vec<(String, String)> {
+    env.extend(more.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    env
+}
+
+fn assert_gpg_accepts_all(out: &Path, cert: &Path) {
+    let cert = std::fs::read(cert).unwrap();
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    for a in m["artifacts"].as_array().unwrap() {
+        let p = out.join(a["path"].as_str().unwrap());
+        let (ok, log) = GnuPg::verifies_with(&cert, &PathBuf::from(format!("{}.asc", p.display())), &p);
+        assert!(ok, "{}: {log}", p.display());
+    }
+    assert!(sha256sum_check(out));
+}
+
+#[test]
+fn plain_text_secrets_as_the_seed_readme_stores_them() {
+    let k = &keys().rsa4096;
+    let m = moto();
+    m.put_secret(&name("plain", "key"), &std::fs::read(&k.secret).unwrap());
+    m.put_secret(&name("plain", "pass"), PASSPHRASE.as_bytes());
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("signed");
+    let env = with(
+        [m.env(), build_outputs(work.path())].concat(),
+        &[("CODEBUILD_BUILD_ID", "artifact-sign:0000-1111"), ("CODEBUILD_RESOLVED_SOURCE_VERSION", "abc123")],
+    );
+    let exported = work.path().join("signer.env");
+    let res = sign_env(
+        &[
+            "--key-secret-id",
+            &name("plain", "key"),
+            "--passphrase-secret-id",
+            &name("plain", "pass"),
+            "--out",
+            out.to_str().unwrap(),
+            "--exported-vars",
+            exported.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+    for f in ["ecs-agent-v1.tar", "scripts/install me.sh", "ecs-agent-arm64-v1.tar"] {
+        assert!(out.join(format!("{f}.asc")).is_file(), "{f}");
+    }
+    assert_gpg_accepts_all(&out, &k.public);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["build"]["codebuild_build_id"], "artifact-sign:0000-1111");
+    assert_eq!(manifest["build"]["source_version"], "abc123");
+    let sources: Vec<&str> =
+        manifest["artifacts"].as_array().unwrap().iter().map(|a| a["source"].as_str().unwrap()).collect();
+    assert!(sources.contains(&"AmdBuildArtifact") && sources.contains(&"ArmBuildArtifact"));
+    let vars = std::fs::read_to_string(&exported).unwrap();
+    assert!(vars.contains("SIGNER_SIGNED_COUNT=3\n"), "{vars}");
+    assert!(vars.contains(&format!("SIGNER_KEY_FINGERPRINT={}", k.fingerprint)), "{vars}");
+}
+
+#[test]
+fn binary_secret_json_fields_and_a_trailing_newline() {
+    let k = &keys().p256;
+    let m = moto();
+    let binary = GnuPg::new().ok(&["--dearmor"], &std::fs::read(&k.secret).unwrap());
+    m.put_binary_secret(&name("binary", "key"), &binary);
+    m.put_secret(&name("binary", "pass"), format!("{PASSPHRASE}\n").as_bytes());
+    let json = serde_json::json!({
+        "key": String::from_utf8(std::fs::read(&k.secret).unwrap()).unwrap(),
+        "passphrase": PASSPHRASE,
+    });
+    m.put_secret(&name("json", "both"), json.to_string().as_bytes());
+
+    for args in [
+        vec![
+            "--key-secret-id".to_string(),
+            name("binary", "key"),
+            "--passphrase-secret-id".into(),
+            name("binary", "pass"),
+        ],
+        vec![
+            "--key-secret-id".into(),
+            name("json", "both"),
+            "--key-secret-field".into(),
+            "key".into(),
+            "--passphrase-secret-id".into(),
+            name("json", "both"),
+            "--passphrase-secret-field".into(),
+            "passphrase".into(),
+        ],
+    ] {
+        let work = tempfile::tempdir().unwrap();
+        let out = work.path().join("signed");
+        let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
+        all.extend(["--out", out.to_str().unwrap()]);
+        let res = sign_env(&all, &[m.env(), build_outputs(work.path())].concat());
+        assert!(res.status.success(), "{args:?}: {:?}", stderr_lines(&res));
+        assert_gpg_accepts_all(&out, &k.public);
+    }
+}
+
+#[test]
+fn pipeline_variables_private_key_arn_and_passphrase() {
+    let k = &keys().default_shape;
+    let m = moto();
+    m.put_secret(&name("pipeline", "key"), &std::fs::read(&k.secret).unwrap());
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("signed");
+    let env = with(
+        [m.env(), build_outputs(work.path())].concat(),
+        &[("PRIVATE_KEY_ARN", &name("pipeline", "key")), ("PASSPHRASE", PASSPHRASE)],
+    );
+    let res = sign_env(&["--out", out.to_str().unwrap()], &env);
+    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+    assert_gpg_accepts_all(&out, &k.public);
+}
+
+#[test]
+fn artifact_variables_pick_files_and_by_source_layout_separates_duplicates() {
+    let k = &keys().ed25519;
+    let m = moto();
+    m.put_secret(&name("vars", "key"), &std::fs::read(&k.secret).unwrap());
+    let work = tempfile::tempdir().unwrap();
+    let mut env = with(
+        [m.env(), build_outputs(work.path())].concat(),
+        &[("AMD_TAR", "ecs-agent-v1.tar"), ("INSTALLER", "scripts/install me.sh")],
+    );
+    env.push(("SIGNER_KEY_SECRET_ID".into(), name("vars", "key")));
+    let out = work.path().join("signed");
+    let res = sign_env(
+        &["--artifact-var", "AMD_TAR", "--artifact-var", "INSTALLER", "--out", out.to_str().unwrap()],
+        &env,
+    );
+    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+    let m_json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let paths: Vec<&str> =
+        m_json["artifacts"].as_array().unwrap().iter().map(|a| a["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["ecs-agent-v1.tar", "scripts/install me.sh"]);
+    assert_gpg_accepts_all(&out, &k.public);
+
+    // The same relative path in two sources: refused flat, separated by source.
+    write_tree(&work.path().join("arm"), &[("ecs-agent-v1.tar", b"other bytes" as &[u8])]);
+    let out2 = work.path().join("by-source");
+    let res = sign_env(&["--layout", "by-source", "--out", out2.to_str().unwrap()], &env);
+    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+    assert!(out2.join("AmdBuildArtifact/ecs-agent-v1.tar.asc").is_file());
+    assert!(out2.join("ArmBuildArtifact/ecs-agent-v1.tar.asc").is_file());
+    assert_gpg_accepts_all(&out2, &k.public);
+
+    // Filters.
+    let out3 = work.path().join("filtered");
+    let res = sign_env(&["--include", "*.tar", "--exclude", "*arm64*", "--out", out3.to_str().unwrap()], &{
+        let mut e = env.clone();
+        e.retain(|(k, _)| k != "CODEBUILD_SRC_DIR_ArmBuildArtifact");
+        e
+    });
+    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+    assert!(out3.join("ecs-agent-v1.tar.asc").is_file());
+    assert!(!out3.join("scripts/install me.sh").exists());
+}
+
+/// One clear line, the documented code, and nothing in --out.
+fn assert_refused(res: &Output, out: &Path, code: i32, says: &str) {
+    assert_fails(res, code, says);
+    assert!(!out.exists(), "{} was written", out.display());
+    assert!(partial_leftovers(out.parent().unwrap()).is_empty());
+}
+
+#[test]
+fn secret_and_source_errors_are_clear() {
+    let m = moto();
+    m.put_secret(&name("errors", "not-a-key"), b"hello, I am not a key");
+    m.put_secret(&name("errors", "json"), br#"{"other":"x"}"#);
+    m.put_secret(&name("errors", "key"), &std::fs::read(&keys().ed25519.secret).unwrap());
+    let work = tempfile::tempdir().unwrap();
+    let base = [m.env(), build_outputs(work.path())].concat();
+    let out = work.path().join("signed");
+    let o = out.to_str().unwrap();
+    let key = name("errors", "key");
+
+    let cases: Vec<(Vec<String>, Vec<(&str, String)>, i32, &str)> = vec![
+        (vec!["--key-secret-id".into(), name("errors", "missing")], vec![], 5, "not found"),
+        (vec!["--key-secret-id".into(), name("errors", "not-a-key")], vec![], 4, "no OpenPGP key found"),
+        (vec!["--key-secret-id".into(), name("errors", "json")], vec![], 4, "holds JSON"),
+        (
+            vec!["--key-secret-id".into(), name("errors", "json"), "--key-secret-field".into(), "key".into()],
+            vec![],
+            4,
+            "has no string field \"key\" (it has: other)",
+        ),
+        (
+            vec!["--key-secret-id".into(), key.clone(), "--artifact-var".into(), "UNSET_VAR".into()],
+            vec![],
+            3,
+            "is not set",
+        ),
+        (
+            vec!["--key-secret-id".into(), key.clone(), "--artifact-var".into(), "EMPTY".into()],
+            vec![("EMPTY", String::new())],
+            3,
+            "is empty",
+        ),
+        (
+            vec!["--key-secret-id".into(), key.clone(), "--artifact-var".into(), "V".into()],
+            vec![("V", "nope.tar".into())],
+            3,
+            "names no file in any source",
+        ),
+        (
+            vec!["--key-secret-id".into(), key.clone(), "--artifact-var".into(), "V".into()],
+            vec![("V", "../amd/ecs-agent-v1.tar".into())],
+            3,
+            "is refused",
+        ),
+        (
+            vec!["--key-secret-id".into(), key.clone(), "--artifact-var".into(), "V".into()],
+            vec![("V", "/etc/passwd".into())],
+            3,
+            "absolute path",
+        ),
+    ];
+    for (args, extra, code, says) in cases {
+        let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
+        all.extend(["--out", o]);
+        let env = with(base.clone(), &extra.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>());
+        let res = sign_env(&all, &env);
+        eprintln!("{args:?} -> {:?}", stderr_lines(&res));
+        assert_refused(&res, &out, code, says);
+    }
+
+    // A name found in two sources.
+    write_tree(&work.path().join("arm"), &[("ecs-agent-v1.tar", b"x" as &[u8])]);
+    let env = with(base.clone(), &[("V", "ecs-agent-v1.tar")]);
+    let res = sign_env(&["--key-secret-id", &key, "--artifact-var", "V", "--out", o], &env);
+    assert_refused(&res, &out, 3, "found in two sources");
+    // ... and without --artifact-var: duplicate published names.
+    let res = sign_env(&["--key-secret-id", &key, "--out", o], &base);
+    assert_refused(&res, &out, 3, "--layout by-source");
+    std::fs::remove_file(work.path().join("arm/ecs-agent-v1.tar")).unwrap();
+
+    // A symlink escaping its source.
+    std::fs::write(work.path().join("outside"), b"x").unwrap();
+    std::os::unix::fs::symlink(work.path().join("outside"), work.path().join("amd/link")).unwrap();
+    let res = sign_env(&["--key-secret-id", &key, "--out", o], &base);
+    assert_refused(&res, &out, 3, "outside");
+    let env = with(base.clone(), &[("V", "link")]);
+    let res = sign_env(&["--key-secret-id", &key, "--artifact-var", "V", "--out", o], &env);
+    assert_refused(&res, &out, 3, "outside");
+    std::fs::remove_file(work.path().join("amd/link")).unwrap();
+
+    // No sources and no PATH.
+    let res = sign_env(&["--key-secret-id", &key, "--out", o], &m.env());
+    assert_refused(&res, &out, 3, "nothing to sign");
+}
+
+#[test]
+fn unreachable_endpoint_fails_quickly() {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("signed");
+    // A port nothing listens on.
+    let env =
+        [aws_env(&format!("http://127.0.0.1:{}", free_port()), work.path()), build_outputs(work.path())]
+            .concat();
+    let started = Instant::now();
+    let res = sign_env(&["--key-secret-id", "release-key", "--out", out.to_str().unwrap()], &env);
+    assert_refused(&res, &out, 5, "cannot reach Secrets Manager");
+    assert!(started.elapsed() < Duration::from_secs(60), "took {:?}", started.elapsed());
+}
+
+#[test]
+fn access_denied_names_the_permission() {
+    // moto checks IAM once its first N requests are done: the seeding below makes exactly
+    // that many (create the secret, the user and its access key).
+    let m = Moto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
+    m.put_secret("locked-key", b"-----BEGIN PGP PRIVATE KEY BLOCK-----");
+    let keys_json = m.seed(&["deny-user"], b"");
+    let creds: serde_json::Value = serde_json::from_slice(&keys_json.stdout).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("signed");
+    let env = with(
+        [m.env(), build_outputs(work.path())].concat(),
+        &[
+            ("AWS_ACCESS_KEY_ID", creds["id"].as_str().unwrap()),
+            ("AWS_SECRET_ACCESS_KEY", creds["secret"].as_str().unwrap()),
+        ],
+    );
+    let res = sign_env(&["--key-secret-id", "locked-key", "--out", out.to_str().unwrap()], &env);
+    assert_refused(&res, &out, 5, "allow secretsmanager:GetSecretValue");
+}
+
+#[test]
+fn five_sources_of_ten_files_match_sha256sum() {
+    let k = &keys().rsa4096;
+    let m = moto();
+    m.put_secret(&name("five", "key"), &std::fs::read(&k.secret).unwrap());
+    m.put_secret(&name("five", "pass"), PASSPHRASE.as_bytes());
+    let work = tempfile::tempdir().unwrap();
+    let mut env = m.env();
+    for s in 0..5 {
+        let dir = work.path().join(format!("src{s}"));
+        for f in 0..10 {
+            let content: Vec<u8> = (0..(s * 1000 + f * 97)).map(|i| (i * 31 + s) as u8).collect();
+            write_tree(&dir, &[(&format!("build {s}/file-{f}.bin"), &content)]);
+        }
+        env.push((format!("CODEBUILD_SRC_DIR_Build{s}"), dir.display().to_string()));
+    }
+    let out = work.path().join("signed");
+    let res = sign_env(
+        &[
+            "--key-secret-id",
+            &name("five", "key"),
+            "--passphrase-secret-id",
+            &name("five", "pass"),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+    // The reference: sha256sum over the inputs, under their published names.
+    let mut reference = Vec::new();
+    for s in 0..5 {
+        let dir = work.path().join(format!("src{s}"));
+        for f in 0..10 {
+            let rel = format!("build {s}/file-{f}.bin");
+            let o = Command::new("sha256sum").arg(dir.join(&rel)).output().unwrap();
+            let digest = String::from_utf8_lossy(&o.stdout).split_whitespace().next().unwrap().to_string();
+            reference.push(format!("{digest}  {rel}"));
+        }
+    }
+    let sums = std::fs::read_to_string(out.join("SHA256SUMS")).unwrap();
+    let mut ours: Vec<&str> = sums.lines().filter(|l| !l.ends_with("manifest.json")).collect();
+    ours.sort();
+    reference.sort();
+    assert_eq!(ours, reference);
+    assert_gpg_accepts_all(&out, &k.public);
+}
+
+#[test]
+fn no_secret_reaches_output_logs_temp_files_or_argv() {
+    let k = &keys().rsa4096;
+    let m = moto();
+    m.put_secret(&name("leak", "key"), &std::fs::read(&k.secret).unwrap());
+    m.put_secret(&name("leak", "pass"), PASSPHRASE.as_bytes());
+    let work = tempfile::tempdir().unwrap();
+    let tmp = work.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let out = work.path().join("signed");
+    let env = with(
+        [m.env(), build_outputs(work.path())].concat(),
+        &[("TMPDIR", tmp.to_str().unwrap()), ("SIGNER_PASSPHRASE_SECRET_ID", &name("leak", "pass"))],
+    );
+    let args = ["--key-secret-id", &name("leak", "key"), "--out", out.to_str().unwrap(), "--json"];
+    let res = sign_env(&args, &env);
+    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+    // Wrong passphrase too: the error path must not echo it either.
+    let mut wrong = with(env.clone(), &[("PASSPHRASE", "correct horse battery WRONG")]);
+    wrong.retain(|(k, _)| k != "SIGNER_PASSPHRASE_SECRET_ID");
+    let res2 = sign_env(
+        &["--key-secret-id", &name("leak", "key"), "--out", work.path().join("o2").to_str().unwrap()],
+        &wrong,
+    );
+    assert_eq!(res2.status.code(), Some(4));
+
+    // Distinctive lines of the armored secret key's body.
+    let armored = std::fs::read_to_string(&k.secret).unwrap();
+    let mut needles: Vec<String> = armored
+        .lines()
+        .filter(|l| l.len() > 40 && !l.starts_with("-----"))
+        .skip(5)
+        .take(5)
+        .map(str::to_string)
+        .collect();
+    needles.push(PASSPHRASE.to_string());
+    needles.push("battery WRONG".to_string());
+    let mut haystacks: Vec<(String, Vec<u8>)> = vec![
+        ("stdout".into(), res.stdout.clone()),
+        ("stderr".into(), res.stderr.clone()),
+        ("error stderr".into(), res2.stderr.clone()),
+        ("argv".into(), args.join(" ").into_bytes()),
+    ];
+    for dir in [&out, &tmp] {
+        for entry in walkdir(dir) {
+            haystacks.push((entry.display().to_string(), std::fs::read(&entry).unwrap()));
+        }
+    }
+    for (what, bytes) in &haystacks {
+        let text = String::from_utf8_lossy(bytes);
+        for n in &needles {
+            assert!(!text.contains(n.as_str()), "secret material found in {what}");
+        }
+    }
+}
+
+fn walkdir(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    files
+}
