@@ -37,3 +37,36 @@ ensure_build_deps() {
 ensure_pgp_tools() {
     ensure_apt gnupg sqv coreutils
 }
+
+# A Python venv outside the clone with moto's server (a local AWS endpoint speaking the
+# real Secrets Manager and S3 protocols) and boto3 for seeding it.
+export RELSIGN_VENV=${RELSIGN_VENV:-$HOME/.cache/relsign/venv}
+ensure_venv() {
+    ensure_apt python3-venv python3-pip
+    if [ ! -x "$RELSIGN_VENV/bin/python" ]; then
+        say "creating the Python venv $RELSIGN_VENV"
+        python3 -m venv "$RELSIGN_VENV"
+    fi
+    if ! "$RELSIGN_VENV/bin/python" -c 'import moto, boto3' 2>/dev/null || [ ! -x "$RELSIGN_VENV/bin/moto_server" ]; then
+        say "installing moto[server] into the venv"
+        "$RELSIGN_VENV/bin/pip" install -q --disable-pip-version-check 'moto[server]>=5,<6'
+    fi
+}
+
+# Starts moto on a free loopback port; sets MOTO_PID and MOTO_ENDPOINT.
+start_moto() {
+    local port
+    port=$("$RELSIGN_VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    "$RELSIGN_VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"${MOTO_LOG:-/dev/null}" 2>&1 &
+    MOTO_PID=$!
+    MOTO_ENDPOINT="http://127.0.0.1:$port"
+    for _ in $(seq 1 300); do
+        if "$RELSIGN_VENV/bin/python" -c "import socket,sys; socket.create_connection(('127.0.0.1',$port),1)" 2>/dev/null; then
+            return 0
+        fi
+        kill -0 "$MOTO_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "moto_server did not start on port $port" >&2
+    return 1
+}
