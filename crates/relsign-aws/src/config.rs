@@ -37,3 +37,10 @@ pub async fn load(opts: &AwsOptions) -> Result<SdkConfig, Error> {
     }
     Ok(config)
 }
+
+/// An S3 client. `path_style` addresses buckets as `endpoint/bucket/key`, which local and
+/// S3-compatible servers need (the SDK reads no environment variable for it).
+pub fn s3_client(config: &SdkConfig, path_style: bool) -> aws_sdk_s3::Client {
+    let s3 = aws_sdk_s3::config::Builder::from(config).force_path_style(path_style).build();
+    aws_sdk_s3::Client::from_conf(s3)
+}

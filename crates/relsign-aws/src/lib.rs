@@ -9,7 +9,7 @@ mod config;
 mod error;
 mod secrets;
 
-pub use config::{load, AwsOptions};
+pub use config::{load, s3_client, AwsOptions};
 pub use error::{Error, ErrorKind};
 pub use secrets::{fetch_secret, SecretRef, SecretsClient};
 pub use zeroize::Zeroizing;

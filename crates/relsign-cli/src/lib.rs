@@ -105,3 +105,15 @@ impl From<relsign_aws::Error> for Failure {
         Failure::new(exit, e)
     }
 }
+
+impl From<relsign_s3::Error> for Failure {
+    fn from(e: relsign_s3::Error) -> Failure {
+        let exit = match e.kind() {
+            relsign_s3::ErrorKind::Usage => Exit::Usage,
+            relsign_s3::ErrorKind::Input => Exit::Input,
+            relsign_s3::ErrorKind::Destination => Exit::Output,
+            relsign_s3::ErrorKind::Remote => Exit::Remote,
+        };
+        Failure::new(exit, e)
+    }
+}

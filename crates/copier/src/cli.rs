@@ -1,0 +1,99 @@
+//! The command line; every option also reads an environment variable.
+
+use std::path::PathBuf;
+
+use clap::builder::FalseyValueParser;
+use clap::Parser;
+use relsign_cli::EXIT_CODES_HELP;
+
+fn help() -> String {
+    format!(
+        "Examples:\n  \
+         # In CodeBuild: to $RESULTS_BUCKET_URI/$GIT_COMMIT_SHA, only if every signature verifies\n  \
+         copier --from \"$CODEBUILD_SRC_DIR_SignedArtifact\" --require-signatures --cert public.asc\n  \
+         # Explicit destination, what would happen, as JSON\n  \
+         copier --from signed --to s3://releases/v1.90.0 --dry-run --json\n\n\
+         Order: artifacts, then .asc files, then manifest.json and SHA256SUMS, and SHA256SUMS.asc\n\
+         last, so its presence marks a complete release. An identical object is skipped; a\n\
+         different one is refused (nothing is uploaded) unless --overwrite.\n\n{EXIT_CODES_HELP}"
+    )
+}
+
+fn size(s: &str) -> Result<u64, String> {
+    s.parse::<bytesize::ByteSize>()
+        .map(|b| b.as_u64())
+        .map_err(|e| format!("{s:?} is not a size such as 16MiB: {e}"))
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "copier", version, about = "Publish a signed release folder to S3: gated, verified, idempotent", after_help = help())]
+pub struct Args {
+    /// The signed folder to publish
+    #[arg(long, env = "COPIER_FROM", value_name = "DIR", default_value = ".")]
+    pub from: PathBuf,
+
+    /// Destination [default: $RESULTS_BUCKET_URI/$GIT_COMMIT_SHA]
+    #[arg(long, env = "COPIER_TO", value_name = "s3://BUCKET/PREFIX")]
+    pub to: Option<String>,
+
+    /// Refuse to publish unless every file has a verifying signature and SHA256SUMS.asc
+    /// verifies and lists every file with the right digest
+    #[arg(long, env = "COPIER_REQUIRE_SIGNATURES", value_parser = FalseyValueParser::new(), requires = "cert")]
+    pub require_signatures: bool,
+
+    /// Certificate(s) to verify with (repeatable; comma-separated in the variable)
+    #[arg(long, env = "COPIER_CERT", value_name = "FILE", value_delimiter = ',')]
+    pub cert: Vec<PathBuf>,
+
+    /// Replace objects that differ instead of refusing
+    #[arg(long, env = "COPIER_OVERWRITE", value_parser = FalseyValueParser::new())]
+    pub overwrite: bool,
+
+    /// Print the plan and upload nothing
+    #[arg(long, env = "COPIER_DRY_RUN", value_parser = FalseyValueParser::new())]
+    pub dry_run: bool,
+
+    /// Print the summary as JSON on stdout
+    #[arg(long, env = "COPIER_JSON", value_parser = FalseyValueParser::new())]
+    pub json: bool,
+
+    /// Requests (objects or parts) in flight at once [default: 4 per core, 4 to 16]
+    #[arg(long, short, env = "COPIER_JOBS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+
+    /// Files at least this large go up in parts
+    #[arg(long, env = "COPIER_MULTIPART_THRESHOLD", value_name = "SIZE", default_value = "16MiB", value_parser = size)]
+    pub multipart_threshold: u64,
+
+    /// Part size (grown automatically so that 10,000 parts suffice)
+    #[arg(long, env = "COPIER_PART_SIZE", value_name = "SIZE", default_value = "8MiB", value_parser = size)]
+    pub part_size: u64,
+
+    /// Server-side encryption: AES256 or aws:kms
+    #[arg(long, env = "COPIER_SSE", value_name = "ALGORITHM")]
+    pub sse: Option<String>,
+
+    /// KMS key for --sse aws:kms
+    #[arg(long, env = "COPIER_SSE_KMS_KEY_ID", value_name = "KEY", requires = "sse")]
+    pub sse_kms_key_id: Option<String>,
+
+    /// Storage class, such as STANDARD or INTELLIGENT_TIERING
+    #[arg(long, env = "COPIER_STORAGE_CLASS", value_name = "CLASS")]
+    pub storage_class: Option<String>,
+
+    /// Canned ACL, such as bucket-owner-full-control
+    #[arg(long, env = "COPIER_ACL", value_name = "ACL")]
+    pub acl: Option<String>,
+
+    /// AWS region
+    #[arg(long, env = "AWS_REGION", value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Attempts per request, the first included (standard retry mode; throttling backs off)
+    #[arg(long, env = "COPIER_MAX_ATTEMPTS", value_name = "N", default_value_t = 5)]
+    pub max_attempts: u32,
+
+    /// Address buckets as endpoint/bucket/key (local and S3-compatible servers)
+    #[arg(long, env = "COPIER_PATH_STYLE", value_parser = FalseyValueParser::new())]
+    pub path_style: bool,
+}

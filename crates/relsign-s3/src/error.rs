@@ -1,0 +1,115 @@
+//! The one error type of relsign-s3. Each message names the object or file and what to do.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("destination {destination:?}: {why}: use s3://BUCKET/PREFIX")]
+    BadDestination { destination: String, why: String },
+
+    #[error("cannot read {path}: {detail}")]
+    Read { path: PathBuf, detail: String },
+
+    #[error("{path} is not a regular file (symlink or special file): a release folder holds only files")]
+    NotRegular { path: PathBuf },
+
+    #[error("{path}: {why}: rename it")]
+    BadName { path: PathBuf, why: String },
+
+    #[error("{path} changed since it was signed (its SHA-256 is not the one in SHA256SUMS): sign again")]
+    Changed { path: PathBuf },
+
+    #[error("{count} object(s) already at the destination differ from the local files ({keys}): nothing was uploaded; publish to a new prefix or pass --overwrite")]
+    Conflict { count: usize, keys: String },
+
+    #[error("bucket {bucket} does not exist: create it or check --to")]
+    NoBucket { bucket: String },
+
+    #[error("access denied to s3://{bucket}/{key} ({operation}): allow s3:{operation} on it for this role")]
+    AccessDenied { bucket: String, key: String, operation: String },
+
+    #[error("cannot reach S3 ({operation} s3://{bucket}/{key}): {detail}: check the network, AWS_REGION and AWS_ENDPOINT_URL*")]
+    Unreachable { bucket: String, key: String, operation: String, detail: String },
+
+    #[error("no AWS credentials found: {detail}: run inside CodeBuild, or set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")]
+    NoCredentials { detail: String },
+
+    #[error("S3 {operation} s3://{bucket}/{key} failed: {detail}")]
+    Service { bucket: String, key: String, operation: String, detail: String },
+
+    #[error("S3 returned checksum {got} for s3://{bucket}/{key}, expected {want}: the object is not what was sent; run again")]
+    ChecksumMismatch { bucket: String, key: String, want: String, got: String },
+}
+
+/// Which side the problem is on, for exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    Usage,
+    Input,
+    Destination,
+    Remote,
+}
+
+impl Error {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Read { .. } | Error::NotRegular { .. } | Error::BadName { .. } | Error::Changed { .. } => {
+                ErrorKind::Input
+            }
+            Error::BadDestination { .. } => ErrorKind::Usage,
+            Error::Conflict { .. } => ErrorKind::Destination,
+            _ => ErrorKind::Remote,
+        }
+    }
+}
+
+/// Maps an SDK failure of `operation` on `bucket`/`key` to what the user should do.
+pub(crate) fn from_sdk<E, R>(
+    e: aws_sdk_s3::error::SdkError<E, R>,
+    bucket: &str,
+    key: &str,
+    operation: &str,
+) -> Error
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + HttpStatus,
+{
+    use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
+    let detail = DisplayErrorContext(&e).to_string();
+    let (bucket, key, operation) = (bucket.to_string(), key.to_string(), operation.to_string());
+    match &e {
+        SdkError::ServiceError(se) => {
+            let code = se.err().code().unwrap_or("");
+            let status = se.raw().status_code();
+            if code == "NoSuchBucket" {
+                Error::NoBucket { bucket }
+            } else if code == "AccessDenied" || code == "AllAccessDisabled" || status == 403 {
+                Error::AccessDenied { bucket, key, operation }
+            } else {
+                let msg = se.err().message().unwrap_or("");
+                Error::Service { bucket, key, operation, detail: format!("{code} (HTTP {status}): {msg}") }
+            }
+        }
+        _ if detail.contains("no credentials") || detail.contains("credentials provider") => {
+            Error::NoCredentials { detail }
+        }
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            Error::Unreachable { bucket, key, operation, detail }
+        }
+        SdkError::ResponseError(r) if r.raw().status_code() == 404 && operation == "ListObjectsV2" => {
+            Error::NoBucket { bucket }
+        }
+        _ => Error::Service { bucket, key, operation, detail },
+    }
+}
+
+/// The HTTP status of a raw response, whatever its type.
+pub(crate) trait HttpStatus {
+    fn status_code(&self) -> u16;
+}
+
+impl HttpStatus for aws_sdk_s3::config::http::HttpResponse {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
