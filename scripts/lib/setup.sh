@@ -70,3 +70,12 @@ start_moto() {
     echo "moto_server did not start on port $port" >&2
     return 1
 }
+
+# s3s-fs: a Rust S3 server that checks every checksum, for the copier's tests.
+export RELSIGN_TOOLS=${RELSIGN_TOOLS:-$HOME/.cache/relsign/tools}
+ensure_s3s_fs() {
+    if ! "$RELSIGN_TOOLS/bin/s3s-fs" --version 2>/dev/null | grep -q '0\.14\.1'; then
+        say "installing s3s-fs 0.14.1 into $RELSIGN_TOOLS"
+        cargo install -q s3s-fs --version 0.14.1 --features binary --locked --root "$RELSIGN_TOOLS"
+    fi
+}

@@ -127,3 +127,19 @@ fn make_keys() -> Keys {
         two_certs,
     }
 }
+
+/// One unprotected Ed25519 key, quick to make, for suites that only need a valid signer.
+pub fn quick_key() -> &'static KeyFile {
+    static KEY: OnceLock<(tempfile::TempDir, KeyFile)> = OnceLock::new();
+    &KEY.get_or_init(|| {
+        let g = GnuPg::new();
+        let dir = tempfile::tempdir().unwrap();
+        let fpr = g.gen_key("Quick <quick@example.org>", "ed25519", "sign,cert", "never", "", None);
+        let secret = dir.path().join("quick.secret.asc");
+        let public = dir.path().join("quick.public.asc");
+        std::fs::write(&secret, g.export_secret(&fpr, "")).unwrap();
+        std::fs::write(&public, g.export_public(&fpr)).unwrap();
+        (dir, KeyFile { label: "quick", secret, public, fingerprint: fpr, passphrase: "" })
+    })
+    .1
+}

@@ -7,6 +7,7 @@
 pub mod gpg;
 pub mod keys;
 pub mod moto;
+pub mod proxy;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,6 @@
-//! A moto server on a free loopback port, started by the test that needs it: the real
-//! AWS SDK talks to it through `AWS_ENDPOINT_URL`.
+//! Local AWS endpoints on free loopback ports, started by the test that needs them: moto
+//! (Secrets Manager, S3, IAM) and s3s-fs (S3 that checks every checksum). The real AWS SDK
+//! talks to them through `AWS_ENDPOINT_URL`.
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
@@ -24,10 +25,28 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// The s3s-fs binary scripts/test installs (`cargo install s3s-fs --version 0.14.1`).
+pub fn s3s_fs() -> PathBuf {
+    let path = std::env::var_os("RELSIGN_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/relsign/tools")
+        })
+        .join("bin/s3s-fs");
+    assert!(
+        path.is_file(),
+        "s3s-fs is not installed at {}: run scripts/test (it installs it)",
+        path.display()
+    );
+    path
+}
+
 pub struct Moto {
     child: Child,
     pub endpoint: String,
     home: tempfile::TempDir,
+    /// s3s-fs keeps its buckets here.
+    _data: Option<tempfile::TempDir>,
 }
 
 impl Moto {
@@ -37,21 +56,47 @@ impl Moto {
 
     /// Starts moto with extra environment (such as INITIAL_NO_AUTH_ACTION_COUNT).
     pub fn start_with(env: &[(&str, &str)]) -> Moto {
-        let venv = venv();
+        let program = venv().join("bin/moto_server");
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Moto::spawn(None, |port| {
+            let mut cmd = Command::new(&program);
+            cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]).envs(env.iter().map(|(k, v)| (k, v)));
+            cmd
+        })
+    }
+
+    /// Starts s3s-fs (S3 only) over a fresh folder, with the test credentials.
+    pub fn start_s3s_fs() -> Moto {
+        let program = s3s_fs();
+        let data = tempfile::tempdir().unwrap();
+        let root = data.path().to_path_buf();
+        Moto::spawn(Some(data), |port| {
+            let mut cmd = Command::new(&program);
+            cmd.args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--access-key",
+                "testing",
+                "--secret-key",
+                "testing",
+            ])
+            .arg(&root);
+            cmd
+        })
+    }
+
+    fn spawn(data: Option<tempfile::TempDir>, command: impl Fn(u16) -> Command) -> Moto {
         let home = tempfile::tempdir().unwrap();
         for _ in 0..5 {
             let port = free_port();
-            let mut child = Command::new(venv.join("bin/moto_server"))
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-                .envs(env.iter().copied())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start moto_server");
+            let mut child =
+                command(port).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start the server");
             let deadline = Instant::now() + Duration::from_secs(60);
             while Instant::now() < deadline {
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Moto { child, endpoint: format!("http://127.0.0.1:{port}"), home };
+                    return Moto { child, endpoint: format!("http://127.0.0.1:{port}"), home, _data: data };
                 }
                 if child.try_wait().unwrap().is_some() {
                     break; // the port was taken meanwhile: try another
@@ -61,7 +106,7 @@ impl Moto {
             let _ = child.kill();
             let _ = child.wait();
         }
-        panic!("moto_server did not start on a loopback port");
+        panic!("the local AWS server did not start on a loopback port");
     }
 
     /// The environment a client needs to talk to this server and nothing else: fixed test
@@ -72,20 +117,7 @@ impl Moto {
 
     /// Runs the seeding helper (fixtures/aws.py) with `stdin`.
     pub fn seed(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/aws.py");
-        let mut child = Command::new(venv().join("bin/python"))
-            .arg(script)
-            .args(args)
-            .envs(self.env())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run fixtures/aws.py");
-        child.stdin.take().unwrap().write_all(stdin).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "aws.py {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        out
+        seed(&self.env(), args, stdin)
     }
 
     pub fn put_secret(&self, name: &str, value: &[u8]) {
@@ -95,6 +127,49 @@ impl Moto {
     pub fn put_binary_secret(&self, name: &str, value: &[u8]) {
         self.seed(&["put-secret", name, "--binary"], value);
     }
+
+    pub fn make_bucket(&self, bucket: &str) {
+        self.seed(&["make-bucket", bucket], b"");
+    }
+
+    /// The keys under `prefix`, sorted.
+    pub fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
+        let out = self.seed(&["keys", bucket, prefix], b"");
+        let mut keys: Vec<String> =
+            String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
+        keys.sort();
+        keys
+    }
+
+    /// Downloads everything under `prefix` into `dest`.
+    pub fn get_tree(&self, bucket: &str, prefix: &str, dest: &std::path::Path) {
+        self.seed(&["get-tree", bucket, prefix, dest.to_str().unwrap()], b"");
+    }
+
+    /// Multipart uploads in progress in `bucket`, when the server can list them.
+    pub fn uploads(&self, bucket: &str) -> Option<usize> {
+        String::from_utf8(self.seed(&["uploads", bucket], b"").stdout).unwrap().trim().parse().ok()
+    }
+}
+
+/// Runs fixtures/aws.py (boto3, from the venv) against the server `env` points at.
+pub fn seed(env: &[(String, String)], args: &[&str], stdin: &[u8]) -> Output {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/aws.py");
+    let mut child = Command::new(venv().join("bin/python"))
+        .arg(script)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run fixtures/aws.py");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "aws.py {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    out
 }
 
 /// Client environment for `endpoint`, isolated from the machine's AWS configuration.

@@ -93,6 +93,10 @@ pub struct Args {
     #[arg(long, env = "COPIER_MAX_ATTEMPTS", value_name = "N", default_value_t = 5)]
     pub max_attempts: u32,
 
+    /// Seconds to wait for the first byte of a response before retrying the request
+    #[arg(long, env = "COPIER_READ_TIMEOUT", value_name = "SECONDS", default_value_t = 60)]
+    pub read_timeout: u64,
+
     /// Address buckets as endpoint/bucket/key (local and S3-compatible servers)
     #[arg(long, env = "COPIER_PATH_STYLE", value_parser = FalseyValueParser::new())]
     pub path_style: bool,

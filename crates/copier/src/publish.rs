@@ -94,6 +94,7 @@ pub fn run(args: Args) -> Result<Exit, Failure> {
             region: args.region.clone(),
             max_attempts: Some(args.max_attempts),
             connect_timeout: None,
+            read_timeout: Some(args.read_timeout),
         };
         let config = relsign_aws::load(&aws).await?;
         let client = relsign_aws::s3_client(&config, args.path_style);

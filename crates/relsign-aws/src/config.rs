@@ -16,6 +16,8 @@ pub struct AwsOptions {
     pub max_attempts: Option<u32>,
     /// Seconds to establish a connection.
     pub connect_timeout: Option<u64>,
+    /// Seconds to wait for the first byte of a response before the attempt is retried.
+    pub read_timeout: Option<u64>,
 }
 
 /// Loads the configuration. Fails when no region is known, since every call would.
@@ -25,7 +27,7 @@ pub async fn load(opts: &AwsOptions) -> Result<SdkConfig, Error> {
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(opts.connect_timeout.unwrap_or(5)))
-                .read_timeout(Duration::from_secs(60))
+                .read_timeout(Duration::from_secs(opts.read_timeout.unwrap_or(60)))
                 .build(),
         );
     if let Some(region) = &opts.region {

@@ -383,13 +383,16 @@ fn panic_error(job: &Job, e: tokio::task::JoinError) -> Error {
 /// Aborts the multipart uploads left under the destination prefix by an earlier run that
 /// was killed. Returns how many.
 pub async fn abort_stale_uploads(client: &Client, dest: &crate::Destination) -> Result<usize, Error> {
-    let listed = client
-        .list_multipart_uploads()
-        .bucket(&dest.bucket)
-        .prefix(&dest.prefix)
-        .send()
-        .await
-        .map_err(|e| from_sdk(e, &dest.bucket, &dest.prefix, "ListMultipartUploads"))?;
+    let listed = match client.list_multipart_uploads().bucket(&dest.bucket).prefix(&dest.prefix).send().await
+    {
+        Ok(listed) => listed,
+        // Some S3-compatible servers (s3s-fs among them) cannot list uploads: nothing to
+        // clean up that we could see.
+        Err(e) if e.as_service_error().and_then(|s| s.meta().code()) == Some("NotImplemented") => {
+            return Ok(0)
+        }
+        Err(e) => return Err(from_sdk(e, &dest.bucket, &dest.prefix, "ListMultipartUploads")),
+    };
     let mut aborted = 0;
     for upload in listed.uploads() {
         let (Some(key), Some(id)) = (upload.key(), upload.upload_id()) else { continue };

@@ -93,6 +93,7 @@ fn load(
                 region: aws.region.clone(),
                 max_attempts: Some(aws.aws_max_attempts),
                 connect_timeout: None,
+                read_timeout: None,
             };
             Some(SecretsClient::new(&relsign_aws::load(&options).await?))
         } else {

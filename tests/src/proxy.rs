@@ -1,0 +1,242 @@
+//! A small fault-injecting HTTP/1.1 proxy for the copier's failure tests: it sits between
+//! the client and a local S3 server and, as a rule decides per request, passes the request
+//! on, answers with an error status, resets the connection halfway through the request
+//! body, or stalls. Loopback only; every loop is bounded.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the proxy does with one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    Pass,
+    /// Answer with this status and S3 error code without forwarding.
+    Status(u16, &'static str),
+    /// Read half the request body, then reset the connection.
+    ResetMidBody,
+    /// Read the request, then say nothing for this long and close.
+    Stall(Duration),
+}
+
+/// The request as the rule sees it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    pub target: String,
+    pub body_len: usize,
+}
+
+type Rule = dyn Fn(&Seen, usize) -> Fault + Send + Sync;
+
+pub struct Proxy {
+    pub endpoint: String,
+    stop: Arc<AtomicBool>,
+    pub requests: Arc<AtomicUsize>,
+    pub faults: Arc<AtomicUsize>,
+}
+
+impl Proxy {
+    /// Proxies to `upstream` (host:port); `rule` gets each request and its 0-based index.
+    pub fn start(upstream: &str, rule: impl Fn(&Seen, usize) -> Fault + Send + Sync + 'static) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        listener.set_nonblocking(true).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let faults = Arc::new(AtomicUsize::new(0));
+        let rule: Arc<Rule> = Arc::new(rule);
+        let upstream = upstream.to_string();
+        let (stop2, requests2, faults2) = (stop.clone(), requests.clone(), faults.clone());
+        std::thread::spawn(move || {
+            while !stop2.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((client, _)) => {
+                        client.set_nonblocking(false).unwrap();
+                        let (rule, upstream, requests, faults) =
+                            (rule.clone(), upstream.clone(), requests2.clone(), faults2.clone());
+                        std::thread::spawn(move || {
+                            let _ = serve(client, &upstream, &*rule, &requests, &faults);
+                        });
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Proxy { endpoint, stop, requests, faults }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+fn read_head(r: &mut impl BufRead) -> std::io::Result<Option<Vec<String>>> {
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        let line = line.trim_end_matches(['\r', '\n']).to_string();
+        if line.is_empty() {
+            return Ok(if lines.is_empty() { None } else { Some(lines) });
+        }
+        lines.push(line);
+    }
+}
+
+fn header<'a>(head: &'a [String], name: &str) -> Option<&'a str> {
+    head.iter().skip(1).find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// Reads a body framed by Content-Length or chunked encoding, returning its raw bytes.
+fn read_body(r: &mut impl BufRead, head: &[String], no_body: bool) -> std::io::Result<Vec<u8>> {
+    if no_body {
+        return Ok(Vec::new());
+    }
+    if header(head, "transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        let mut raw = Vec::new();
+        loop {
+            let mut size_line = String::new();
+            r.read_line(&mut size_line)?;
+            raw.extend_from_slice(size_line.as_bytes());
+            let size =
+                usize::from_str_radix(size_line.trim().split(';').next().unwrap_or("0"), 16).unwrap_or(0);
+            if size == 0 {
+                // Trailers, then the empty line.
+                loop {
+                    let mut t = String::new();
+                    r.read_line(&mut t)?;
+                    raw.extend_from_slice(t.as_bytes());
+                    if t == "\r\n" || t.is_empty() {
+                        return Ok(raw);
+                    }
+                }
+            }
+            let mut chunk = vec![0u8; size + 2];
+            r.read_exact(&mut chunk)?;
+            raw.extend_from_slice(&chunk);
+        }
+    }
+    let len: usize = header(head, "content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut body = vec![0u8; len];
+    r.read_exact(&mut body)?;
+    Ok(body)
+}
+
+fn serve(
+    client: TcpStream,
+    upstream: &str,
+    rule: &Rule,
+    requests: &AtomicUsize,
+    faults: &AtomicUsize,
+) -> std::io::Result<()> {
+    client.set_read_timeout(Some(Duration::from_secs(120)))?;
+    let mut reader = BufReader::new(client.try_clone()?);
+    let mut writer = client;
+    for _ in 0..100_000 {
+        let Some(mut head) = read_head(&mut reader)? else { return Ok(()) };
+        let mut parts = head[0].split_whitespace();
+        let method = parts.next().unwrap_or("").to_string();
+        let target = parts.next().unwrap_or("").to_string();
+        if header(&head, "expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
+            writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+            head.retain(|l| !l.to_ascii_lowercase().starts_with("expect:"));
+        }
+        let declared: usize = header(&head, "content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let index = requests.fetch_add(1, Ordering::SeqCst);
+        let seen = Seen { method: method.clone(), target: target.clone(), body_len: declared };
+        let fault = rule(&seen, index);
+        if fault != Fault::Pass {
+            faults.fetch_add(1, Ordering::SeqCst);
+        }
+        if fault == Fault::ResetMidBody {
+            let mut half = vec![0u8; declared / 2];
+            reader.read_exact(&mut half)?;
+            linger_zero(&writer);
+            writer.shutdown(Shutdown::Both)?;
+            return Ok(());
+        }
+        let body = read_body(&mut reader, &head, false)?;
+        match fault {
+            Fault::Status(code, s3_code) => {
+                let xml = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{s3_code}</Code><Message>injected by the test proxy</Message></Error>");
+                write!(
+                    writer,
+                    "HTTP/1.1 {code} Injected\r\nContent-Type: application/xml\r\nContent-Length: {}\r\n\r\n{xml}",
+                    xml.len()
+                )?;
+                continue;
+            }
+            Fault::Stall(d) => {
+                std::thread::sleep(d);
+                writer.shutdown(Shutdown::Both)?;
+                return Ok(());
+            }
+            _ => {}
+        }
+        let mut up = TcpStream::connect(upstream)?;
+        for (i, line) in head.iter().enumerate() {
+            if i > 0 && line.to_ascii_lowercase().starts_with("connection:") {
+                continue;
+            }
+            up.write_all(line.as_bytes())?;
+            up.write_all(b"\r\n")?;
+        }
+        up.write_all(b"Connection: close\r\n\r\n")?;
+        up.write_all(&body)?;
+        let mut up_reader = BufReader::new(up);
+        let Some(resp_head) = read_head(&mut up_reader)? else { return Ok(()) };
+        let status: u16 = resp_head[0].split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let no_body = method == "HEAD" || status == 204 || status == 304;
+        let resp_body = if no_body
+            || header(&resp_head, "content-length").is_some()
+            || header(&resp_head, "transfer-encoding").is_some()
+        {
+            read_body(&mut up_reader, &resp_head, no_body)?
+        } else {
+            let mut rest = Vec::new();
+            up_reader.read_to_end(&mut rest)?;
+            rest
+        };
+        let framed = header(&resp_head, "content-length").is_some()
+            || header(&resp_head, "transfer-encoding").is_some();
+        for (i, line) in resp_head.iter().enumerate() {
+            if i > 0 && line.to_ascii_lowercase().starts_with("connection:") {
+                continue;
+            }
+            writer.write_all(line.as_bytes())?;
+            writer.write_all(b"\r\n")?;
+        }
+        if !framed && !no_body {
+            write!(writer, "Content-Length: {}\r\n", resp_body.len())?;
+        }
+        writer.write_all(b"\r\n")?;
+        writer.write_all(&resp_body)?;
+    }
+    Ok(())
+}
+
+/// Makes closing the socket send a reset rather than a clean end of stream.
+fn linger_zero(stream: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    // SAFETY: a valid socket descriptor and a properly sized option value.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            &linger as *const _ as *const libc::c_void,
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+}

@@ -1,0 +1,176 @@
+//! Faults between copier and S3 (moto, which can list multipart uploads; s3s-fs cannot),
+//! injected by a proxy on loopback: throttling, a server
+//! error on a part, a connection reset mid-body, a stalled response, and kill -9 during a
+//! multipart upload. Each case ends with a complete, correct release (at once, or after a
+//! clean re-run) and no multipart upload left behind.
+
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use relsign_tests::keys::quick_key;
+use relsign_tests::moto::{aws_env, Moto};
+use relsign_tests::proxy::{Fault, Proxy, Seen};
+use relsign_tests::*;
+
+use super::{assert_same_tree, copier, pattern, setup, Setup};
+
+fn release(dist: &std::path::Path) {
+    write_tree(
+        dist,
+        &[
+            ("big.tar", &pattern(24 << 20, 7)[..]),
+            ("small one.txt", b"small"),
+            ("nested/ü.deb", &pattern(200_000, 8)[..]),
+        ],
+    );
+}
+
+fn args<'a>(s: &'a Setup, prefix: &'a str) -> Vec<String> {
+    vec![
+        "--from".into(),
+        s.signed.display().to_string(),
+        "--to".into(),
+        format!("s3://releases/{prefix}"),
+        "--path-style".into(),
+        "--multipart-threshold".into(),
+        "8MiB".into(),
+        "--part-size".into(),
+        "5MiB".into(),
+        "--max-attempts".into(),
+        "4".into(),
+    ]
+}
+
+fn upstream(server: &Moto) -> String {
+    server.endpoint.trim_start_matches("http://").to_string()
+}
+
+/// Runs copier through a proxy applying `rule`; if it fails, runs it again directly. Then
+/// the release must be complete and correct, with no multipart upload in progress.
+fn survive(server: Moto, name: &str, rule: impl Fn(&Seen, usize) -> Fault + Send + Sync + 'static) {
+    let s = setup(server, release);
+    let proxy = Proxy::start(&upstream(&s.server), rule);
+    let through_proxy = aws_env(&proxy.endpoint, s.work.path());
+    let mut a = args(&s, name);
+    a.extend(["--read-timeout".into(), "2".into()]);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let res = copier(&a, &through_proxy);
+    eprintln!("{name}: first run: {:?}", stderr_lines(&res));
+    assert!(proxy.faults.load(Ordering::SeqCst) > 0, "{name}: the fault was never injected");
+    if !res.status.success() {
+        let lines = stderr_lines(&res);
+        let errors: Vec<_> = lines.iter().filter(|l| l.starts_with("copier: error:")).collect();
+        assert_eq!(errors.len(), 1, "{name}: {lines:?}");
+        eprintln!("{name}: first run failed as it may: {}", errors[0]);
+        let again = copier(&a, &s.env);
+        assert!(again.status.success(), "{name}: re-run: {:?}", stderr_lines(&again));
+    }
+    assert_eq!(s.server.uploads("releases"), Some(0), "{name}: multipart upload left behind");
+    let back = s.work.path().join("back");
+    s.server.get_tree("releases", &format!("{name}/"), &back);
+    assert_same_tree(&s.signed, &back);
+    let v = signer(
+        ["verify", "--cert", quick_key().public.to_str().unwrap(), "--require-sums", back.to_str().unwrap()],
+        &[],
+    );
+    assert!(v.status.success(), "{name}: {}", stdout(&v));
+}
+
+fn once(
+    pred: impl Fn(&Seen) -> bool + Send + Sync + 'static,
+    fault: Fault,
+) -> impl Fn(&Seen, usize) -> Fault + Send + Sync + 'static {
+    let fired = AtomicBool::new(false);
+    move |seen, _| {
+        if pred(seen) && !fired.swap(true, Ordering::SeqCst) {
+            fault.clone()
+        } else {
+            Fault::Pass
+        }
+    }
+}
+
+#[test]
+fn throttling_503_slowdown_backs_off_and_completes() {
+    survive(Moto::start(), "slowdown", |_, i| {
+        if i % 3 == 1 && i < 40 {
+            Fault::Status(503, "SlowDown")
+        } else {
+            Fault::Pass
+        }
+    });
+}
+
+#[test]
+fn a_500_on_a_part_is_retried() {
+    survive(
+        Moto::start(),
+        "part500",
+        once(|s| s.target.contains("partNumber=2"), Fault::Status(500, "InternalError")),
+    );
+}
+
+#[test]
+fn a_connection_reset_mid_body() {
+    survive(
+        Moto::start(),
+        "reset",
+        once(|s| s.method == "PUT" && s.body_len > (1 << 20), Fault::ResetMidBody),
+    );
+}
+
+#[test]
+fn a_stalled_response() {
+    survive(Moto::start(), "stall", once(|s| s.method == "PUT", Fault::Stall(Duration::from_secs(6))));
+}
+
+#[test]
+fn kill_9_during_a_multipart_upload_then_a_clean_rerun() {
+    let s = setup(Moto::start(), release);
+    // Parts 1 and 2 go through; part 3 stalls, so the upload is certainly in progress.
+    let proxy = Proxy::start(&upstream(&s.server), |seen, _| {
+        if seen.target.contains("partNumber=3") {
+            Fault::Stall(Duration::from_secs(60))
+        } else {
+            Fault::Pass
+        }
+    });
+    let a = args(&s, "killed");
+    let mut child = Command::new(bin("copier"))
+        .args(&a)
+        .args(["--read-timeout", "120"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(aws_env(&proxy.endpoint, s.work.path()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while proxy.faults.load(Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "the multipart upload never reached part 3");
+        assert!(child.try_wait().unwrap().is_none(), "copier ended before it was killed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(s.server.uploads("releases") >= Some(1), "the killed run should leave its upload in progress");
+    assert!(
+        !s.server.keys("releases", "killed/").iter().any(|k| k.ends_with("SHA256SUMS.asc")),
+        "a killed run must not look complete"
+    );
+
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let res = copier(&a, &s.env);
+    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+    assert!(
+        stderr_lines(&res).iter().any(|l| l.contains("aborted 1 multipart upload")),
+        "{:?}",
+        stderr_lines(&res)
+    );
+    assert_eq!(s.server.uploads("releases"), Some(0));
+    let back = s.work.path().join("back");
+    s.server.get_tree("releases", "killed/", &back);
+    assert_same_tree(&s.signed, &back);
+}

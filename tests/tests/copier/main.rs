@@ -1,0 +1,325 @@
+//! `copier` against two real S3 servers on loopback, moto and s3s-fs (which checks every
+//! checksum), through the real AWS SDK: the release arrives byte for byte, a re-run uploads
+//! nothing, differences are refused, the gate holds, and failures leave no orphan.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use relsign_tests::keys::{keys, quick_key};
+use relsign_tests::moto::{aws_env, free_port, Moto};
+use relsign_tests::*;
+
+mod faults;
+
+pub fn copier(args: &[&str], env: &[(String, String)]) -> Output {
+    Command::new(bin("copier"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run copier")
+}
+
+/// Signs `dist` into `work/<out>` with the quick key.
+pub fn sign(dist: &Path, out: &Path) {
+    let k = quick_key();
+    let res = signer(
+        [
+            "sign",
+            "--key-file",
+            k.secret.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            dist.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+}
+
+/// Deterministic bytes (no two parts alike).
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut v = Vec::with_capacity(len);
+    while v.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v.truncate(len);
+    v
+}
+
+/// 30 files: nested paths, spaces, non-ASCII names, an empty file and a 100 MiB file.
+pub fn thirty_files(dist: &Path) {
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("big/disk image.img".into(), pattern(100 << 20, 1)),
+        ("empty.bin".into(), Vec::new()),
+        ("ünïcödé/日本語 パッケージ.deb".into(), pattern(3000, 2)),
+        ("a b c/d e f/g h.tar".into(), pattern(70_000, 3)),
+    ];
+    for i in 0..26 {
+        files.push((format!("dir{}/file {i}.bin", i % 4), pattern(1000 + i * 517, 10 + i as u64)));
+    }
+    for (name, content) in &files {
+        write_tree(dist, &[(name.as_str(), content.as_slice())]);
+    }
+}
+
+/// Every file under `dir`, relative, sorted.
+pub fn tree(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().to_str().unwrap().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+pub fn assert_same_tree(a: &Path, b: &Path) {
+    let (ta, tb) = (tree(a), tree(b));
+    assert_eq!(ta, tb);
+    for f in &ta {
+        assert!(std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(), "{f} differs");
+    }
+}
+
+pub struct Setup {
+    pub server: Moto,
+    pub work: tempfile::TempDir,
+    pub signed: PathBuf,
+    pub env: Vec<(String, String)>,
+}
+
+pub fn setup(server: Moto, make: fn(&Path)) -> Setup {
+    let work = tempfile::tempdir().unwrap();
+    let dist = work.path().join("dist");
+    make(&dist);
+    let signed = work.path().join("signed");
+    sign(&dist, &signed);
+    server.make_bucket("releases");
+    let env = server.env();
+    Setup { server, work, signed, env }
+}
+
+fn small(dist: &Path) {
+    relsign_tests::sample_tree(dist);
+}
+
+fn round_trip(server: Moto) {
+    let s = setup(server, thirty_files);
+    let cert = quick_key().public.to_str().unwrap().to_string();
+    let args = [
+        "--from",
+        s.signed.to_str().unwrap(),
+        "--to",
+        "s3://releases/abc123",
+        "--path-style",
+        "--require-signatures",
+        "--cert",
+        &cert,
+        "--multipart-threshold",
+        "16MiB",
+        "--part-size",
+        "5MiB",
+        "--json",
+    ];
+    let res = copier(&args, &s.env);
+    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+    let summary: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
+    assert_eq!(summary["uploaded"], 30 + 30 + 3);
+    let big =
+        summary["files"].as_array().unwrap().iter().find(|f| f["name"] == "big/disk image.img").unwrap();
+    assert_eq!(big["parts"], 20, "100 MiB in 5 MiB parts");
+
+    let mut want: Vec<String> = tree(&s.signed).iter().map(|f| format!("abc123/{f}")).collect();
+    want.sort();
+    assert_eq!(s.server.keys("releases", "abc123/"), want, "keys exactly as the local names");
+    let back = s.work.path().join("back");
+    s.server.get_tree("releases", "abc123/", &back);
+    assert_same_tree(&s.signed, &back);
+    let v = signer(["verify", "--cert", &cert, "--require-sums", back.to_str().unwrap()], &[]);
+    assert!(v.status.success(), "{}", stdout(&v));
+    assert!(sha256sum_check(&back));
+
+    // A second run uploads nothing.
+    let res = copier(&args, &s.env);
+    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+    let summary: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
+    assert_eq!((summary["uploaded"].as_u64(), summary["skipped"].as_u64()), (Some(0), Some(63)));
+    assert!(matches!(s.server.uploads("releases"), None | Some(0)));
+}
+
+#[test]
+fn thirty_files_arrive_byte_for_byte_on_moto() {
+    round_trip(Moto::start());
+}
+
+#[test]
+fn thirty_files_arrive_byte_for_byte_on_s3s_fs() {
+    round_trip(Moto::start_s3s_fs());
+}
+
+fn changed_files_are_refused_unless_overwrite(server: Moto) {
+    let s = setup(server, small);
+    let to = ["--to", "s3://releases/v1", "--path-style"];
+    let from = s.signed.to_str().unwrap().to_string();
+    let res = copier(&[&["--from", &from][..], &to].concat(), &s.env);
+    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+
+    // The same release, rebuilt with one artifact changed and signed again.
+    let dist2 = s.work.path().join("dist2");
+    small(&dist2);
+    std::fs::write(dist2.join("agent v1.0.tar"), b"a different tarball").unwrap();
+    let signed2 = s.work.path().join("signed2");
+    sign(&dist2, &signed2);
+    let from2 = signed2.to_str().unwrap().to_string();
+    let before = s.work.path().join("before");
+    s.server.get_tree("releases", "v1/", &before);
+    let res = copier(&[&["--from", &from2][..], &to].concat(), &s.env);
+    assert_fails(&res, 6, "--overwrite");
+    let after = s.work.path().join("after");
+    s.server.get_tree("releases", "v1/", &after);
+    assert_same_tree(&before, &after);
+
+    let res = copier(&[&["--from", &from2, "--overwrite"][..], &to].concat(), &s.env);
+    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+    let replaced = s.work.path().join("replaced");
+    s.server.get_tree("releases", "v1/", &replaced);
+    assert_same_tree(&signed2, &replaced);
+}
+
+#[test]
+fn changed_files_are_refused_unless_overwrite_on_moto() {
+    changed_files_are_refused_unless_overwrite(Moto::start());
+}
+
+#[test]
+fn changed_files_are_refused_unless_overwrite_on_s3s_fs() {
+    changed_files_are_refused_unless_overwrite(Moto::start_s3s_fs());
+}
+
+#[test]
+fn the_gate_uploads_nothing_when_a_signature_fails() {
+    let s = setup(Moto::start_s3s_fs(), small);
+    let good_cert = quick_key().public.to_str().unwrap().to_string();
+    let wrong_cert = keys().ed25519.public.to_str().unwrap().to_string();
+    let cases: Vec<(&str, Box<dyn Fn(&Path)>, &str)> = vec![
+        (
+            "missing .asc",
+            Box::new(|d: &Path| std::fs::remove_file(d.join("agent v1.0.tar.asc")).unwrap()),
+            &good_cert,
+        ),
+        (
+            "bad .asc",
+            Box::new(|d: &Path| {
+                std::fs::copy(d.join("scripts/install.sh.asc"), d.join("agent v1.0.tar.asc"))
+                    .map(|_| ())
+                    .unwrap()
+            }),
+            &good_cert,
+        ),
+        ("wrong certificate", Box::new(|_: &Path| {}), &wrong_cert),
+        (
+            "SHA256SUMS digest mismatch",
+            Box::new(|d: &Path| {
+                std::fs::remove_file(d.join("manifest.json")).unwrap();
+                std::fs::write(d.join("manifest.json"), b"{}").unwrap();
+            }),
+            &good_cert,
+        ),
+    ];
+    for (name, break_it, cert) in cases {
+        let copy = s.work.path().join(format!("case-{}", name.replace(' ', "-")));
+        copy_tree(&s.signed, &copy);
+        break_it(&copy);
+        let res = copier(
+            &[
+                "--from",
+                copy.to_str().unwrap(),
+                "--to",
+                "s3://releases/gated",
+                "--path-style",
+                "--require-signatures",
+                "--cert",
+                cert,
+            ],
+            &s.env,
+        );
+        assert_fails(&res, 1, "nothing was uploaded");
+        assert!(stdout(&res).contains("FAIL"), "{name}: {}", stdout(&res));
+        assert!(s.server.keys("releases", "gated/").is_empty(), "{name}: something was uploaded");
+    }
+}
+
+pub fn copy_tree(from: &Path, to: &Path) {
+    for f in tree(from) {
+        let dest = to.join(&f);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(from.join(&f), dest).unwrap();
+    }
+}
+
+#[test]
+fn unreachable_endpoint_missing_bucket_and_access_denied_are_clear() {
+    let work = tempfile::tempdir().unwrap();
+    let dist = work.path().join("dist");
+    small(&dist);
+    let signed = work.path().join("signed");
+    sign(&dist, &signed);
+    let from = signed.to_str().unwrap();
+
+    let closed = aws_env(&format!("http://127.0.0.1:{}", free_port()), work.path());
+    let res =
+        copier(&["--from", from, "--to", "s3://releases/x", "--path-style", "--max-attempts", "2"], &closed);
+    assert_fails(&res, 5, "cannot reach S3");
+
+    let s3 = Moto::start_s3s_fs();
+    let res = copier(&["--from", from, "--to", "s3://no-such-bucket/x", "--path-style"], &s3.env());
+    assert_fails(&res, 5, "does not exist");
+
+    let moto = Moto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
+    moto.make_bucket("locked");
+    let creds: serde_json::Value = serde_json::from_slice(&moto.seed(&["deny-user"], b"").stdout).unwrap();
+    let mut env = moto.env();
+    env.retain(|(k, _)| !k.starts_with("AWS_ACCESS_KEY_ID") && !k.starts_with("AWS_SECRET_ACCESS_KEY"));
+    env.push(("AWS_ACCESS_KEY_ID".into(), creds["id"].as_str().unwrap().into()));
+    env.push(("AWS_SECRET_ACCESS_KEY".into(), creds["secret"].as_str().unwrap().into()));
+    let res = copier(&["--from", from, "--to", "s3://locked/x", "--path-style"], &env);
+    assert_fails(&res, 5, "access denied");
+
+    // Destinations that are no destination at all.
+    let res = copier(&["--from", from, "--to", "s3:///x"], &closed);
+    assert_fails(&res, 2, "no bucket name");
+    let res = copier(&["--from", from, "--to", "s3://Not_A_Bucket/x"], &closed);
+    assert_fails(&res, 2, "not a valid S3 bucket name");
+    let res = copier(&["--from", from], &closed);
+    assert_fails(&res, 2, "RESULTS_BUCKET_URI");
+}
+
+#[test]
+fn results_bucket_uri_and_git_commit_sha_name_the_default_destination() {
+    let mut s = setup(Moto::start_s3s_fs(), small);
+    s.env.push(("RESULTS_BUCKET_URI".into(), "s3://releases/agent".into()));
+    s.env.push(("GIT_COMMIT_SHA".into(), "0123abcd".into()));
+    s.env.push(("COPIER_PATH_STYLE".into(), "true".into()));
+    s.env.push(("COPIER_FROM".into(), s.signed.to_str().unwrap().into()));
+    let res = copier(&["--dry-run"], &s.env);
+    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+    assert!(stdout(&res).contains("would have 11 uploaded"), "{}", stdout(&res));
+    assert!(s.server.keys("releases", "").is_empty(), "a dry run uploads nothing");
+    let res = copier(&[], &s.env);
+    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+    assert!(s.server.keys("releases", "agent/0123abcd/").iter().any(|k| k.ends_with("SHA256SUMS.asc")));
+}
