@@ -33,13 +33,7 @@ fn destination(args: &Args) -> Result<Destination, Failure> {
 
 /// Every signature must verify before anything is uploaded.
 fn gate(args: &Args, jobs: usize) -> Result<(), Failure> {
-    let mut verifier = Verifier::new(Vec::new());
-    for cert in &args.cert {
-        let bytes = std::fs::read(cert).map_err(|e| {
-            Failure::new(Exit::Key, format!("cannot read certificate {}: {e}: check --cert", cert.display()))
-        })?;
-        verifier.add_certificates(&bytes, &format!("certificate {}", cert.display()))?;
-    }
+    let verifier = Verifier::from_files(&args.cert)?;
     let report = verify_folder(&args.from, &verifier, FolderOptions { require_sums: true, jobs })?;
     let failures: Vec<_> = report.failures().collect();
     if failures.is_empty() {

@@ -89,6 +89,16 @@ impl Verifier {
         Ok(n)
     }
 
+    /// A verifier trusting the certificates in these files (`--cert`).
+    pub fn from_files(paths: &[std::path::PathBuf]) -> Result<Verifier, Error> {
+        let mut verifier = Verifier::new(Vec::new());
+        for path in paths {
+            let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.clone(), source })?;
+            verifier.add_certificates(&bytes, &format!("certificate {}", path.display()))?;
+        }
+        Ok(verifier)
+    }
+
     /// The fingerprints of the trusted certificates.
     pub fn fingerprints(&self) -> Vec<String> {
         self.certs.iter().map(|c| c.fingerprint().to_hex()).collect()

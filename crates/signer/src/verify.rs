@@ -69,13 +69,7 @@ impl Line {
 }
 
 pub fn run(args: VerifyArgs) -> Result<Exit, Failure> {
-    let mut verifier = Verifier::new(Vec::new());
-    for cert in &args.cert {
-        let bytes = std::fs::read(cert).map_err(|e| {
-            Failure::new(Exit::Key, format!("cannot read certificate {}: {e}: check --cert", cert.display()))
-        })?;
-        verifier.add_certificates(&bytes, &format!("certificate {}", cert.display()))?;
-    }
+    let verifier = Verifier::from_files(&args.cert)?;
     for path in &args.paths {
         if std::fs::symlink_metadata(path).is_err() {
             return Err(Failure::new(

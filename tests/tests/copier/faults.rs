@@ -174,3 +174,37 @@ fn kill_9_during_a_multipart_upload_then_a_clean_rerun() {
     s.server.get_tree("releases", "killed/", &back);
     assert_same_tree(&s.signed, &back);
 }
+
+#[test]
+fn upload_order_makes_the_signed_checksum_list_the_last_word() {
+    let s = setup(Moto::start(), release);
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, String)>::new()));
+    let log = seen.clone();
+    let proxy = Proxy::start(&upstream(&s.server), move |req, _| {
+        if req.method == "PUT" || req.method == "POST" {
+            let path = req.target.split('?').next().unwrap_or("").to_string();
+            log.lock().unwrap().push((req.method.clone(), path));
+        }
+        Fault::Pass
+    });
+    let a = args(&s, "order");
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let res = copier(&a, &aws_env(&proxy.endpoint, s.work.path()));
+    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+    let writes = seen.lock().unwrap().clone();
+    let rank = |path: &str| {
+        if path.ends_with("SHA256SUMS.asc") {
+            3
+        } else if path.ends_with("SHA256SUMS") || path.ends_with("manifest.json") {
+            2
+        } else if path.ends_with(".asc") {
+            1
+        } else {
+            0
+        }
+    };
+    let ranks: Vec<u8> = writes.iter().map(|(_, p)| rank(p)).collect();
+    assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "out of order: {writes:?}");
+    assert_eq!(ranks.last(), Some(&3));
+    assert_eq!(ranks.iter().filter(|r| **r == 3).count(), 1);
+}

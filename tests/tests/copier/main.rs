@@ -69,26 +69,8 @@ pub fn thirty_files(dist: &Path) {
     }
 }
 
-/// Every file under `dir`, relative, sorted.
-pub fn tree(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p.strip_prefix(dir).unwrap().to_str().unwrap().to_string());
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 pub fn assert_same_tree(a: &Path, b: &Path) {
-    let (ta, tb) = (tree(a), tree(b));
+    let (ta, tb) = (files_under(a), files_under(b));
     assert_eq!(ta, tb);
     for f in &ta {
         assert!(std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(), "{f} differs");
@@ -143,7 +125,7 @@ fn round_trip(server: Moto) {
         summary["files"].as_array().unwrap().iter().find(|f| f["name"] == "big/disk image.img").unwrap();
     assert_eq!(big["parts"], 20, "100 MiB in 5 MiB parts");
 
-    let mut want: Vec<String> = tree(&s.signed).iter().map(|f| format!("abc123/{f}")).collect();
+    let mut want: Vec<String> = files_under(&s.signed).iter().map(|f| format!("abc123/{f}")).collect();
     want.sort();
     assert_eq!(s.server.keys("releases", "abc123/"), want, "keys exactly as the local names");
     let back = s.work.path().join("back");
@@ -264,7 +246,7 @@ fn the_gate_uploads_nothing_when_a_signature_fails() {
 }
 
 pub fn copy_tree(from: &Path, to: &Path) {
-    for f in tree(from) {
+    for f in files_under(from) {
         let dest = to.join(&f);
         std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
         std::fs::copy(from.join(&f), dest).unwrap();

@@ -432,8 +432,8 @@ fn no_secret_reaches_output_logs_temp_files_or_argv() {
         ("argv".into(), args.join(" ").into_bytes()),
     ];
     for dir in [&out, &tmp] {
-        for entry in walkdir(dir) {
-            haystacks.push((entry.display().to_string(), std::fs::read(&entry).unwrap()));
+        for entry in files_under(dir) {
+            haystacks.push((entry.clone(), std::fs::read(dir.join(&entry)).unwrap()));
         }
     }
     for (what, bytes) in &haystacks {
@@ -442,20 +442,4 @@ fn no_secret_reaches_output_logs_temp_files_or_argv() {
             assert!(!text.contains(n.as_str()), "secret material found in {what}");
         }
     }
-}
-
-fn walkdir(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                files.push(p);
-            }
-        }
-    }
-    files
 }
