@@ -305,3 +305,37 @@ fn results_bucket_uri_and_git_commit_sha_name_the_default_destination() {
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     assert!(s.server.keys("releases", "agent/0123abcd/").iter().any(|k| k.ends_with("SHA256SUMS.asc")));
 }
+
+#[test]
+fn content_types_storage_class_and_encryption_reach_the_objects() {
+    let s = setup(Moto::start(), small);
+    let res = copier(
+        &[
+            "--from",
+            s.signed.to_str().unwrap(),
+            "--to",
+            "s3://releases/opts",
+            "--path-style",
+            "--sse",
+            "AES256",
+            "--storage-class",
+            "STANDARD_IA",
+            "--acl",
+            "bucket-owner-full-control",
+        ],
+        &s.env,
+    );
+    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+    let head = |key: &str| -> serde_json::Value {
+        serde_json::from_slice(&s.server.seed(&["head", "releases", key], b"").stdout).unwrap()
+    };
+    let sig = head("opts/agent v1.0.tar.asc");
+    assert_eq!(sig["ContentType"], "application/pgp-signature");
+    assert_eq!(sig["StorageClass"], "STANDARD_IA");
+    assert_eq!(sig["ServerSideEncryption"], "AES256");
+    assert_eq!(head("opts/manifest.json")["ContentType"], "application/json");
+    let tar = head("opts/agent v1.0.tar");
+    let local =
+        std::process::Command::new("sha256sum").arg(s.signed.join("agent v1.0.tar")).output().unwrap();
+    assert!(String::from_utf8_lossy(&local.stdout).starts_with(tar["Metadata"]["sha256"].as_str().unwrap()));
+}

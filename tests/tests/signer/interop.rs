@@ -168,6 +168,15 @@ fn wrong_certificate_names_the_unknown_key() {
     let v = verify(&keys().p256.public, &out);
     assert_eq!(v.status.code(), Some(1));
     assert!(stdout(&v).contains("which no --cert holds"), "{}", stdout(&v));
+    let v = signer(
+        ["verify", "--json", "--cert", keys().p256.public.to_str().unwrap(), out.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(v.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    let files = report["files"].as_array().unwrap();
+    assert!(files.iter().all(|f| f["ok"] == false && f["problem"].as_str().is_some()), "{report}");
 }
 
 #[test]
