@@ -3,7 +3,7 @@
 //! nothing, differences are refused, the gate holds, and failures leave no orphan.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use relsign_tests::keys::{keys, quick_key};
 use relsign_tests::moto::{aws_env, free_port, Moto};
@@ -12,14 +12,7 @@ use relsign_tests::*;
 mod faults;
 
 pub fn copier(args: &[&str], env: &[(String, String)]) -> Output {
-    Command::new(bin("copier"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run copier")
+    run_isolated("copier", args, env)
 }
 
 /// Signs `dist` into `work/<out>` with the quick key.

@@ -2,7 +2,7 @@
 //! loopback, through the real AWS SDK), artifacts from CODEBUILD_SRC_DIR_* sources.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -24,15 +24,9 @@ fn name(test: &str, what: &str) -> String {
 /// Runs `signer sign` with only the given environment (plus PATH), so nothing of the
 /// machine's leaks in.
 fn sign_env(args: &[&str], env: &[(String, String)]) -> Output {
-    Command::new(bin("signer"))
-        .arg("sign")
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run signer")
+    let mut all = vec!["sign"];
+    all.extend_from_slice(args);
+    run_isolated("signer", &all, env)
 }
 
 /// Two build outputs shaped like an AMD and an ARM build (one name with a space).
