@@ -230,8 +230,7 @@ fn sign_one(
             copy.write_all(&buf[..n]).map_err(write_error)?;
         }
     }
-    if let Some(copy) = copy {
-        copy.sync_all().map_err(write_error)?;
+    if copy.is_some() {
         if let Ok(meta) = std::fs::metadata(&artifact.path) {
             let _ = std::fs::set_permissions(&staged, meta.permissions());
         }
