@@ -102,7 +102,7 @@ pub(crate) fn policy() -> StandardPolicy<'static> {
 }
 
 /// Reads every certificate (public or secret) in `bytes`, armored or binary.
-pub fn load_certificates(bytes: &[u8], origin: &str) -> Result<Vec<Cert>, Error> {
+pub(crate) fn load_certificates(bytes: &[u8], origin: &str) -> Result<Vec<Cert>, Error> {
     let malformed =
         |e: anyhow::Error| Error::Malformed { origin: origin.to_string(), detail: root_cause(&e) };
     // Neither armor nor a binary OpenPGP packet (whose first byte has the top bit set):
@@ -188,10 +188,6 @@ impl KeyRing {
     pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<KeyRing, Error> {
         let certs = load_certificates(bytes, origin)?;
         Ok(KeyRing { origin: origin.to_string(), certs })
-    }
-
-    pub fn certs(&self) -> &[Cert] {
-        &self.certs
     }
 
     /// The armored public certificates (all, or the one `wanted` names), as users publish

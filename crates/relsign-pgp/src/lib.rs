@@ -16,7 +16,7 @@ mod verify;
 
 pub use error::{Error, ErrorKind};
 pub use hex::{Sha256, Sha256Hasher};
-pub use key::{load_certificates, KeyRing, Passphrase, SigningKey};
+pub use key::{KeyRing, Passphrase, SigningKey};
 pub use manifest::{Manifest, ManifestArtifact, ManifestSigner, MANIFEST_NAME};
 pub use release::{
     sha256_file, verify_file, verify_folder, verify_listed, verify_sums, FileCheck, FileStatus,

@@ -14,8 +14,9 @@ use openpgp::parse::Parse;
 use openpgp::KeyHandle;
 use sequoia_openpgp as openpgp;
 
+use crate::key::load_certificates;
 use crate::key::policy;
-use crate::{load_certificates, Error, Sha256, Sha256Hasher};
+use crate::{Error, Sha256, Sha256Hasher};
 
 /// A signature that verified, and the digest of the bytes it covers.
 #[derive(Debug, Clone)]
@@ -75,23 +76,9 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    pub fn new(certs: Vec<Cert>) -> Verifier {
-        // Only the public parts are ever needed to verify.
-        let certs = certs.into_iter().map(|c| c.strip_secret_key_material()).collect();
-        Verifier { certs }
-    }
-
-    /// Adds the certificates in `bytes` (armored or binary; secret parts are dropped).
-    pub fn add_certificates(&mut self, bytes: &[u8], origin: &str) -> Result<usize, Error> {
-        let certs = load_certificates(bytes, origin)?;
-        let n = certs.len();
-        self.certs.extend(certs.into_iter().map(|c| c.strip_secret_key_material()));
-        Ok(n)
-    }
-
     /// A verifier trusting the certificates in these files (`--cert`).
     pub fn from_files(paths: &[std::path::PathBuf]) -> Result<Verifier, Error> {
-        let mut verifier = Verifier::new(Vec::new());
+        let mut verifier = Verifier { certs: Vec::new() };
         for path in paths {
             let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.clone(), source })?;
             verifier.add_certificates(&bytes, &format!("certificate {}", path.display()))?;
@@ -99,9 +86,13 @@ impl Verifier {
         Ok(verifier)
     }
 
-    /// The fingerprints of the trusted certificates.
-    pub fn fingerprints(&self) -> Vec<String> {
-        self.certs.iter().map(|c| c.fingerprint().to_hex()).collect()
+    /// Adds the certificates in `bytes` (armored or binary). Only the public parts are
+    /// kept: they are all verification needs.
+    pub fn add_certificates(&mut self, bytes: &[u8], origin: &str) -> Result<usize, Error> {
+        let certs = load_certificates(bytes, origin)?;
+        let n = certs.len();
+        self.certs.extend(certs.into_iter().map(|c| c.strip_secret_key_material()));
+        Ok(n)
     }
 
     /// Verifies `signature` (the content of an `.asc`) over what `data` yields, and
