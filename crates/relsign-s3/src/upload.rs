@@ -73,6 +73,21 @@ pub(crate) fn from_base64(s: &str) -> Option<Sha256> {
     Some(Sha256(arr))
 }
 
+/// What every new object carries, on a PutObject or a CreateMultipartUpload (the two
+/// builders share these setters but no trait): content type, the SHA-256 metadata that
+/// makes re-runs idempotent, encryption, storage class and ACL.
+macro_rules! object_settings {
+    ($request:expr, $job:expr, $digest:expr) => {
+        $request
+            .content_type(content_type(&$job.file.file.name))
+            .metadata(SHA256_METADATA, $digest.to_string())
+            .set_server_side_encryption($job.opts.sse.as_deref().map(ServerSideEncryption::from))
+            .set_ssekms_key_id($job.opts.sse_kms_key_id.clone())
+            .set_storage_class($job.opts.storage_class.as_deref().map(StorageClass::from))
+            .set_acl($job.opts.acl.as_deref().map(ObjectCannedAcl::from))
+    };
+}
+
 struct Job {
     client: Client,
     bucket: String,
@@ -195,19 +210,14 @@ async fn single(job: &Job) -> Result<Uploaded, Error> {
     }
     let checksum = to_base64(&digest);
     let len = bytes.len() as u64;
-    let out = job
+    let request = job
         .client
         .put_object()
         .bucket(&job.bucket)
         .key(&job.file.key)
         .body(ByteStream::from(bytes))
-        .checksum_sha256(&checksum)
-        .content_type(content_type(&f.name))
-        .metadata(SHA256_METADATA, digest.to_string())
-        .set_server_side_encryption(job.opts.sse.as_deref().map(ServerSideEncryption::from))
-        .set_ssekms_key_id(job.opts.sse_kms_key_id.clone())
-        .set_storage_class(job.opts.storage_class.as_deref().map(StorageClass::from))
-        .set_acl(job.opts.acl.as_deref().map(ObjectCannedAcl::from))
+        .checksum_sha256(&checksum);
+    let out = object_settings!(request, job, digest)
         .send()
         .await
         .map_err(|e| from_sdk(e, &job.bucket, &job.file.key, "PutObject"))?;
@@ -238,18 +248,13 @@ fn compare(job: &Job, want: &str, got: Option<&str>) -> Result<(), Error> {
 
 async fn multipart(job: &Job) -> Result<Uploaded, Error> {
     let f = &job.file.file;
-    let created = job
+    let request = job
         .client
         .create_multipart_upload()
         .bucket(&job.bucket)
         .key(&job.file.key)
-        .checksum_algorithm(ChecksumAlgorithm::Sha256)
-        .content_type(content_type(&f.name))
-        .metadata(SHA256_METADATA, f.sha256.to_string())
-        .set_server_side_encryption(job.opts.sse.as_deref().map(ServerSideEncryption::from))
-        .set_ssekms_key_id(job.opts.sse_kms_key_id.clone())
-        .set_storage_class(job.opts.storage_class.as_deref().map(StorageClass::from))
-        .set_acl(job.opts.acl.as_deref().map(ObjectCannedAcl::from))
+        .checksum_algorithm(ChecksumAlgorithm::Sha256);
+    let created = object_settings!(request, job, f.sha256)
         .send()
         .await
         .map_err(|e| from_sdk(e, &job.bucket, &job.file.key, "CreateMultipartUpload"))?;
