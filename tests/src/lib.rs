@@ -6,7 +6,7 @@
 
 pub mod gpg;
 pub mod keys;
-pub mod moto;
+pub mod local_aws;
 pub mod proxy;
 
 use std::ffi::OsStr;

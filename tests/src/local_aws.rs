@@ -26,7 +26,7 @@ pub fn free_port() -> u16 {
 }
 
 /// The s3s-fs binary scripts/test installs (`cargo install s3s-fs --version 0.14.1`).
-pub fn s3s_fs() -> PathBuf {
+pub fn s3s_fs_binary() -> PathBuf {
     let path = std::env::var_os("RELSIGN_TOOLS")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -41,7 +41,7 @@ pub fn s3s_fs() -> PathBuf {
     path
 }
 
-pub struct Moto {
+pub struct LocalAws {
     child: Child,
     pub endpoint: String,
     home: tempfile::TempDir,
@@ -49,16 +49,17 @@ pub struct Moto {
     _data: Option<tempfile::TempDir>,
 }
 
-impl Moto {
-    pub fn start() -> Moto {
-        Moto::start_with(&[])
+impl LocalAws {
+    /// Starts moto (Secrets Manager, S3, IAM).
+    pub fn moto() -> LocalAws {
+        LocalAws::moto_with(&[])
     }
 
     /// Starts moto with extra environment (such as INITIAL_NO_AUTH_ACTION_COUNT).
-    pub fn start_with(env: &[(&str, &str)]) -> Moto {
+    pub fn moto_with(env: &[(&str, &str)]) -> LocalAws {
         let program = venv().join("bin/moto_server");
         let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Moto::spawn(None, |port| {
+        LocalAws::spawn(None, |port| {
             let mut cmd = Command::new(&program);
             cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]).envs(env.iter().map(|(k, v)| (k, v)));
             cmd
@@ -66,11 +67,11 @@ impl Moto {
     }
 
     /// Starts s3s-fs (S3 only) over a fresh folder, with the test credentials.
-    pub fn start_s3s_fs() -> Moto {
-        let program = s3s_fs();
+    pub fn s3s_fs() -> LocalAws {
+        let program = s3s_fs_binary();
         let data = tempfile::tempdir().unwrap();
         let root = data.path().to_path_buf();
-        Moto::spawn(Some(data), |port| {
+        LocalAws::spawn(Some(data), |port| {
             let mut cmd = Command::new(&program);
             cmd.args([
                 "--host",
@@ -87,7 +88,7 @@ impl Moto {
         })
     }
 
-    fn spawn(data: Option<tempfile::TempDir>, command: impl Fn(u16) -> Command) -> Moto {
+    fn spawn(data: Option<tempfile::TempDir>, command: impl Fn(u16) -> Command) -> LocalAws {
         let home = tempfile::tempdir().unwrap();
         for _ in 0..5 {
             let port = free_port();
@@ -96,7 +97,12 @@ impl Moto {
             let deadline = Instant::now() + Duration::from_secs(60);
             while Instant::now() < deadline {
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Moto { child, endpoint: format!("http://127.0.0.1:{port}"), home, _data: data };
+                    return LocalAws {
+                        child,
+                        endpoint: format!("http://127.0.0.1:{port}"),
+                        home,
+                        _data: data,
+                    };
                 }
                 if child.try_wait().unwrap().is_some() {
                     break; // the port was taken meanwhile: try another
@@ -189,7 +195,7 @@ pub fn aws_env(endpoint: &str, home: &std::path::Path) -> Vec<(String, String)> 
     .collect()
 }
 
-impl Drop for Moto {
+impl Drop for LocalAws {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

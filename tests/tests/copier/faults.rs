@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use relsign_tests::keys::quick_key;
-use relsign_tests::moto::{aws_env, Moto};
+use relsign_tests::local_aws::{aws_env, LocalAws};
 use relsign_tests::proxy::{Fault, Proxy, Seen};
 use relsign_tests::*;
 
@@ -42,13 +42,13 @@ fn args<'a>(s: &'a Setup, prefix: &'a str) -> Vec<String> {
     ]
 }
 
-fn upstream(server: &Moto) -> String {
+fn upstream(server: &LocalAws) -> String {
     server.endpoint.trim_start_matches("http://").to_string()
 }
 
 /// Runs copier through a proxy applying `rule`; if it fails, runs it again directly. Then
 /// the release must be complete and correct, with no multipart upload in progress.
-fn survive(server: Moto, name: &str, rule: impl Fn(&Seen, usize) -> Fault + Send + Sync + 'static) {
+fn survive(server: LocalAws, name: &str, rule: impl Fn(&Seen, usize) -> Fault + Send + Sync + 'static) {
     let s = setup(server, release);
     let proxy = Proxy::start(&upstream(&s.server), rule);
     let through_proxy = aws_env(&proxy.endpoint, s.work.path());
@@ -93,7 +93,7 @@ fn once(
 
 #[test]
 fn throttling_503_slowdown_backs_off_and_completes() {
-    survive(Moto::start(), "slowdown", |_, i| {
+    survive(LocalAws::moto(), "slowdown", |_, i| {
         if i % 3 == 1 && i < 40 {
             Fault::Status(503, "SlowDown")
         } else {
@@ -105,7 +105,7 @@ fn throttling_503_slowdown_backs_off_and_completes() {
 #[test]
 fn a_500_on_a_part_is_retried() {
     survive(
-        Moto::start(),
+        LocalAws::moto(),
         "part500",
         once(|s| s.target.contains("partNumber=2"), Fault::Status(500, "InternalError")),
     );
@@ -114,7 +114,7 @@ fn a_500_on_a_part_is_retried() {
 #[test]
 fn a_connection_reset_mid_body() {
     survive(
-        Moto::start(),
+        LocalAws::moto(),
         "reset",
         once(|s| s.method == "PUT" && s.body_len > (1 << 20), Fault::ResetMidBody),
     );
@@ -122,12 +122,12 @@ fn a_connection_reset_mid_body() {
 
 #[test]
 fn a_stalled_response() {
-    survive(Moto::start(), "stall", once(|s| s.method == "PUT", Fault::Stall(Duration::from_secs(6))));
+    survive(LocalAws::moto(), "stall", once(|s| s.method == "PUT", Fault::Stall(Duration::from_secs(6))));
 }
 
 #[test]
 fn kill_9_during_a_multipart_upload_then_a_clean_rerun() {
-    let s = setup(Moto::start(), release);
+    let s = setup(LocalAws::moto(), release);
     // Parts 1 and 2 go through; part 3 stalls, so the upload is certainly in progress.
     let proxy = Proxy::start(&upstream(&s.server), |seen, _| {
         if seen.target.contains("partNumber=3") {
@@ -177,7 +177,7 @@ fn kill_9_during_a_multipart_upload_then_a_clean_rerun() {
 
 #[test]
 fn upload_order_makes_the_signed_checksum_list_the_last_word() {
-    let s = setup(Moto::start(), release);
+    let s = setup(LocalAws::moto(), release);
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, String)>::new()));
     let log = seen.clone();
     let proxy = Proxy::start(&upstream(&s.server), move |req, _| {

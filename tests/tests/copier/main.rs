@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use relsign_tests::keys::{keys, quick_key};
-use relsign_tests::moto::{aws_env, free_port, Moto};
+use relsign_tests::local_aws::{aws_env, free_port, LocalAws};
 use relsign_tests::*;
 
 mod faults;
@@ -71,13 +71,13 @@ pub fn assert_same_tree(a: &Path, b: &Path) {
 }
 
 pub struct Setup {
-    pub server: Moto,
+    pub server: LocalAws,
     pub work: tempfile::TempDir,
     pub signed: PathBuf,
     pub env: Vec<(String, String)>,
 }
 
-pub fn setup(server: Moto, make: fn(&Path)) -> Setup {
+pub fn setup(server: LocalAws, make: fn(&Path)) -> Setup {
     let work = tempfile::tempdir().unwrap();
     let dist = work.path().join("dist");
     make(&dist);
@@ -92,7 +92,7 @@ fn small(dist: &Path) {
     relsign_tests::sample_tree(dist);
 }
 
-fn round_trip(server: Moto) {
+fn round_trip(server: LocalAws) {
     let s = setup(server, thirty_files);
     let cert = quick_key().public.to_str().unwrap().to_string();
     let args = [
@@ -138,15 +138,15 @@ fn round_trip(server: Moto) {
 
 #[test]
 fn thirty_files_arrive_byte_for_byte_on_moto() {
-    round_trip(Moto::start());
+    round_trip(LocalAws::moto());
 }
 
 #[test]
 fn thirty_files_arrive_byte_for_byte_on_s3s_fs() {
-    round_trip(Moto::start_s3s_fs());
+    round_trip(LocalAws::s3s_fs());
 }
 
-fn changed_files_are_refused_unless_overwrite(server: Moto) {
+fn changed_files_are_refused_unless_overwrite(server: LocalAws) {
     let s = setup(server, small);
     let to = ["--to", "s3://releases/v1", "--path-style"];
     let from = s.signed.to_str().unwrap().to_string();
@@ -177,17 +177,17 @@ fn changed_files_are_refused_unless_overwrite(server: Moto) {
 
 #[test]
 fn changed_files_are_refused_unless_overwrite_on_moto() {
-    changed_files_are_refused_unless_overwrite(Moto::start());
+    changed_files_are_refused_unless_overwrite(LocalAws::moto());
 }
 
 #[test]
 fn changed_files_are_refused_unless_overwrite_on_s3s_fs() {
-    changed_files_are_refused_unless_overwrite(Moto::start_s3s_fs());
+    changed_files_are_refused_unless_overwrite(LocalAws::s3s_fs());
 }
 
 #[test]
 fn the_gate_uploads_nothing_when_a_signature_fails() {
-    let s = setup(Moto::start_s3s_fs(), small);
+    let s = setup(LocalAws::s3s_fs(), small);
     let good_cert = quick_key().public.to_str().unwrap().to_string();
     let wrong_cert = keys().ed25519.public.to_str().unwrap().to_string();
     let cases: Vec<(&str, Box<dyn Fn(&Path)>, &str)> = vec![
@@ -260,11 +260,11 @@ fn unreachable_endpoint_missing_bucket_and_access_denied_are_clear() {
         copier(&["--from", from, "--to", "s3://releases/x", "--path-style", "--max-attempts", "2"], &closed);
     assert_fails(&res, 5, "cannot reach S3");
 
-    let s3 = Moto::start_s3s_fs();
+    let s3 = LocalAws::s3s_fs();
     let res = copier(&["--from", from, "--to", "s3://no-such-bucket/x", "--path-style"], &s3.env());
     assert_fails(&res, 5, "does not exist");
 
-    let moto = Moto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
+    let moto = LocalAws::moto_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
     moto.make_bucket("locked");
     let creds: serde_json::Value = serde_json::from_slice(&moto.seed(&["deny-user"], b"").stdout).unwrap();
     let mut env = moto.env();
@@ -285,7 +285,7 @@ fn unreachable_endpoint_missing_bucket_and_access_denied_are_clear() {
 
 #[test]
 fn results_bucket_uri_and_git_commit_sha_name_the_default_destination() {
-    let mut s = setup(Moto::start_s3s_fs(), small);
+    let mut s = setup(LocalAws::s3s_fs(), small);
     s.env.push(("RESULTS_BUCKET_URI".into(), "s3://releases/agent".into()));
     s.env.push(("GIT_COMMIT_SHA".into(), "0123abcd".into()));
     s.env.push(("COPIER_PATH_STYLE".into(), "true".into()));
@@ -301,7 +301,7 @@ fn results_bucket_uri_and_git_commit_sha_name_the_default_destination() {
 
 #[test]
 fn content_types_storage_class_and_encryption_reach_the_objects() {
-    let s = setup(Moto::start(), small);
+    let s = setup(LocalAws::moto(), small);
     let res = copier(
         &[
             "--from",

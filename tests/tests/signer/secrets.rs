@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use relsign_tests::gpg::{GnuPg, PASSPHRASE};
 use relsign_tests::keys::keys;
-use relsign_tests::moto::{aws_env, free_port, Moto};
+use relsign_tests::local_aws::{aws_env, free_port, LocalAws};
 use relsign_tests::*;
 
-fn moto() -> &'static Moto {
-    static MOTO: OnceLock<Moto> = OnceLock::new();
-    MOTO.get_or_init(Moto::start)
+fn moto() -> &'static LocalAws {
+    static MOTO: OnceLock<LocalAws> = OnceLock::new();
+    MOTO.get_or_init(LocalAws::moto)
 }
 
 /// A unique secret name per test (they share one server).
@@ -317,7 +317,7 @@ fn unreachable_endpoint_fails_quickly() {
 fn access_denied_names_the_permission() {
     // moto checks IAM once its first N requests are done: the seeding below makes exactly
     // that many (create the secret, the user and its access key).
-    let m = Moto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
+    let m = LocalAws::moto_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
     m.put_secret("locked-key", b"-----BEGIN PGP PRIVATE KEY BLOCK-----");
     let keys_json = m.seed(&["deny-user"], b"");
     let creds: serde_json::Value = serde_json::from_slice(&keys_json.stdout).unwrap();
