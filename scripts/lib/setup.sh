@@ -26,11 +26,30 @@ ensure_apt() {
 # What building relsign needs: a C toolchain and libclang for the vendored OpenSSL
 # bindings, musl for the static release binaries.
 ensure_build_deps() {
-    ensure_apt build-essential pkg-config perl make libclang-dev musl-tools ca-certificates
-    if ! rustup target list --installed 2>/dev/null | grep -q x86_64-unknown-linux-musl; then
-        say "adding the Rust target x86_64-unknown-linux-musl"
-        rustup target add x86_64-unknown-linux-musl >/dev/null
+    ensure_apt build-essential pkg-config perl make libclang-dev musl-tools ca-certificates git curl
+    if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+        export PATH="$HOME/.cargo/bin:$PATH"
     fi
+    if ! command -v cargo >/dev/null 2>&1; then
+        # A bare Ubuntu or Debian build image: the toolchain this workspace asks for.
+        local toolchain
+        toolchain=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' "$RELSIGN_ROOT/Cargo.toml")
+        say "installing Rust $toolchain with rustup"
+        curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs |
+            sh -s -- -y --quiet --profile minimal --default-toolchain "$toolchain" >/dev/null
+        export PATH="$HOME/.cargo/bin:$PATH"
+    fi
+    local target
+    target=$(musl_target)
+    if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+        say "adding the Rust target $target"
+        rustup target add "$target" >/dev/null
+    fi
+}
+
+# The static target for this machine's architecture.
+musl_target() {
+    echo "$(uname -m)-unknown-linux-musl"
 }
 
 # Real GnuPG and sqv, for interoperability.
