@@ -70,6 +70,20 @@ ensure_venv() {
         say "installing moto[server] into the venv"
         "$RELSIGN_VENV/bin/pip" install -q --disable-pip-version-check 'moto[server]>=5,<6'
     fi
+    # The AWS CLI, for the log-export buildspec the pipeline tests run (and for scripts/bench).
+    if [ ! -x "$RELSIGN_VENV/bin/aws" ]; then
+        say "installing the AWS CLI into the venv"
+        "$RELSIGN_VENV/bin/pip" install -q --disable-pip-version-check awscli
+    fi
+}
+
+# cfn-lint, for the CloudFormation templates (into the same venv).
+ensure_cfn_lint() {
+    ensure_venv
+    if [ ! -x "$RELSIGN_VENV/bin/cfn-lint" ]; then
+        say "installing cfn-lint into the venv"
+        "$RELSIGN_VENV/bin/pip" install -q --disable-pip-version-check 'cfn-lint>=1,<2'
+    fi
 }
 
 # Starts moto on a free loopback port; sets MOTO_PID and MOTO_ENDPOINT.

@@ -130,6 +130,11 @@ impl LocalAws {
         self.seed(&["put-secret", name], value);
     }
 
+    /// Stores a plain-text secret and returns its ARN.
+    pub fn put_secret_arn(&self, name: &str, value: &[u8]) -> String {
+        String::from_utf8(self.seed(&["put-secret", name], value).stdout).unwrap().trim().to_string()
+    }
+
     pub fn put_binary_secret(&self, name: &str, value: &[u8]) {
         self.seed(&["put-secret", name, "--binary"], value);
     }

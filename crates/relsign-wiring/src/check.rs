@@ -1,0 +1,297 @@
+//! The wiring checks of `templates/release-pipeline-stack.yml`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::iam::{alternatives, role_statements, Statement};
+use crate::pipeline::{reference, references};
+use crate::{Action, Buildspec, Error, Pipeline, Template};
+
+/// One thing wrong with the wiring, said so that the fix is clear.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem(pub String);
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Variables a CodeStar connection source action publishes.
+const SOURCE_VARIABLES: [&str; 7] =
+    ["AuthorDate", "BranchName", "CommitId", "CommitMessage", "ConnectionArn", "FullRepositoryName", "ProviderType"];
+
+/// The only actions whose API has no resource-level permissions, so `Resource: '*'` is the
+/// narrowest grant possible.
+const RESOURCE_STAR_ONLY: [&str; 2] = ["ecr:GetAuthorizationToken", "logs:DescribeExportTasks"];
+
+/// What the copy stage may do to the final bucket (HeadObject needs s3:GetObject).
+const COPY_S3_ACTIONS: [&str; 6] = [
+    "s3:PutObject",
+    "s3:GetObject",
+    "s3:AbortMultipartUpload",
+    "s3:ListMultipartUploadParts",
+    "s3:ListBucket",
+    "s3:ListBucketMultipartUploads",
+];
+
+/// Checks the release pipeline template against the buildspecs under `repo_root`.
+pub fn check_release_pipeline(t: &Template, repo_root: &Path) -> Result<Vec<Problem>, Error> {
+    let pipeline = Pipeline::of(t)?;
+    let mut c = Checker { t, problems: Vec::new() };
+    let buildspecs = c.buildspecs(repo_root);
+    c.artifacts(&pipeline);
+    c.variables(&pipeline, &buildspecs);
+    c.signing_action(&pipeline);
+    c.least_privilege(&pipeline);
+    Ok(c.problems)
+}
+
+struct Checker<'a> {
+    t: &'a Template,
+    problems: Vec<Problem>,
+}
+
+impl Checker<'_> {
+    fn problem(&mut self, msg: impl Into<String>) {
+        self.problems.push(Problem(msg.into()));
+    }
+
+    /// Every project's buildspec exists and reads as one; returns them by project id.
+    fn buildspecs(&mut self, root: &Path) -> BTreeMap<String, Buildspec> {
+        let mut out = BTreeMap::new();
+        let projects: Vec<String> = self
+            .t
+            .resources()
+            .filter(|(_, ty, _)| *ty == "AWS::CodeBuild::Project")
+            .map(|(id, _, _)| id.to_string())
+            .collect();
+        for id in projects {
+            let Some(path) = self.t.property(&id, &["Source", "BuildSpec"]).and_then(Value::as_str) else {
+                self.problem(format!("project {id} names no buildspec (Source.BuildSpec): name one under buildspecs/"));
+                continue;
+            };
+            if path.trim_start().contains('\n') || path.contains("phases:") {
+                self.problem(format!("project {id} inlines its buildspec: keep it in buildspecs/ where tests read it"));
+                continue;
+            }
+            match Buildspec::load(&root.join(path)) {
+                Ok(spec) => {
+                    out.insert(id, spec);
+                }
+                Err(e) => self.problem(format!("project {id}: buildspec {path}: {e}")),
+            }
+        }
+        out
+    }
+
+    /// Every input is the output of an action that ran before; names and namespaces are unique.
+    fn artifacts(&mut self, p: &Pipeline) {
+        let mut outputs = BTreeSet::new();
+        let mut namespaces = BTreeSet::new();
+        for a in &p.actions {
+            for o in &a.outputs {
+                if !outputs.insert(o.clone()) {
+                    self.problem(format!("output artifact {o} is produced twice: rename one"));
+                }
+            }
+            if let Some(ns) = &a.namespace {
+                if !namespaces.insert(ns.clone()) {
+                    self.problem(format!("namespace {ns} is used twice: rename one"));
+                }
+            }
+            for i in &a.inputs {
+                if !p.before(a).any(|b| b.outputs.contains(i)) {
+                    self.problem(format!(
+                        "{}.{} takes {i}, which no earlier action outputs: add it to that action's OutputArtifacts or fix the name",
+                        a.stage, a.name
+                    ));
+                }
+            }
+            if a.inputs.len() > 1 && a.provider == "CodeBuild" {
+                match &a.primary_source {
+                    None => self.problem(format!(
+                        "{}.{} has several inputs but no PrimarySource: name the artifact holding its buildspec",
+                        a.stage, a.name
+                    )),
+                    Some(ps) if !a.inputs.contains(ps) => self.problem(format!(
+                        "{}.{}: PrimarySource {ps} is not among its InputArtifacts",
+                        a.stage, a.name
+                    )),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Each action's EnvironmentVariables is stringified JSON, and each `#{Ns.Var}` names an
+    /// earlier action's namespace and a variable that action publishes.
+    fn variables(&mut self, p: &Pipeline, buildspecs: &BTreeMap<String, Buildspec>) {
+        for a in &p.actions {
+            let vars = match a.env_vars() {
+                Ok(v) => v,
+                Err(e) => {
+                    self.problem(format!("{}.{}: {e}", a.stage, a.name));
+                    continue;
+                }
+            };
+            for var in vars {
+                for (ns, name) in references(&var.value) {
+                    self.reference(p, a, &var.name, &ns, &name, buildspecs);
+                }
+            }
+        }
+    }
+
+    fn reference(
+        &mut self,
+        p: &Pipeline,
+        a: &Action,
+        var: &str,
+        ns: &str,
+        name: &str,
+        buildspecs: &BTreeMap<String, Buildspec>,
+    ) {
+        let here = format!("{}.{} variable {var}", a.stage, a.name);
+        let Some(source) = p.before(a).find(|b| b.namespace.as_deref() == Some(ns)) else {
+            let later = p.actions.iter().any(|b| b.namespace.as_deref() == Some(ns));
+            let why = if later { "an action that runs later" } else { "no action" };
+            self.problem(format!("{here}: #{{{ns}.{name}}} names namespace {ns} of {why}: use an earlier action's Namespace"));
+            return;
+        };
+        let exported = match source.provider.as_str() {
+            "CodeStarSourceConnection" => SOURCE_VARIABLES.contains(&name),
+            "CodeBuild" => match source.project.as_ref().and_then(|id| buildspecs.get(id)) {
+                Some(spec) => spec.exports(name),
+                None => return, // its buildspec problem is already reported
+            },
+            _ => true,
+        };
+        if !exported {
+            self.problem(format!(
+                "{here}: #{{{ns}.{name}}}: {}.{} does not export {name}: add it to its buildspec's env.exported-variables",
+                source.stage, source.name
+            ));
+        }
+    }
+
+    /// The GPG action: PASSPHRASE from Secrets Manager, PRIVATE_KEY_ARN as plain text.
+    fn signing_action(&mut self, p: &Pipeline) {
+        let Some(gpg) = p.action("GPG") else {
+            self.problem("no action named GPG: the signing action is expected under that name");
+            return;
+        };
+        let Some(project) = gpg.project.clone() else {
+            self.problem("GPG runs no CodeBuild project");
+            return;
+        };
+        let env = alternatives(self.t.property(&project, &["Environment", "EnvironmentVariables"]));
+        let kind = |name: &str| {
+            env.iter()
+                .find(|e| e.get("Name").and_then(Value::as_str) == Some(name))
+                .and_then(|e| e.get("Type").and_then(Value::as_str).map(str::to_string))
+        };
+        if kind("PASSPHRASE").as_deref() != Some("SECRETS_MANAGER") {
+            self.problem(format!("{project}: PASSPHRASE must be a SECRETS_MANAGER variable (the secret's value, resolved by CodeBuild)"));
+        }
+        if kind("PRIVATE_KEY_ARN").as_deref() != Some("PLAINTEXT") {
+            self.problem(format!("{project}: PRIVATE_KEY_ARN must be a PLAINTEXT variable holding the key secret's ARN (signer reads the key itself)"));
+        }
+        if gpg.inputs.len() < 2 {
+            self.problem("GPG signs nothing: list the build outputs among its InputArtifacts");
+        }
+    }
+
+    fn least_privilege(&mut self, p: &Pipeline) {
+        let role_of = |project: &Option<String>| {
+            project.as_ref().and_then(|id| self.t.property(id, &["ServiceRole"])).and_then(reference)
+        };
+        let signer_role = p.action("GPG").and_then(|a| role_of(&a.project));
+        let copy_role = p
+            .actions
+            .iter()
+            .find(|a| {
+                a.project.as_ref().and_then(|id| self.t.property(id, &["Source", "BuildSpec"])).and_then(Value::as_str)
+                    == Some("buildspecs/copy.yml")
+            })
+            .and_then(|a| role_of(&a.project));
+        if copy_role.is_none() {
+            self.problem("no action runs buildspecs/copy.yml: the copy stage is missing");
+        }
+        let roles: Vec<String> = self
+            .t
+            .resources()
+            .filter(|(_, ty, _)| *ty == "AWS::IAM::Role")
+            .map(|(id, _, _)| id.to_string())
+            .collect();
+        for role in roles {
+            let statements = role_statements(self.t, &role);
+            let is_signer = signer_role.as_deref() == Some(role.as_str());
+            let is_copier = copy_role.as_deref() == Some(role.as_str());
+            for s in statements.iter().filter(|s| s.allow) {
+                self.statement(&role, s, is_signer, is_copier);
+            }
+            if is_signer {
+                self.signer_reads_both_secrets(&role, &statements);
+            }
+        }
+    }
+
+    fn statement(&mut self, role: &str, s: &Statement, is_signer: bool, is_copier: bool) {
+        let at = format!("{role} ({})", s.origin);
+        if s.negated {
+            self.problem(format!("{at}: NotAction/NotResource grants by exclusion: list what is allowed"));
+        }
+        for action in &s.actions {
+            if action == "*" || action.ends_with(":*") || action.ends_with('*') {
+                self.problem(format!("{at}: {action} grants a whole service: name the actions the stage calls"));
+            }
+        }
+        if s.resource_is_any() && !s.actions.iter().all(|a| RESOURCE_STAR_ONLY.contains(&a.as_str())) {
+            self.problem(format!(
+                "{at}: Resource '*' for {:?}: scope it to the resources the stage uses (only {RESOURCE_STAR_ONLY:?} need '*')",
+                s.actions
+            ));
+        }
+        let secrets = s.actions.iter().any(|a| a.starts_with("secretsmanager:"));
+        if secrets && !is_signer {
+            self.problem(format!("{at}: only the signing role may read the signing secrets"));
+        }
+        if secrets && is_signer {
+            let allowed = [r#"{"Ref":"SecretKeyArn"}"#, r#"{"Ref":"PassphraseArn"}"#];
+            let ok = s.actions.iter().all(|a| a == "secretsmanager:GetSecretValue")
+                && s.resources.iter().all(|r| allowed.contains(&r.to_string().as_str()));
+            if !ok {
+                self.problem(format!("{at}: the signing role may only GetSecretValue on SecretKeyArn and PassphraseArn"));
+            }
+        }
+        if s.actions.iter().any(|a| a == "kms:Decrypt") && !s.resources.iter().all(|r| r.to_string() == r#"{"Ref":"SecretsKmsKeyArn"}"#) {
+            self.problem(format!("{at}: kms:Decrypt only on SecretsKmsKeyArn"));
+        }
+        let s3 = s.actions.iter().any(|a| a.starts_with("s3:"));
+        if s3 && s.mentions("ReleaseArtifactsBucket") {
+            if !is_copier {
+                self.problem(format!("{at}: only the copy role may touch the final bucket"));
+            } else if let Some(bad) = s.actions.iter().find(|a| !COPY_S3_ACTIONS.contains(&a.as_str())) {
+                self.problem(format!("{at}: the copy role may put, list and abort uploads on the final bucket, not {bad}"));
+            }
+        }
+        if is_copier && s3 && !s.mentions("ReleaseArtifactsBucket") && !s.mentions("PipelineArtifactsBucket") {
+            self.problem(format!("{at}: the copy role's S3 rights must be scoped to the final bucket"));
+        }
+    }
+
+    fn signer_reads_both_secrets(&mut self, role: &str, statements: &[Statement]) {
+        for secret in ["SecretKeyArn", "PassphraseArn"] {
+            let granted = statements.iter().any(|s| {
+                s.allow && s.actions.iter().any(|a| a == "secretsmanager:GetSecretValue") && s.mentions(secret)
+            });
+            if !granted {
+                self.problem(format!("{role}: the signing role cannot GetSecretValue on {secret}: signing would fail"));
+            }
+        }
+    }
+}

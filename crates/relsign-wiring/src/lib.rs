@@ -1,0 +1,20 @@
+//! The pipeline as CloudFormation and CodeBuild see it, read from `templates/*.yml` and
+//! `buildspecs/*.yml`, and checked for what breaks a release only at run time: an input
+//! artifact nobody produces, a `#{Namespace.Var}` nobody exports, a buildspec that does not
+//! exist, a role with more rights than its stage needs.
+//!
+//! `relsign-tests` uses it for the wiring test and for its CodeBuild-like harness (which
+//! resolves a project's environment the way CloudFormation would).
+
+mod buildspec;
+mod check;
+mod error;
+mod iam;
+mod pipeline;
+mod template;
+
+pub use buildspec::{Artifacts, Buildspec, Phase, PHASES};
+pub use check::{check_release_pipeline, Problem};
+pub use error::Error;
+pub use pipeline::{Action, EnvVar, Pipeline};
+pub use template::{Params, Template};

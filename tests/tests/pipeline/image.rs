@@ -1,0 +1,112 @@
+//! The signing image: built FROM scratch with buildah (no daemon, no registry), holding
+//! exactly the static signer and copier, busybox as /bin/sh and a CA bundle; run by chroot
+//! into its root filesystem, it signs and verifies a release.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use relsign_tests::gpg::{GnuPg, PASSPHRASE};
+use relsign_tests::{files_under, musl_binaries, repo_root, require_tool};
+
+/// Target from the issue: the whole image at most 20 MB.
+const MAX_IMAGE_BYTES: u64 = 20_000_000;
+
+struct Buildah {
+    store: tempfile::TempDir,
+}
+
+impl Buildah {
+    fn args(&self) -> Vec<String> {
+        let root = self.store.path();
+        vec![
+            "--storage-driver".into(),
+            "vfs".into(),
+            "--root".into(),
+            root.join("root").display().to_string(),
+            "--runroot".into(),
+            root.join("run").display().to_string(),
+        ]
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("buildah").args(self.args()).args(args).output().expect("run buildah");
+        assert!(out.status.success(), "buildah {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+}
+
+fn chroot(root: &Path, script: &str, env: &[(&str, &str)]) -> Output {
+    Command::new("chroot")
+        .arg(root)
+        .args(["/bin/sh", "-c", script])
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/bin")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run chroot")
+}
+
+#[test]
+fn the_scratch_image_holds_only_relsign_and_signs_inside() {
+    require_tool("buildah", "buildah");
+    let binaries = musl_binaries();
+    let buildah = Buildah { store: tempfile::tempdir().unwrap() };
+    let context = tempfile::tempdir().unwrap();
+    let tag = "localhost/relsign-signer:test";
+
+    let out = Command::new(repo_root().join("scripts/image"))
+        .args(["--tag", tag])
+        .env("RELSIGN_BINARIES_DIR", &binaries)
+        .env("RELSIGN_IMAGE_CONTEXT", context.path())
+        .env("RELSIGN_BUILDAH_ROOT", buildah.store.path())
+        .output()
+        .expect("run scripts/image");
+    assert!(out.status.success(), "scripts/image: {}", String::from_utf8_lossy(&out.stderr));
+
+    let container = buildah.run(&["from", "--pull-never", tag]);
+    let root = std::path::PathBuf::from(buildah.run(&["mount", &container]));
+
+    // Nothing else: three programs and the CA bundle.
+    let mut files = files_under(&root);
+    files.sort();
+    assert_eq!(
+        files,
+        ["bin/sh", "etc/ssl/certs/ca-certificates.crt", "usr/local/bin/copier", "usr/local/bin/signer"],
+        "unexpected files in the image"
+    );
+    let size: u64 = files.iter().map(|f| std::fs::metadata(root.join(f)).unwrap().len()).sum();
+    eprintln!("signing image: {size} bytes ({:.1} MB) in {} files", size as f64 / 1e6, files.len());
+    assert!(size <= MAX_IMAGE_BYTES, "the image is {size} bytes, over {MAX_IMAGE_BYTES}");
+
+    for check in ["signer --version", "copier --version", "true"] {
+        let out = chroot(&root, check, &[]);
+        assert!(out.status.success(), "{check} in the image: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    // A real signing run inside, key and passphrase handed in as a build would.
+    let gpg = GnuPg::new();
+    let fpr = gpg.gen_key("Image <image@example.org>", "rsa3072", "sign,cert", "never", PASSPHRASE, None);
+    let work = root.join("work");
+    std::fs::create_dir_all(work.join("dist/sub")).unwrap();
+    std::fs::write(work.join("key.asc"), gpg.export_secret(&fpr, PASSPHRASE)).unwrap();
+    std::fs::write(work.join("cert.asc"), gpg.export_public(&fpr)).unwrap();
+    std::fs::write(work.join("dist/app.tar"), vec![7u8; 300_000]).unwrap();
+    std::fs::write(work.join("dist/sub/notes.txt"), "release notes\n").unwrap();
+    let out = chroot(
+        &root,
+        "cd /work && signer sign --key-file key.asc --out signed dist && signer verify --require-sums --cert cert.asc signed",
+        &[("PASSPHRASE", PASSPHRASE)],
+    );
+    assert!(
+        out.status.success(),
+        "sign and verify in the image: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (ok, why) =
+        GnuPg::verifies_with(&gpg.export_public(&fpr), &work.join("signed/app.tar.asc"), &work.join("signed/app.tar"));
+    assert!(ok, "gpg rejects the signature made in the image: {why}");
+
+    buildah.run(&["umount", &container]);
+    buildah.run(&["rm", &container]);
+}

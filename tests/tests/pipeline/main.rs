@@ -1,0 +1,8 @@
+//! The pipeline a team deploys: the CloudFormation templates (cfn-lint and the wiring
+//! check), the buildspecs run as CodeBuild runs them against a local AWS, and the signing
+//! image built FROM scratch and run.
+
+mod image;
+mod lint;
+mod release;
+mod wiring;

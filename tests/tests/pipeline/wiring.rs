@@ -1,0 +1,161 @@
+//! The release pipeline template is wired right, and the wiring check catches each way a
+//! hand edit can break it (a deliberately broken copy per case).
+
+use relsign_tests::repo_root;
+use relsign_wiring::{check_release_pipeline, Problem, Template};
+
+const TEMPLATE: &str = "templates/release-pipeline-stack.yml";
+
+fn shipped() -> String {
+    std::fs::read_to_string(repo_root().join(TEMPLATE)).expect("read the release template")
+}
+
+fn problems(text: &str) -> Vec<Problem> {
+    let t = Template::parse(TEMPLATE, text).expect("the edited template still parses");
+    check_release_pipeline(&t, &repo_root()).expect("the pipeline is found")
+}
+
+/// Applies `edit` (old → new, which must be present once) and expects a problem saying `says`.
+fn broken(old: &str, new: &str, says: &str) {
+    let text = shipped();
+    assert_eq!(text.matches(old).count(), 1, "the template no longer holds {old:?} once: update this test");
+    let found = problems(&text.replacen(old, new, 1));
+    assert!(found.iter().any(|p| p.0.contains(says)), "expected a problem saying {says:?}, got {found:#?}");
+}
+
+#[test]
+fn the_shipped_template_has_no_wiring_problems() {
+    let found = problems(&shipped());
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn a_signing_input_nobody_produces_is_caught() {
+    broken(
+        "- {Name: UbuntuArmBuildArtifact}\n              OutputArtifacts: [{Name: SignedArtifact}]",
+        "- {Name: UbuntuArm64Artifact}\n              OutputArtifacts: [{Name: SignedArtifact}]",
+        "takes UbuntuArm64Artifact, which no earlier action outputs",
+    );
+}
+
+#[test]
+fn environment_variables_as_a_yaml_list_are_caught() {
+    broken(
+        r##"EnvironmentVariables: '[{"name":"GIT_COMMIT_SHA","value":"#{SourceVariables.CommitId}","type":"PLAINTEXT"}]'"##,
+        "EnvironmentVariables:\n                  - {name: GIT_COMMIT_SHA, value: '#{SourceVariables.CommitId}', type: PLAINTEXT}",
+        "must be a string holding JSON",
+    );
+}
+
+#[test]
+fn an_entry_without_name_value_type_is_caught() {
+    broken(
+        r##"'[{"name":"GIT_COMMIT_SHA","value":"#{SourceVariables.CommitId}","type":"PLAINTEXT"}]'"##,
+        r##"'[{"name":"GIT_COMMIT_SHA","value":"#{SourceVariables.CommitId}","kind":"PLAINTEXT"}]'"##,
+        "expected name, value, type",
+    );
+}
+
+#[test]
+fn a_variable_the_build_does_not_export_is_caught() {
+    broken(
+        "#{AmdBuildVariables.RELSIGN_VERSION}",
+        "#{AmdBuildVariables.AGENT_VERSION}",
+        "does not export AGENT_VERSION",
+    );
+}
+
+#[test]
+fn a_namespace_of_a_later_action_is_caught() {
+    broken(
+        r##"{"name":"RELEASE_VERSION_AMD","value":"#{AmdBuildVariables.RELSIGN_VERSION}""##,
+        r##"{"name":"RELEASE_VERSION_AMD","value":"#{CopyVariables.CODEBUILD_BUILD_ID}""##,
+        "names namespace CopyVariables of an action that runs later",
+    );
+}
+
+#[test]
+fn a_missing_buildspec_is_caught() {
+    broken("BuildSpec: buildspecs/pull-logs.yml", "BuildSpec: buildspecs/pull_logs.yml", "buildspecs/pull_logs.yml");
+}
+
+#[test]
+fn several_inputs_without_a_primary_source_are_caught() {
+    broken(
+        "ProjectName: !Ref CopyCodeBuildProject\n                PrimarySource: Buildspecs\n",
+        "ProjectName: !Ref CopyCodeBuildProject\n",
+        "no PrimarySource",
+    );
+}
+
+#[test]
+fn a_plaintext_passphrase_is_caught() {
+    broken(
+        "{Name: PASSPHRASE, Type: SECRETS_MANAGER, Value: !Ref PassphraseArn}",
+        "{Name: PASSPHRASE, Type: PLAINTEXT, Value: !Ref PassphraseArn}",
+        "PASSPHRASE must be a SECRETS_MANAGER variable",
+    );
+}
+
+#[test]
+fn s3_star_on_the_copy_role_is_caught() {
+    broken(
+        "Action: [s3:PutObject, s3:GetObject, s3:AbortMultipartUpload, s3:ListMultipartUploadParts]",
+        "Action: 's3:*'",
+        "s3:* grants a whole service",
+    );
+}
+
+#[test]
+fn deleting_from_the_final_bucket_is_caught() {
+    broken(
+        "Action: [s3:PutObject, s3:GetObject, s3:AbortMultipartUpload, s3:ListMultipartUploadParts]",
+        "Action: [s3:PutObject, s3:GetObject, s3:DeleteObject, s3:AbortMultipartUpload]",
+        "not s3:DeleteObject",
+    );
+}
+
+#[test]
+fn secrets_on_any_resource_are_caught() {
+    broken(
+        "Resource: [!Ref SecretKeyArn, !Ref PassphraseArn]",
+        "Resource: '*'",
+        "Resource '*' for [\"secretsmanager:GetSecretValue\"]",
+    );
+}
+
+#[test]
+fn a_signer_without_its_passphrase_secret_is_caught() {
+    broken(
+        "Resource: [!Ref SecretKeyArn, !Ref PassphraseArn]",
+        "Resource: [!Ref SecretKeyArn]",
+        "cannot GetSecretValue on PassphraseArn",
+    );
+}
+
+#[test]
+fn another_role_reading_the_secrets_is_caught() {
+    broken(
+        "              - Sid: WatchExportTasks\n",
+        "              - Sid: PeekAtKey\n                Effect: Allow\n                Action: secretsmanager:GetSecretValue\n                Resource: !Ref SecretKeyArn\n              - Sid: WatchExportTasks\n",
+        "only the signing role may read the signing secrets",
+    );
+}
+
+#[test]
+fn the_signer_writing_to_the_final_bucket_is_caught() {
+    broken(
+        "              - Sid: ReadSigningSecrets\n",
+        "              - Sid: Publish\n                Effect: Allow\n                Action: s3:PutObject\n                Resource: !Sub 'arn:${AWS::Partition}:s3:::${ReleaseArtifactsBucketName}/*'\n              - Sid: ReadSigningSecrets\n",
+        "only the copy role may touch the final bucket",
+    );
+}
+
+#[test]
+fn a_wildcard_resource_outside_the_allowed_apis_is_caught() {
+    broken(
+        "Action: logs:CreateExportTask\n                Resource: !Sub 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${BuildAndSignLogGroup}:*'",
+        "Action: logs:CreateExportTask\n                Resource: '*'",
+        "Resource '*' for [\"logs:CreateExportTask\"]",
+    );
+}
