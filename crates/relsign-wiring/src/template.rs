@@ -90,7 +90,9 @@ impl Template {
                 match k.as_str() {
                     "Ref" => {
                         let name = arg.as_str()?;
-                        self.parameter(params, name).or_else(|| params.get(name).cloned())
+                        self.parameter(params, name)
+                            .or_else(|| params.get(name).cloned())
+                            .or_else(|| self.resource_name(params, name))
                     }
                     "Fn::Sub" => self.substitute(params, arg),
                     "Fn::If" => {
@@ -103,6 +105,18 @@ impl Template {
             }
             _ => None,
         }
+    }
+
+    /// What `Ref` returns for the resources whose `Ref` is the name they are given.
+    fn resource_name(&self, params: &Params, id: &str) -> Option<String> {
+        let property = match self.resource(id)?.get("Type")?.as_str()? {
+            "AWS::Logs::LogGroup" => "LogGroupName",
+            "AWS::CodeBuild::Project" | "AWS::SSM::Parameter" => "Name",
+            "AWS::S3::Bucket" => "BucketName",
+            "AWS::ECR::Repository" => "RepositoryName",
+            _ => return None,
+        };
+        self.resolve(params, self.property(id, &[property])?)
     }
 
     /// Whether the named condition holds for these parameters.
