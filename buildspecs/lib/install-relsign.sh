@@ -29,8 +29,9 @@ if ! sha256sum -c --status "$work/sum"; then
 fi
 tar -xzf "$work/relsign.tar.gz" -C "$work"
 mkdir -p "$dir"
-for bin in signer copier; do
-    install -m 0755 "$work"/relsign-*/"$bin" "$dir/$bin"
-done
+# One multi-call binary; signer and copier are links to it.
+install -m 0755 "$work"/relsign-*/relsign "$dir/relsign"
+ln -sf relsign "$dir/signer"
+ln -sf relsign "$dir/copier"
 "$dir/signer" --version
 "$dir/copier" --version

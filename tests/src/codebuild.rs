@@ -141,7 +141,13 @@ impl Build {
         env
     }
 
-    fn exported(&self, spec: &Buildspec, state: &Path, build_id: &str, log: &str) -> Result<BTreeMap<String, String>, Failed> {
+    fn exported(
+        &self,
+        spec: &Buildspec,
+        state: &Path,
+        build_id: &str,
+        log: &str,
+    ) -> Result<BTreeMap<String, String>, Failed> {
         let out = Command::new(&self.shell)
             .args(["-c", r#"set -a; . "$1"; env -0"#, "relsign-harness"])
             .arg(state)
@@ -216,5 +222,12 @@ fn uuid_like() -> String {
     let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
     let n = N.fetch_add(1, Ordering::Relaxed);
     let x = t ^ (u64::from(std::process::id()) << 32) ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    format!("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", x >> 32, (x >> 16) & 0xffff, x & 0xfff, n & 0xfff, t & 0xffff_ffff_ffff)
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        x >> 32,
+        (x >> 16) & 0xffff,
+        x & 0xfff,
+        n & 0xfff,
+        t & 0xffff_ffff_ffff
+    )
 }

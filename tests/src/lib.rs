@@ -176,19 +176,17 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
 }
 
-/// The static musl signer and copier of this checkout, which scripts/test builds (with
-/// `scripts/package binaries`) before the tests run. Not built here: cargo holds the target
-/// folder's lock while the tests run.
+/// The folder of this checkout's static musl `relsign` (signer and copier in one binary),
+/// which scripts/test builds with `scripts/package binaries` before the tests run. Not built
+/// here: cargo holds the target folder's lock while the tests run.
 pub fn musl_binaries() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let target = exe.ancestors().nth(3).expect("the target folder");
     let dir = target.join(format!("{}-unknown-linux-musl/release", std::env::consts::ARCH));
-    for f in ["signer", "copier"] {
-        assert!(
-            dir.join(f).is_file(),
-            "{} is not built: run scripts/package binaries (scripts/test does)",
-            dir.join(f).display()
-        );
-    }
+    assert!(
+        dir.join("relsign").is_file(),
+        "{} is not built: run scripts/package binaries (scripts/test does)",
+        dir.join("relsign").display()
+    );
     dir
 }

@@ -21,8 +21,15 @@ impl fmt::Display for Problem {
 }
 
 /// Variables a CodeStar connection source action publishes.
-const SOURCE_VARIABLES: [&str; 7] =
-    ["AuthorDate", "BranchName", "CommitId", "CommitMessage", "ConnectionArn", "FullRepositoryName", "ProviderType"];
+const SOURCE_VARIABLES: [&str; 7] = [
+    "AuthorDate",
+    "BranchName",
+    "CommitId",
+    "CommitMessage",
+    "ConnectionArn",
+    "FullRepositoryName",
+    "ProviderType",
+];
 
 /// The only actions whose API has no resource-level permissions, so `Resource: '*'` is the
 /// narrowest grant possible.
@@ -71,11 +78,15 @@ impl Checker<'_> {
             .collect();
         for id in projects {
             let Some(path) = self.t.property(&id, &["Source", "BuildSpec"]).and_then(Value::as_str) else {
-                self.problem(format!("project {id} names no buildspec (Source.BuildSpec): name one under buildspecs/"));
+                self.problem(format!(
+                    "project {id} names no buildspec (Source.BuildSpec): name one under buildspecs/"
+                ));
                 continue;
             };
             if path.trim_start().contains('\n') || path.contains("phases:") {
-                self.problem(format!("project {id} inlines its buildspec: keep it in buildspecs/ where tests read it"));
+                self.problem(format!(
+                    "project {id} inlines its buildspec: keep it in buildspecs/ where tests read it"
+                ));
                 continue;
             }
             match Buildspec::load(&root.join(path)) {
@@ -159,7 +170,9 @@ impl Checker<'_> {
         let Some(source) = p.before(a).find(|b| b.namespace.as_deref() == Some(ns)) else {
             let later = p.actions.iter().any(|b| b.namespace.as_deref() == Some(ns));
             let why = if later { "an action that runs later" } else { "no action" };
-            self.problem(format!("{here}: #{{{ns}.{name}}} names namespace {ns} of {why}: use an earlier action's Namespace"));
+            self.problem(format!(
+                "{here}: #{{{ns}.{name}}} names namespace {ns} of {why}: use an earlier action's Namespace"
+            ));
             return;
         };
         let exported = match source.provider.as_str() {
@@ -214,7 +227,10 @@ impl Checker<'_> {
             .actions
             .iter()
             .find(|a| {
-                a.project.as_ref().and_then(|id| self.t.property(id, &["Source", "BuildSpec"])).and_then(Value::as_str)
+                a.project
+                    .as_ref()
+                    .and_then(|id| self.t.property(id, &["Source", "BuildSpec"]))
+                    .and_then(Value::as_str)
                     == Some("buildspecs/copy.yml")
             })
             .and_then(|a| role_of(&a.project));
@@ -247,7 +263,9 @@ impl Checker<'_> {
         }
         for action in &s.actions {
             if action == "*" || action.ends_with(":*") || action.ends_with('*') {
-                self.problem(format!("{at}: {action} grants a whole service: name the actions the stage calls"));
+                self.problem(format!(
+                    "{at}: {action} grants a whole service: name the actions the stage calls"
+                ));
             }
         }
         if s.resource_is_any() && !s.actions.iter().all(|a| RESOURCE_STAR_ONLY.contains(&a.as_str())) {
@@ -265,10 +283,14 @@ impl Checker<'_> {
             let ok = s.actions.iter().all(|a| a == "secretsmanager:GetSecretValue")
                 && s.resources.iter().all(|r| allowed.contains(&r.to_string().as_str()));
             if !ok {
-                self.problem(format!("{at}: the signing role may only GetSecretValue on SecretKeyArn and PassphraseArn"));
+                self.problem(format!(
+                    "{at}: the signing role may only GetSecretValue on SecretKeyArn and PassphraseArn"
+                ));
             }
         }
-        if s.actions.iter().any(|a| a == "kms:Decrypt") && !s.resources.iter().all(|r| r.to_string() == r#"{"Ref":"SecretsKmsKeyArn"}"#) {
+        if s.actions.iter().any(|a| a == "kms:Decrypt")
+            && !s.resources.iter().all(|r| r.to_string() == r#"{"Ref":"SecretsKmsKeyArn"}"#)
+        {
             self.problem(format!("{at}: kms:Decrypt only on SecretsKmsKeyArn"));
         }
         let s3 = s.actions.iter().any(|a| a.starts_with("s3:"));
@@ -276,10 +298,13 @@ impl Checker<'_> {
             if !is_copier {
                 self.problem(format!("{at}: only the copy role may touch the final bucket"));
             } else if let Some(bad) = s.actions.iter().find(|a| !COPY_S3_ACTIONS.contains(&a.as_str())) {
-                self.problem(format!("{at}: the copy role may put, list and abort uploads on the final bucket, not {bad}"));
+                self.problem(format!(
+                    "{at}: the copy role may put, list and abort uploads on the final bucket, not {bad}"
+                ));
             }
         }
-        if is_copier && s3 && !s.mentions("ReleaseArtifactsBucket") && !s.mentions("PipelineArtifactsBucket") {
+        if is_copier && s3 && !s.mentions("ReleaseArtifactsBucket") && !s.mentions("PipelineArtifactsBucket")
+        {
             self.problem(format!("{at}: the copy role's S3 rights must be scoped to the final bucket"));
         }
     }
@@ -287,10 +312,14 @@ impl Checker<'_> {
     fn signer_reads_both_secrets(&mut self, role: &str, statements: &[Statement]) {
         for secret in ["SecretKeyArn", "PassphraseArn"] {
             let granted = statements.iter().any(|s| {
-                s.allow && s.actions.iter().any(|a| a == "secretsmanager:GetSecretValue") && s.mentions(secret)
+                s.allow
+                    && s.actions.iter().any(|a| a == "secretsmanager:GetSecretValue")
+                    && s.mentions(secret)
             });
             if !granted {
-                self.problem(format!("{role}: the signing role cannot GetSecretValue on {secret}: signing would fail"));
+                self.problem(format!(
+                    "{role}: the signing role cannot GetSecretValue on {secret}: signing would fail"
+                ));
             }
         }
     }

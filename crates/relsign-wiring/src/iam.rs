@@ -38,7 +38,9 @@ pub fn role_statements(t: &Template, role: &str) -> Vec<Statement> {
     }
     for arn in alternatives(t.property(role, &["ManagedPolicyArns"])) {
         if let Some(id) = reference(arn) {
-            if t.resource(&id).and_then(|r| r.get("Type")).and_then(Value::as_str) == Some("AWS::IAM::ManagedPolicy") {
+            if t.resource(&id).and_then(|r| r.get("Type")).and_then(Value::as_str)
+                == Some("AWS::IAM::ManagedPolicy")
+            {
                 push_document(&mut out, &id, t.property(&id, &["PolicyDocument"]));
             }
         }

@@ -60,7 +60,8 @@ impl Pipeline {
                     stage_index,
                     run_order: a.get("RunOrder").and_then(Value::as_u64).unwrap_or(1),
                     name: str_of(a.get("Name")).unwrap_or_default(),
-                    provider: str_of(a.get("ActionTypeId").and_then(|t| t.get("Provider"))).unwrap_or_default(),
+                    provider: str_of(a.get("ActionTypeId").and_then(|t| t.get("Provider")))
+                        .unwrap_or_default(),
                     namespace: str_of(a.get("Namespace")),
                     inputs: names(a.get("InputArtifacts")),
                     outputs: names(a.get("OutputArtifacts")),
@@ -91,9 +92,13 @@ impl Action {
     pub fn env_vars(&self) -> Result<Vec<EnvVar>, String> {
         let Some(env) = &self.environment else { return Ok(Vec::new()) };
         let Value::String(text) = env else {
-            return Err("EnvironmentVariables must be a string holding JSON (CodePipeline rejects a YAML list)".into());
+            return Err(
+                "EnvironmentVariables must be a string holding JSON (CodePipeline rejects a YAML list)"
+                    .into(),
+            );
         };
-        let parsed: Value = serde_json::from_str(text).map_err(|e| format!("EnvironmentVariables is not JSON: {e}"))?;
+        let parsed: Value =
+            serde_json::from_str(text).map_err(|e| format!("EnvironmentVariables is not JSON: {e}"))?;
         let items = parsed.as_array().ok_or("EnvironmentVariables is not a JSON array")?;
         let mut out = Vec::new();
         for item in items {
@@ -101,12 +106,18 @@ impl Action {
             let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
             keys.sort_unstable();
             if keys != ["name", "type", "value"] {
-                return Err(format!("an EnvironmentVariables entry has keys {keys:?}; expected name, value, type"));
+                return Err(format!(
+                    "an EnvironmentVariables entry has keys {keys:?}; expected name, value, type"
+                ));
             }
-            let field = |k: &str| obj[k].as_str().map(str::to_string).ok_or(format!("{k} is not a string in {item}"));
+            let field =
+                |k: &str| obj[k].as_str().map(str::to_string).ok_or(format!("{k} is not a string in {item}"));
             let var = EnvVar { name: field("name")?, value: field("value")?, kind: field("type")? };
             if !["PLAINTEXT", "PARAMETER_STORE", "SECRETS_MANAGER"].contains(&var.kind.as_str()) {
-                return Err(format!("{} has type {:?}; expected PLAINTEXT, PARAMETER_STORE or SECRETS_MANAGER", var.name, var.kind));
+                return Err(format!(
+                    "{} has type {:?}; expected PLAINTEXT, PARAMETER_STORE or SECRETS_MANAGER",
+                    var.name, var.kind
+                ));
             }
             out.push(var);
         }
@@ -136,11 +147,7 @@ fn str_of(v: Option<&Value>) -> Option<String> {
 }
 
 fn names(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|a| str_of(a.get("Name")))
-        .collect()
+    v.and_then(Value::as_array).into_iter().flatten().filter_map(|a| str_of(a.get("Name"))).collect()
 }
 
 /// The logical id a `Ref` or `Fn::GetAtt` points at.

@@ -44,9 +44,11 @@ impl Template {
 
     /// Resources by logical id, with their type.
     pub fn resources(&self) -> impl Iterator<Item = (&str, &str, &Value)> {
-        self.root["Resources"].as_object().into_iter().flatten().map(|(id, r)| {
-            (id.as_str(), r.get("Type").and_then(Value::as_str).unwrap_or(""), r)
-        })
+        self.root["Resources"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(id, r)| (id.as_str(), r.get("Type").and_then(Value::as_str).unwrap_or(""), r))
     }
 
     pub fn resource(&self, id: &str) -> Option<&Value> {

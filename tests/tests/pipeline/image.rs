@@ -1,6 +1,6 @@
 //! The signing image: built FROM scratch with buildah (no daemon, no registry), holding
-//! exactly the static signer and copier, busybox as /bin/sh and a CA bundle; run by chroot
-//! into its root filesystem, it signs and verifies a release.
+//! exactly the static relsign (signer and copier link to it), busybox as /bin/sh and a CA
+//! bundle; run by chroot into its root filesystem, it signs and verifies a release.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -66,14 +66,19 @@ fn the_scratch_image_holds_only_relsign_and_signs_inside() {
     let container = buildah.run(&["from", "--pull-never", tag]);
     let root = std::path::PathBuf::from(buildah.run(&["mount", &container]));
 
-    // Nothing else: three programs and the CA bundle.
-    let mut files = files_under(&root);
+    // Nothing else: busybox, relsign (signer and copier link to it) and the CA bundle.
+    let is_link = |f: &String| root.join(f).symlink_metadata().unwrap().file_type().is_symlink();
+    let mut files: Vec<String> = files_under(&root).into_iter().filter(|f| !is_link(f)).collect();
     files.sort();
     assert_eq!(
         files,
-        ["bin/sh", "etc/ssl/certs/ca-certificates.crt", "usr/local/bin/copier", "usr/local/bin/signer"],
+        ["bin/sh", "etc/ssl/certs/ca-certificates.crt", "usr/local/bin/relsign"],
         "unexpected files in the image"
     );
+    for link in ["signer", "copier"] {
+        let target = std::fs::read_link(root.join("usr/local/bin").join(link)).expect("a link");
+        assert_eq!(target, Path::new("relsign"), "{link} should link to relsign");
+    }
     let size: u64 = files.iter().map(|f| std::fs::metadata(root.join(f)).unwrap().len()).sum();
     eprintln!("signing image: {size} bytes ({:.1} MB) in {} files", size as f64 / 1e6, files.len());
     assert!(size <= MAX_IMAGE_BYTES, "the image is {size} bytes, over {MAX_IMAGE_BYTES}");
@@ -103,8 +108,11 @@ fn the_scratch_image_holds_only_relsign_and_signs_inside() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let (ok, why) =
-        GnuPg::verifies_with(&gpg.export_public(&fpr), &work.join("signed/app.tar.asc"), &work.join("signed/app.tar"));
+    let (ok, why) = GnuPg::verifies_with(
+        &gpg.export_public(&fpr),
+        &work.join("signed/app.tar.asc"),
+        &work.join("signed/app.tar"),
+    );
     assert!(ok, "gpg rejects the signature made in the image: {why}");
 
     buildah.run(&["umount", &container]);

@@ -55,12 +55,22 @@ impl Run {
     }
 
     /// Runs the action as CodePipeline and CodeBuild would; `buildspec` replaces the project's.
-    fn action(&mut self, stage: &str, name: &str, buildspec: Option<PathBuf>, extra: &[(&str, &str)]) -> Outcome {
+    fn action(
+        &mut self,
+        stage: &str,
+        name: &str,
+        buildspec: Option<PathBuf>,
+        extra: &[(&str, &str)],
+    ) -> Outcome {
         let a = self.pipeline.actions.iter().find(|a| a.stage == stage && a.name == name);
         let a = a.unwrap_or_else(|| panic!("no action {stage}.{name}")).clone();
         let project = self.project_of(&a);
-        let project_name = self.template.resolve(&self.params, self.template.property(&project, &["Name"]).unwrap()).unwrap();
-        let spec_path = self.template.property(&project, &["Source", "BuildSpec"]).and_then(|v| v.as_str()).unwrap();
+        let project_name = self
+            .template
+            .resolve(&self.params, self.template.property(&project, &["Name"]).unwrap())
+            .unwrap();
+        let spec_path =
+            self.template.property(&project, &["Source", "BuildSpec"]).and_then(|v| v.as_str()).unwrap();
 
         // Sources: the primary one (PrimarySource, or the only input) and the others.
         let primary_name = a.primary_source.clone().unwrap_or_else(|| a.inputs[0].clone());
@@ -72,14 +82,18 @@ impl Run {
             copy_tree(&self.artifacts[&primary_name], &fresh);
             fresh.clone()
         };
-        let mut build = Build::new(&project_name, buildspec.unwrap_or_else(|| primary.join(spec_path)), &primary);
+        let mut build =
+            Build::new(&project_name, buildspec.unwrap_or_else(|| primary.join(spec_path)), &primary);
         for input in a.inputs.iter().filter(|i| **i != primary_name) {
             build.secondary.push((input.clone(), self.artifacts[input].clone()));
         }
 
         // Project variables, then the action's (which win), then what the test adds.
         for var in relsign_wiring_env(&self.template, &project) {
-            let value = self.template.resolve(&self.params, &var.2).unwrap_or_else(|| panic!("{} does not resolve", var.0));
+            let value = self
+                .template
+                .resolve(&self.params, &var.2)
+                .unwrap_or_else(|| panic!("{} does not resolve", var.0));
             match var.1.as_str() {
                 "PLAINTEXT" => {
                     build.env.insert(var.0, value);
@@ -125,7 +139,9 @@ impl Run {
                 .namespaces
                 .get(ns)
                 .and_then(|vars| vars.get(var))
-                .unwrap_or_else(|| panic!("#{{{ns}.{var}}} is not available (namespaces: {:?})", self.namespaces))
+                .unwrap_or_else(|| {
+                    panic!("#{{{ns}.{var}}} is not available (namespaces: {:?})", self.namespaces)
+                })
                 .clone();
             out.replace_range(start..=end, &resolved);
         }
@@ -188,7 +204,17 @@ fn source_repo(dir: &Path, cert: &[u8]) -> PathBuf {
     git(Some(&src), &["add", "-A"]);
     git(
         Some(&src),
-        &["-c", "user.name=relsign tests", "-c", "user.email=tests@example.org", "commit", "-q", "--allow-empty", "-m", "release under test"],
+        &[
+            "-c",
+            "user.name=relsign tests",
+            "-c",
+            "user.email=tests@example.org",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "release under test",
+        ],
     );
     src
 }
@@ -241,7 +267,10 @@ fn a_release_runs_through_every_stage_to_a_signed_bucket() {
 
     // Builds see the machine's tools but no relsign binary, and the AWS CLI from the venv.
     let path = format!("{}:{}", venv().join("bin").display(), std::env::var("PATH").unwrap());
-    assert!(!path.split(':').any(|d| Path::new(d).join("signer").exists()), "a signer on PATH would hide the install step");
+    assert!(
+        !path.split(':').any(|d| Path::new(d).join("signer").exists()),
+        "a signer on PATH would hide the install step"
+    );
     let mut run = Run {
         template,
         pipeline,
@@ -278,8 +307,18 @@ fn a_release_runs_through_every_stage_to_a_signed_bucket() {
             assert!(stand.exports(var), "the ARM stand-in must export {var} like {real}");
         }
     }
-    run.action("Build", "MakeArm", Some(stand_in.clone()), &[("ARCH_BUILD", "relsign-0.1.0-aarch64-linux-musl.tar.gz")]);
-    run.action("Build", "MakeUbuntuArm", Some(stand_in.clone()), &[("ARCH_BUILD", "relsign_0.1.0-1_arm64.deb")]);
+    run.action(
+        "Build",
+        "MakeArm",
+        Some(stand_in.clone()),
+        &[("ARCH_BUILD", "relsign-0.1.0-aarch64-linux-musl.tar.gz")],
+    );
+    run.action(
+        "Build",
+        "MakeUbuntuArm",
+        Some(stand_in.clone()),
+        &[("ARCH_BUILD", "relsign_0.1.0-1_arm64.deb")],
+    );
 
     let tarball = amd.exported["RELSIGN_TARBALL"].clone();
     assert!(tarball.ends_with("-x86_64-linux-musl.tar.gz"), "{tarball}");
@@ -288,7 +327,9 @@ fn a_release_runs_through_every_stage_to_a_signed_bucket() {
     let deb_path = run.artifacts["UbuntuAmdBuildArtifact"].join(&deb_name);
     let listing = Command::new("dpkg-deb").arg("--contents").arg(&deb_path).output().unwrap();
     let listing = String::from_utf8_lossy(&listing.stdout);
-    assert!(listing.contains("./usr/bin/signer") && listing.contains("./usr/bin/copier"), "{listing}");
+    for entry in ["./usr/bin/relsign", "./usr/bin/signer -> relsign", "./usr/bin/copier -> relsign"] {
+        assert!(listing.contains(entry), "{entry} not in the .deb:\n{listing}");
+    }
 
     run.params.insert("RelsignTarballUrl".into(), format!("file://{}", tarball_path.display()));
     run.params.insert("RelsignTarballSha256".into(), sha256_hex(&tarball_path));
@@ -307,7 +348,12 @@ fn a_release_runs_through_every_stage_to_a_signed_bucket() {
     // The final bucket holds every artifact with its signature, the signed list, the logs.
     let keys = run.aws.keys(BUCKET, &format!("{commit}/"));
     let names: Vec<&str> = keys.iter().map(|k| &k[commit.len() + 1..]).collect();
-    for artifact in [tarball.as_str(), deb_name.as_str(), "relsign-0.1.0-aarch64-linux-musl.tar.gz", "relsign_0.1.0-1_arm64.deb"] {
+    for artifact in [
+        tarball.as_str(),
+        deb_name.as_str(),
+        "relsign-0.1.0-aarch64-linux-musl.tar.gz",
+        "relsign_0.1.0-1_arm64.deb",
+    ] {
         assert!(names.contains(&artifact), "{artifact} missing from {names:?}");
         assert!(names.contains(&format!("{artifact}.asc").as_str()), "{artifact}.asc missing from {names:?}");
     }
@@ -315,7 +361,11 @@ fn a_release_runs_through_every_stage_to_a_signed_bucket() {
         assert!(names.contains(&meta), "{meta} missing from {names:?}");
     }
     let exported_logs = names.iter().filter(|n| n.starts_with("logs/")).count();
-    assert!(exported_logs > 0, "no exported logs under {commit}/logs/ ({names:?}); export log:\n{}", export.log);
+    assert!(
+        exported_logs > 0,
+        "no exported logs under {commit}/logs/ ({names:?}); export log:\n{}",
+        export.log
+    );
 
     // Verified as a user would, from the bucket: signer verify, and gpg on every .asc.
     let download = run.work.path().join("download");
@@ -323,7 +373,7 @@ fn a_release_runs_through_every_stage_to_a_signed_bucket() {
     std::fs::remove_dir_all(download.join("logs")).unwrap();
     let cert_file = run.work.path().join("cert.asc");
     std::fs::write(&cert_file, &cert).unwrap();
-    let verify = Command::new(Path::new(binaries).join("signer"))
+    let verify = Command::new(relsign_tests::bin("signer"))
         .args(["verify", "--require-sums", "--cert"])
         .arg(&cert_file)
         .arg(&download)

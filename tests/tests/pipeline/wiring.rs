@@ -76,7 +76,11 @@ fn a_namespace_of_a_later_action_is_caught() {
 
 #[test]
 fn a_missing_buildspec_is_caught() {
-    broken("BuildSpec: buildspecs/pull-logs.yml", "BuildSpec: buildspecs/pull_logs.yml", "buildspecs/pull_logs.yml");
+    broken(
+        "BuildSpec: buildspecs/pull-logs.yml",
+        "BuildSpec: buildspecs/pull_logs.yml",
+        "buildspecs/pull_logs.yml",
+    );
 }
 
 #[test]

@@ -1,0 +1,34 @@
+//! `signer`: signs release artifacts with detached, armored OpenPGP signatures that
+//! `gpg --verify` and `sqv` accept, writes the signed checksum list, and verifies it all.
+//!
+//! A thin binary: it parses arguments and calls relsign-pgp and relsign-codebuild. The
+//! library form lets the multi-call `relsign` binary hold signer and copier in one file.
+
+mod cli;
+mod export_cert;
+mod key_source;
+mod sign;
+mod verify;
+
+use clap::Parser;
+
+/// Runs signer with these arguments (the first is the program name); returns the exit code.
+pub fn main_from<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = cli::Cli::parse_from(args);
+    let result = match cli.command {
+        cli::Command::Sign(args) => sign::run(args),
+        cli::Command::Verify(args) => verify::run(args),
+        cli::Command::ExportCert(args) => export_cert::run(args),
+    };
+    match result {
+        Ok(exit) => exit.code(),
+        Err(failure) => {
+            failure.report("signer");
+            failure.exit.code()
+        }
+    }
+}
