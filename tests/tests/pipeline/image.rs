@@ -36,7 +36,7 @@ impl Buildah {
 }
 
 fn chroot(root: &Path, script: &str, env: &[(&str, &str)]) -> Output {
-    Command::new("chroot")
+    Command::new(require_tool("chroot", "coreutils"))
         .arg(root)
         .args(["/bin/sh", "-c", script])
         .env_clear()

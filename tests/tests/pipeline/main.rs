@@ -5,4 +5,5 @@
 mod image;
 mod lint;
 mod release;
+mod stacks;
 mod wiring;

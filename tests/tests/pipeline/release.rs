@@ -47,6 +47,8 @@ struct Run {
     log_group: String,
     /// PATH for the builds: the machine's, without any signer or copier, plus the AWS CLI.
     path: String,
+    /// busybox, called as `sh`.
+    busybox_sh: PathBuf,
 }
 
 impl Run {
@@ -115,6 +117,10 @@ impl Run {
             build.env.insert(k.to_string(), v.to_string());
         }
 
+        // Sign and Copy run in the signing image, whose only shell is busybox.
+        if a.stage == "Sign" || a.stage == "Copy" {
+            build.shell = self.busybox_sh.clone();
+        }
         let outcome = build.run(&self.work.path().join(format!("{name}-{}", a.stage)).join("build"));
         let outcome = outcome.unwrap_or_else(|f| panic!("{}.{name}: {f}", a.stage));
         // CodeBuild's log stream is <StreamName>/<uuid> = the build id with ':' as '/'.
@@ -271,6 +277,9 @@ fn a_release_runs_through_every_stage_to_a_signed_bucket() {
         !path.split(':').any(|d| Path::new(d).join("signer").exists()),
         "a signer on PATH would hide the install step"
     );
+    let busybox_sh = work.path().join("busybox/sh");
+    std::fs::create_dir_all(busybox_sh.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(require_tool("busybox", "busybox-static"), &busybox_sh).unwrap();
     let mut run = Run {
         template,
         pipeline,
@@ -282,6 +291,7 @@ fn a_release_runs_through_every_stage_to_a_signed_bucket() {
         namespaces: BTreeMap::new(),
         log_group,
         path,
+        busybox_sh,
     };
     run.namespaces.insert(
         "SourceVariables".into(),
