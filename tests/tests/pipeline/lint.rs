@@ -40,3 +40,48 @@ fn every_suppressed_finding_says_why() {
         }
     }
 }
+
+/// Every buildspec reads as one (version 0.2, known phases), and every command and shared
+/// script is valid POSIX sh; signing.yml and copy.yml also under busybox, the image's shell.
+#[test]
+fn every_buildspec_and_script_is_valid_sh() {
+    let dir = repo_root().join("buildspecs");
+    let busybox = relsign_tests::require_tool("busybox", "busybox-static");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("yml") {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let spec = relsign_wiring::Buildspec::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let in_image = name == "signing.yml" || name == "copy.yml";
+        for (phase, p) in spec.phases_in_order() {
+            for command in p.commands.iter().chain(&p.finally) {
+                let mut shells = vec![Command::new("sh")];
+                if in_image {
+                    let mut b = Command::new(&busybox);
+                    b.arg("sh");
+                    shells.push(b);
+                }
+                for mut sh in shells {
+                    let out = sh.args(["-n", "-c", command]).output().unwrap();
+                    assert!(
+                        out.status.success(),
+                        "{name} {phase}: `{command}`: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+            }
+        }
+        seen += 1;
+    }
+    assert!(seen >= 9, "expected the nine buildspecs, found {seen}");
+    for entry in std::fs::read_dir(dir.join("lib")).unwrap() {
+        let path = entry.unwrap().path();
+        for shell in [vec!["sh"], vec![busybox.to_str().unwrap(), "sh"]] {
+            let out = Command::new(shell[0]).args(&shell[1..]).arg("-n").arg(&path).output().unwrap();
+            assert!(out.status.success(), "{}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+        }
+    }
+}
