@@ -18,6 +18,10 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
+    // Before anything else, and so before any secret is loaded.
+    if let Err(e) = relsign_cli::harden() {
+        eprintln!("copier: warning: cannot harden the process: {e}");
+    }
     let args = cli::Args::parse_from(args);
     match publish::run(args) {
         Ok(exit) => exit.code(),

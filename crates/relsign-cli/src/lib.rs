@@ -3,6 +3,9 @@
 
 use std::fmt;
 
+mod process;
+pub use process::harden;
+
 /// The documented exit codes of `signer` and `copier`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {

@@ -18,6 +18,10 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
+    // Before anything else, and so before any secret is loaded.
+    if let Err(e) = relsign_cli::harden() {
+        eprintln!("signer: warning: cannot harden the process: {e}");
+    }
     let cli = cli::Cli::parse_from(args);
     let result = match cli.command {
         cli::Command::Sign(args) => sign::run(args),

@@ -4,6 +4,7 @@
 mod bad_input;
 mod interop;
 mod large_file;
+mod process;
 mod secrets;
 
 use std::path::Path;
