@@ -64,10 +64,12 @@ pub fn run(args: Args) -> Result<Exit, Failure> {
         ));
     }
     let cores = default_jobs();
+    // The walk first: it refuses what cannot be published at all (a FIFO, a symlink out of
+    // the folder) with the file named, before the gate reads anything.
+    let files = relsign_s3::scan(&args.from)?;
     if args.require_signatures {
         gate(&args, cores)?;
     }
-    let files = relsign_s3::scan(&args.from)?;
     let jobs = args.jobs.map(usize::from).unwrap_or_else(|| (cores * 4).clamp(4, 16));
     let options = UploadOptions {
         jobs,

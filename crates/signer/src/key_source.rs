@@ -2,6 +2,7 @@
 //! environment variables locally, Secrets Manager in a pipeline (both secrets fetched at
 //! once). Nothing secret is written to disk or put on a command line.
 
+use std::io::Read;
 use std::path::PathBuf;
 
 use relsign_aws::{AwsOptions, SecretRef, SecretsClient, Zeroizing};
@@ -54,10 +55,31 @@ fn passphrase_origin(pass: &PassphraseArgs) -> Option<Origin> {
     }))
 }
 
+/// The most a key or passphrase file may hold. Secrets Manager stores 64 KiB at most; a
+/// GnuPG secret key export is a few KiB, a keyring with many subkeys some hundreds. Anything
+/// bigger is the wrong file, refused before it is parsed (or read to the end, if a FIFO).
+const MAX_SECRET_FILE: u64 = 4 << 20;
+
 fn read_file(path: &PathBuf, what: &str, flag: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
-    std::fs::read(path).map(Zeroizing::new).map_err(|e| {
+    let fail = |e: std::io::Error| {
         Failure::new(Exit::Key, format!("cannot read {what} {}: {e}: check {flag}", path.display()))
-    })
+    };
+    let file = std::fs::File::open(path).map_err(fail)?;
+    // Sized up front: a Vec that grows leaves copies of the secret in freed memory.
+    let expected = file.metadata().map(|m| m.len()).unwrap_or(0).min(MAX_SECRET_FILE) + 1;
+    let mut bytes = Zeroizing::new(Vec::with_capacity(expected as usize));
+    file.take(MAX_SECRET_FILE + 1).read_to_end(&mut bytes).map_err(fail)?;
+    if bytes.len() as u64 > MAX_SECRET_FILE {
+        return Err(Failure::new(
+            Exit::Key,
+            format!(
+                "{what} {} is larger than {} MiB, far more than any secret key export: check {flag}",
+                path.display(),
+                MAX_SECRET_FILE >> 20
+            ),
+        ));
+    }
+    Ok(bytes)
 }
 
 async fn fetch(

@@ -1,9 +1,9 @@
 //! `signer` against real GnuPG and sqv. One test binary, so the GnuPG keys (an RSA-4096
 //! among them) are made once.
 
-mod bad_input;
 mod interop;
 mod large_file;
+mod odd_input;
 mod process;
 mod secrets;
 

