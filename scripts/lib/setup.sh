@@ -112,3 +112,11 @@ ensure_s3s_fs() {
         cargo install -q s3s-fs --version 0.14.1 --features binary --locked --root "$RELSIGN_TOOLS"
     fi
 }
+
+# cargo-deny, for the supply-chain check (bans, licenses, sources: all offline).
+ensure_cargo_deny() {
+    if ! "$RELSIGN_TOOLS/bin/cargo-deny" --version 2>/dev/null | grep -q '0\.20\.2'; then
+        say "installing cargo-deny 0.20.2 into $RELSIGN_TOOLS"
+        cargo install -q cargo-deny --version 0.20.2 --locked --root "$RELSIGN_TOOLS"
+    fi
+}
