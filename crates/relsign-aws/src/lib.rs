@@ -11,5 +11,5 @@ mod secrets;
 
 pub use config::{load, s3_client, AwsOptions};
 pub use error::{Error, ErrorKind};
-pub use secrets::{fetch_secret, SecretRef, SecretsClient};
+pub use secrets::{decode_secret, fetch_secret, SecretRef, SecretsClient};
 pub use zeroize::Zeroizing;

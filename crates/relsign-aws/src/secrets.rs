@@ -50,23 +50,44 @@ pub async fn fetch_secret(client: &SecretsClient, secret: &SecretRef) -> Result<
     } else {
         return Err(Error::EmptySecret { id: secret.id.clone() });
     };
-    match &secret.json_field {
+    decode_secret(&secret.id, value, secret.json_field.as_deref())
+}
+
+/// The bytes a secret value stands for: the value itself, or the string in one field of a
+/// JSON object. Pure, so it can be fuzzed; every copy of secret text it makes is zeroized.
+pub fn decode_secret(
+    id: &str,
+    value: Zeroizing<Vec<u8>>,
+    json_field: Option<&str>,
+) -> Result<Zeroizing<Vec<u8>>, Error> {
+    match json_field {
         None => Ok(value),
-        Some(field) => json_field(&secret.id, &value, field),
+        Some(field) => take_json_field(id, &value, field),
     }
 }
 
-fn json_field(id: &str, value: &[u8], field: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
+fn take_json_field(id: &str, value: &[u8], field: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
+    use zeroize::Zeroize;
     let not_json = || Error::NotJson { id: id.to_string(), field: field.to_string() };
     let mut object: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(value).map_err(|_| not_json())?;
-    match object.remove(field) {
+    let taken = object.remove(field);
+    let fields = object.keys().cloned().collect::<Vec<_>>().join(", ");
+    // The other fields may be secrets too (a key and its passphrase in one secret).
+    for v in object.values_mut() {
+        if let serde_json::Value::String(s) = v {
+            s.zeroize();
+        }
+    }
+    match taken {
         Some(serde_json::Value::String(s)) => Ok(Zeroizing::new(s.into_bytes())),
-        _ => Err(Error::MissingField {
-            id: id.to_string(),
-            field: field.to_string(),
-            fields: object.keys().cloned().collect::<Vec<_>>().join(", "),
-        }),
+        Some(mut other) => {
+            if let serde_json::Value::String(s) = &mut other {
+                s.zeroize();
+            }
+            Err(Error::MissingField { id: id.to_string(), field: field.to_string(), fields })
+        }
+        None => Err(Error::MissingField { id: id.to_string(), field: field.to_string(), fields }),
     }
 }
 
@@ -106,13 +127,13 @@ fn classify(id: &str, region: &str, e: SdkError<GetSecretValueError>) -> Error {
 
 #[cfg(test)]
 mod tests {
-    use super::json_field;
+    use super::take_json_field;
 
     #[test]
-    fn json_field_takes_one_string() {
+    fn take_json_field_takes_one_string() {
         let v = br#"{"key":"-----BEGIN PGP","other":1}"#;
-        assert_eq!(&json_field("s", v, "key").unwrap()[..], b"-----BEGIN PGP");
-        assert!(json_field("s", v, "nope").unwrap_err().to_string().contains("key, other"));
-        assert!(json_field("s", b"plain text", "key").is_err());
+        assert_eq!(&take_json_field("s", v, "key").unwrap()[..], b"-----BEGIN PGP");
+        assert!(take_json_field("s", v, "nope").unwrap_err().to_string().contains("key, other"));
+        assert!(take_json_field("s", b"plain text", "key").is_err());
     }
 }
