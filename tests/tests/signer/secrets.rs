@@ -437,3 +437,134 @@ fn no_secret_reaches_output_logs_temp_files_or_argv() {
         }
     }
 }
+
+/// A recognisable passphrase, key and AWS secret key go through every error path that can
+/// see them (wrong passphrase, JSON secrets without the field or with a non-string one, a
+/// damaged key, garbage that holds the passphrase, unreachable endpoints, for signer and
+/// copier alike); none of them appears in anything either program prints.
+#[test]
+fn a_recognisable_secret_reaches_no_output_on_any_error_path() {
+    const CANARY: &str = "RELSIGN-LEAK-CANARY-4f1e9b";
+    let passphrase = format!("{CANARY}-passphrase");
+    let g = GnuPg::new();
+    let fpr = g.gen_key("Canary <canary@example.org>", "ed25519", "sign,cert", "never", &passphrase, None);
+    let armored = String::from_utf8(g.export_secret(&fpr, &passphrase)).unwrap();
+    let m = moto();
+    m.put_secret(&name("canary", "key"), armored.as_bytes());
+    let json = serde_json::json!({"key": armored, "passphrase": passphrase}).to_string();
+    m.put_secret(&name("canary", "json"), json.as_bytes());
+    m.put_secret(
+        &name("canary", "json-number"),
+        serde_json::json!({"key": 12345, "passphrase": passphrase}).to_string().as_bytes(),
+    );
+    m.put_secret(&name("canary", "damaged"), armored[..armored.len() / 2].as_bytes());
+    m.put_secret(&name("canary", "garbage"), format!("not a key but {passphrase}").as_bytes());
+
+    let work = tempfile::tempdir().unwrap();
+    let sources = build_outputs(work.path());
+    let env = [m.env(), sources.clone()].concat();
+    let aws_canary = format!("{CANARY}-aws-secret-access-key");
+    let dead = aws_env(&format!("http://127.0.0.1:{}", free_port()), work.path());
+    let dead: Vec<(String, String)> = dead
+        .into_iter()
+        .map(|(k, v)| if k == "AWS_SECRET_ACCESS_KEY" { (k, aws_canary.clone()) } else { (k, v) })
+        .collect();
+    let out = |n: &str| work.path().join(n).display().to_string();
+    let key = name("canary", "key");
+    let runs: Vec<(&str, Output)> = vec![
+        (
+            "wrong passphrase",
+            sign_env(
+                &["--key-secret-id", &key, "--out", &out("o1")],
+                &with(env.clone(), &[("PASSPHRASE", &format!("{CANARY}-wrong"))]),
+            ),
+        ),
+        ("no passphrase", sign_env(&["--key-secret-id", &key, "--out", &out("o2")], &env)),
+        (
+            "JSON secret without the field",
+            sign_env(
+                &[
+                    "--key-secret-id",
+                    &name("canary", "json"),
+                    "--key-secret-field",
+                    "nope",
+                    "--out",
+                    &out("o3"),
+                ],
+                &env,
+            ),
+        ),
+        (
+            "JSON field that is not a string",
+            sign_env(
+                &[
+                    "--key-secret-id",
+                    &name("canary", "json-number"),
+                    "--key-secret-field",
+                    "key",
+                    "--out",
+                    &out("o4"),
+                ],
+                &env,
+            ),
+        ),
+        (
+            "plain secret read as JSON",
+            sign_env(&["--key-secret-id", &key, "--key-secret-field", "key", "--out", &out("o5")], &env),
+        ),
+        (
+            "damaged key",
+            sign_env(
+                &["--key-secret-id", &name("canary", "damaged"), "--out", &out("o6")],
+                &with(env.clone(), &[("PASSPHRASE", &passphrase)]),
+            ),
+        ),
+        (
+            "garbage holding the passphrase",
+            sign_env(&["--key-secret-id", &name("canary", "garbage"), "--out", &out("o7")], &env),
+        ),
+        (
+            "passphrase secret is the JSON",
+            sign_env(
+                &[
+                    "--key-secret-id",
+                    &key,
+                    "--passphrase-secret-id",
+                    &name("canary", "json"),
+                    "--passphrase-secret-field",
+                    "missing",
+                    "--out",
+                    &out("o8"),
+                ],
+                &env,
+            ),
+        ),
+        (
+            "signer, unreachable endpoint",
+            sign_env(
+                &["--key-secret-id", &key, "--out", &out("o9")],
+                &with([dead.clone(), sources].concat(), &[("SIGNER_AWS_MAX_ATTEMPTS", "1")]),
+            ),
+        ),
+        (
+            "copier, unreachable endpoint",
+            run_isolated(
+                "copier",
+                &["--from", &out("amd"), "--to", "s3://some-bucket/x", "--json"],
+                &with(dead, &[("COPIER_MAX_ATTEMPTS", "1"), ("COPIER_PATH_STYLE", "true")]),
+            ),
+        ),
+    ];
+    let body: Vec<&str> = armored.lines().filter(|l| l.len() > 40 && !l.starts_with("-----")).collect();
+    assert!(!body.is_empty());
+    for (what, res) in &runs {
+        assert!(!res.status.success(), "{what}: expected a failure");
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&res.stdout), String::from_utf8_lossy(&res.stderr));
+        assert!(!text.contains(CANARY), "{what}: a secret reached the output: {text}");
+        for line in &body {
+            assert!(!text.contains(line), "{what}: key material reached the output");
+        }
+        assert_eq!(stderr_lines(res).len(), 1, "{what}: {:?}", stderr_lines(res));
+    }
+}
