@@ -1,6 +1,7 @@
 //! `signer` against real GnuPG and sqv. One test binary, so the GnuPG keys (an RSA-4096
 //! among them) are made once.
 
+mod exit_codes;
 mod interop;
 mod large_file;
 mod odd_input;
