@@ -76,6 +76,13 @@ impl ChecksumList {
             } else {
                 name.to_string()
             };
+            // Every name must stay inside the folder the list describes, whoever reads it.
+            if name.starts_with('/')
+                || name.split('/').any(|p| matches!(p, "" | "." | ".."))
+                || name.contains('\0')
+            {
+                return Err(bad("the file name is not a plain path inside the folder (leading /, empty, . or .. part, or NUL)"));
+            }
             list.push(name, digest);
         }
         Ok(list)

@@ -39,3 +39,21 @@ proptest! {
         let _ = Manifest::parse(&bytes, "generated");
     }
 }
+
+/// Inputs the fuzzers found (fuzz/regressions/<target>/), kept so the fixes stay fixed.
+#[test]
+fn fuzz_regressions_parse_safely() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/regressions/sha256sums");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let Ok(text) = std::str::from_utf8(&bytes) else { continue };
+        if let Ok(list) = ChecksumList::parse(text, "regression") {
+            for (n, _) in list.entries() {
+                assert!(!n.starts_with('/') && !n.split('/').any(|p| p == ".."), "{n:?} escapes");
+            }
+        }
+        seen += 1;
+    }
+    assert!(seen > 0, "no regression inputs in {}", dir.display());
+}
