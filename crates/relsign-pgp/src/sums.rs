@@ -76,12 +76,15 @@ impl ChecksumList {
             } else {
                 name.to_string()
             };
-            // Every name must stay inside the folder the list describes, whoever reads it.
+            // Every name must stay inside the folder the list describes, whoever reads it, and
+            // be one relsign could have written (no control characters, as artifact names).
             if name.starts_with('/')
                 || name.split('/').any(|p| matches!(p, "" | "." | ".."))
-                || name.contains('\0')
+                || name.chars().any(char::is_control)
             {
-                return Err(bad("the file name is not a plain path inside the folder (leading /, empty, . or .. part, or NUL)"));
+                return Err(bad(
+                    "the file name is not a plain path inside the folder (leading /, empty, . or .. part, or a control character)",
+                ));
             }
             list.push(name, digest);
         }

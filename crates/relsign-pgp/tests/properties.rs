@@ -52,6 +52,8 @@ fn fuzz_regressions_parse_safely() {
             for (n, _) in list.entries() {
                 assert!(!n.starts_with('/') && !n.split('/').any(|p| p == ".."), "{n:?} escapes");
             }
+            let again = ChecksumList::parse(&list.to_text(), "regression").unwrap();
+            assert_eq!(list.entries(), again.entries());
         }
         seen += 1;
     }
