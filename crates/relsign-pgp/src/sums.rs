@@ -64,8 +64,9 @@ impl ChecksumList {
                 return Err(bad("expected `<64 hex digits>  <file name>`"));
             }
             let digest: Sha256 = line[..64].parse().map_err(|e: String| bad(&e))?;
-            let name = match &line[64..66] {
-                "  " | " *" => &line[66..],
+            // `get`, not indexing: a multi-byte character may straddle byte 66 (found by fuzzing).
+            let name = match line.get(64..66) {
+                Some("  " | " *") => &line[66..],
                 _ => return Err(bad("expected two spaces or ` *` after the digest")),
             };
             if name.is_empty() {
