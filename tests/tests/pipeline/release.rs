@@ -91,7 +91,7 @@ impl Run {
         }
 
         // Project variables, then the action's (which win), then what the test adds.
-        for var in relsign_wiring_env(&self.template, &project) {
+        for var in project_variables(&self.template, &project) {
             let value = self
                 .template
                 .resolve(&self.params, &var.2)
@@ -156,7 +156,7 @@ impl Run {
 }
 
 /// A project's environment variables as (name, type, value as written).
-fn relsign_wiring_env(t: &Template, project: &str) -> Vec<(String, String, serde_json::Value)> {
+fn project_variables(t: &Template, project: &str) -> Vec<(String, String, serde_json::Value)> {
     let list = t.property(project, &["Environment", "EnvironmentVariables"]).and_then(|v| v.as_array());
     list.into_iter()
         .flatten()
