@@ -19,15 +19,7 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     // Before anything else, and so before any secret is loaded.
-    if let Err(e) = relsign_cli::harden() {
-        eprintln!("copier: warning: cannot harden the process: {e}");
-    }
+    relsign_cli::harden_or_warn("copier");
     let args = cli::Args::parse_from(args);
-    match publish::run(args) {
-        Ok(exit) => exit.code(),
-        Err(failure) => {
-            failure.report("copier");
-            failure.exit.code()
-        }
-    }
+    relsign_cli::exit_code("copier", publish::run(args))
 }

@@ -4,7 +4,7 @@
 use std::fmt;
 
 mod process;
-pub use process::harden;
+pub use process::{harden, harden_or_warn};
 
 /// The documented exit codes of `signer` and `copier`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,5 +118,16 @@ impl From<relsign_s3::Error> for Failure {
             relsign_s3::ErrorKind::Remote => Exit::Remote,
         };
         Failure::new(exit, e)
+    }
+}
+
+/// The exit code of a run, reporting its failure (if any) on stderr first.
+pub fn exit_code(program: &str, result: Result<Exit, Failure>) -> i32 {
+    match result {
+        Ok(exit) => exit.code(),
+        Err(failure) => {
+            failure.report(program);
+            failure.exit.code()
+        }
     }
 }

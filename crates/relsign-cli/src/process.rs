@@ -21,6 +21,13 @@ pub fn harden() -> Result<(), String> {
     Ok(())
 }
 
+/// [`harden`], first thing in `main`; a failure is a warning on stderr, not a reason to stop.
+pub fn harden_or_warn(program: &str) {
+    if let Err(e) = harden() {
+        eprintln!("{program}: warning: cannot harden the process: {e}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -70,12 +70,7 @@ impl Checker<'_> {
     /// Every project's buildspec exists and reads as one; returns them by project id.
     fn buildspecs(&mut self, root: &Path) -> BTreeMap<String, Buildspec> {
         let mut out = BTreeMap::new();
-        let projects: Vec<String> = self
-            .t
-            .resources()
-            .filter(|(_, ty, _)| *ty == "AWS::CodeBuild::Project")
-            .map(|(id, _, _)| id.to_string())
-            .collect();
+        let projects: Vec<String> = self.t.ids_of("AWS::CodeBuild::Project");
         for id in projects {
             let Some(path) = self.t.property(&id, &["Source", "BuildSpec"]).and_then(Value::as_str) else {
                 self.problem(format!(
@@ -237,12 +232,7 @@ impl Checker<'_> {
         if copy_role.is_none() {
             self.problem("no action runs buildspecs/copy.yml: the copy stage is missing");
         }
-        let roles: Vec<String> = self
-            .t
-            .resources()
-            .filter(|(_, ty, _)| *ty == "AWS::IAM::Role")
-            .map(|(id, _, _)| id.to_string())
-            .collect();
+        let roles: Vec<String> = self.t.ids_of("AWS::IAM::Role");
         for role in roles {
             let statements = role_statements(self.t, &role);
             let is_signer = signer_role.as_deref() == Some(role.as_str());

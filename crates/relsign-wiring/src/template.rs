@@ -51,6 +51,11 @@ impl Template {
             .map(|(id, r)| (id.as_str(), r.get("Type").and_then(Value::as_str).unwrap_or(""), r))
     }
 
+    /// Logical ids of the resources of one type.
+    pub fn ids_of(&self, ty: &str) -> Vec<String> {
+        self.resources().filter(|(_, t, _)| *t == ty).map(|(id, _, _)| id.to_string()).collect()
+    }
+
     pub fn resource(&self, id: &str) -> Option<&Value> {
         self.root["Resources"].get(id)
     }

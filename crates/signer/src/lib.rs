@@ -19,20 +19,12 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     // Before anything else, and so before any secret is loaded.
-    if let Err(e) = relsign_cli::harden() {
-        eprintln!("signer: warning: cannot harden the process: {e}");
-    }
+    relsign_cli::harden_or_warn("signer");
     let cli = cli::Cli::parse_from(args);
     let result = match cli.command {
         cli::Command::Sign(args) => sign::run(args),
         cli::Command::Verify(args) => verify::run(args),
         cli::Command::ExportCert(args) => export_cert::run(args),
     };
-    match result {
-        Ok(exit) => exit.code(),
-        Err(failure) => {
-            failure.report("signer");
-            failure.exit.code()
-        }
-    }
+    relsign_cli::exit_code("signer", result)
 }

@@ -76,7 +76,8 @@ impl Run {
 
         // Sources: the primary one (PrimarySource, or the only input) and the others.
         let primary_name = a.primary_source.clone().unwrap_or_else(|| a.inputs[0].clone());
-        let fresh = self.work.path().join(format!("{name}-{}", a.stage)).join("src");
+        let dir = self.work.path().join(format!("{name}-{}", a.stage));
+        let fresh = dir.join("src");
         let primary = if primary_name == "SourceArtifact" {
             clone(&self.source, &fresh); // each build gets its own checkout, as in CodeBuild
             fresh.clone()
@@ -121,7 +122,7 @@ impl Run {
         if a.stage == "Sign" || a.stage == "Copy" {
             build.shell = self.busybox_sh.clone();
         }
-        let outcome = build.run(&self.work.path().join(format!("{name}-{}", a.stage)).join("build"));
+        let outcome = build.run(&dir.join("build"));
         let outcome = outcome.unwrap_or_else(|f| panic!("{}.{name}: {f}", a.stage));
         // CodeBuild's log stream is <StreamName>/<uuid> = the build id with ':' as '/'.
         let stream = outcome.build_id.replace(':', "/");
