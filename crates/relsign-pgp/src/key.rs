@@ -55,6 +55,8 @@ pub struct KeyRing {
 #[derive(Clone)]
 pub struct SigningKey {
     pub(crate) keypair: KeyPair,
+    /// The fast path for RSA keys; `None` for other algorithms.
+    pub(crate) rsa: Option<crate::rsa::CrtRsa>,
     fingerprint: Fingerprint,
     primary: Fingerprint,
     user_id: Option<String>,
@@ -253,7 +255,8 @@ impl KeyRing {
         let user_id = cert.with_policy(&policy, None).ok().and_then(|vc| {
             vc.primary_userid().ok().map(|u| String::from_utf8_lossy(u.userid().value()).into_owned())
         });
-        Ok(SigningKey { keypair, fingerprint, primary: cert.fingerprint(), user_id })
+        let rsa = crate::rsa::CrtRsa::new(&keypair);
+        Ok(SigningKey { keypair, rsa, fingerprint, primary: cert.fingerprint(), user_id })
     }
 }
 

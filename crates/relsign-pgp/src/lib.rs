@@ -10,6 +10,7 @@ mod hex;
 mod key;
 mod manifest;
 mod release;
+mod rsa;
 mod sign;
 mod sums;
 mod verify;

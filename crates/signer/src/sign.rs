@@ -4,7 +4,9 @@
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime};
 
 use rayon::prelude::*;
 use relsign_cli::{default_jobs, Exit, Failure};
@@ -12,7 +14,7 @@ use relsign_codebuild::{
     artifact_from_variable, collect, merge_sources, sources_from_env, Artifact, Input, Options, Staging,
 };
 use relsign_pgp::{
-    signature_name, ChecksumList, Manifest, ManifestArtifact, ManifestSigner, Sha256, SigningKey,
+    signature_name, ChecksumList, Manifest, ManifestArtifact, ManifestSigner, Sha256, SignatureHasher, SigningKey,
     MANIFEST_NAME, SUMS_NAME, SUMS_SIG_NAME,
 };
 use serde::Serialize;
@@ -31,7 +33,12 @@ struct Summary<'a> {
     artifacts: &'a [ManifestArtifact],
     sha256sums: Sha256,
     skipped_signatures: Vec<String>,
+    /// The whole run.
     seconds: f64,
+    /// Fetching and unlocking the key (overlapping the reading of the artifacts).
+    key_seconds: f64,
+    /// From the start to the first artifact read and hashed: the start-up cost.
+    first_hashed_seconds: f64,
 }
 
 pub fn run(args: SignArgs) -> Result<Exit, Failure> {
@@ -47,14 +54,35 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
     for skipped in &selection.skipped_signatures {
         eprintln!("signer: not signing existing signature {}", skipped.display());
     }
-    let key = key_source::signing_key(&args.key, &args.passphrase, &args.aws)?;
     let roots: Vec<PathBuf> =
         inputs.iter().map(|i| i.root.clone().unwrap_or_else(|| i.path.clone())).collect();
     let roots: Vec<&Path> = roots.iter().map(PathBuf::as_path).collect();
-    let staging = Staging::new(&args.out, &roots)?;
-
     let jobs = args.jobs.map(usize::from).unwrap_or_else(default_jobs);
-    let artifacts = sign_all(&key, &selection.artifacts, &staging, jobs)?;
+
+    // The key is fetched and unlocked (a passphrase stretched through 65 MB of SHA-1, for a
+    // key GnuPG exported) while the artifacts are read: neither waits for the other.
+    let cancel = AtomicBool::new(false);
+    let (key, hashed) = std::thread::scope(|scope| {
+        let key = scope.spawn(|| {
+            let unlocking = Instant::now();
+            let key = key_source::signing_key(&args.key, &args.passphrase, &args.aws);
+            if key.is_err() {
+                cancel.store(true, Ordering::Relaxed);
+            }
+            (key, unlocking.elapsed())
+        });
+        let hashed = Staging::new(&args.out, &roots)
+            .map_err(Failure::from)
+            .and_then(|staging| Ok((hash_all(&selection.artifacts, &staging, jobs, &cancel, started)?, staging)));
+        (key.join(), hashed)
+    });
+    let (key, key_time) =
+        key.map_err(|_| Failure::new(Exit::Internal, "the key loading thread panicked: please report this"))?;
+    // A key that cannot sign is the first thing to fix, whatever the artifacts' state.
+    let mut key = key?;
+    let (hashed, staging) = hashed?;
+    let first_hashed = hashed.first;
+    let artifacts = sign_all(&key, &selection.artifacts, hashed, &staging, jobs)?;
 
     let signer = ManifestSigner {
         fingerprint: key.fingerprint(),
@@ -84,7 +112,6 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
         sums.push(path, digest);
     }
     let sums_text = sums.to_text();
-    let mut key = key;
     let sums_sig = key.sign_bytes(sums_text.as_bytes())?;
     staging.write(SUMS_NAME, sums_text.as_bytes())?;
     staging.write(SUMS_SIG_NAME, &sums_sig.signature)?;
@@ -97,6 +124,8 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
         sha256sums: sums_sig.sha256,
         skipped_signatures: selection.skipped_signatures.iter().map(|p| p.display().to_string()).collect(),
         seconds: started.elapsed().as_secs_f64(),
+        key_seconds: key_time.as_secs_f64(),
+        first_hashed_seconds: first_hashed.as_secs_f64(),
     };
     if let Some(path) = &args.exported_vars {
         write_exported_vars(path, &summary)?;
@@ -172,35 +201,52 @@ fn print_summary(s: &Summary, json: bool) {
     );
 }
 
-fn sign_all(
-    key: &SigningKey,
+/// Every artifact read once, staged and hashed, waiting for the key.
+struct Hashed {
+    hashers: Vec<SignatureHasher>,
+    /// From the start of the run to the first artifact fully hashed.
+    first: Duration,
+}
+
+fn pool(jobs: usize) -> Result<rayon::ThreadPool, Failure> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .map_err(|e| Failure::new(Exit::Internal, format!("cannot start {jobs} worker threads: {e}")))
+}
+
+fn hash_all(
     artifacts: &[Artifact],
     staging: &Staging,
     jobs: usize,
-) -> Result<Vec<ManifestArtifact>, Failure> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .map_err(|e| Failure::new(Exit::Internal, format!("cannot start {jobs} worker threads: {e}")))?;
-    pool.install(|| {
+    cancel: &AtomicBool,
+    started: Instant,
+) -> Result<Hashed, Failure> {
+    let first = OnceLock::new();
+    let hashers = pool(jobs)?.install(|| {
         artifacts
             .par_iter()
             .map_init(
-                || (key.clone(), vec![0u8; CHUNK]),
-                |(key, buf), artifact| sign_one(key, buf, artifact, staging),
+                || vec![0u8; CHUNK],
+                |buf, artifact| {
+                    let hasher = hash_one(buf, artifact, staging, cancel)?;
+                    first.get_or_init(|| started.elapsed());
+                    Ok(hasher)
+                },
             )
-            .collect()
-    })
+            .collect::<Result<Vec<_>, Failure>>()
+    })?;
+    Ok(Hashed { hashers, first: first.get().copied().unwrap_or_else(|| started.elapsed()) })
 }
 
 /// Places the artifact in the staging folder (hard link, else a copy made in the same
-/// pass as the hashing), signs it and writes its `.asc`.
-fn sign_one(
-    key: &mut SigningKey,
+/// pass as the hashing) and hashes it for its signature.
+fn hash_one(
     buf: &mut [u8],
     artifact: &Artifact,
     staging: &Staging,
-) -> Result<ManifestArtifact, Failure> {
+    cancel: &AtomicBool,
+) -> Result<SignatureHasher, Failure> {
     let read_error = |e: std::io::Error| {
         Failure::new(Exit::Input, format!("cannot read {}: {e}", artifact.path.display()))
     };
@@ -217,8 +263,12 @@ fn sign_one(
         )
     };
 
-    let mut hasher = key.hasher();
+    let mut hasher = SignatureHasher::for_v4_key();
     loop {
+        if cancel.load(Ordering::Relaxed) {
+            // The key failed: its error is the one reported, this one is never seen.
+            return Err(Failure::new(Exit::Internal, "cancelled"));
+        }
         let n = match file.read(buf) {
             Ok(0) => break,
             Ok(n) => n,
@@ -235,6 +285,50 @@ fn sign_one(
             let _ = std::fs::set_permissions(&staged, meta.permissions());
         }
     }
+    Ok(hasher)
+}
+
+/// Hashes a staged artifact again, for a key whose signatures do not start like a v4
+/// key's (the read-ahead assumed v4).
+fn rehash(key: &SigningKey, staged: &Path) -> Result<SignatureHasher, Failure> {
+    let mut hasher = key.hasher();
+    let mut file = File::open(staged)
+        .map_err(|e| Failure::new(Exit::Output, format!("cannot read {}: {e}", staged.display())))?;
+    std::io::copy(&mut file, &mut hasher)
+        .map_err(|e| Failure::new(Exit::Output, format!("cannot read {}: {e}", staged.display())))?;
+    Ok(hasher)
+}
+
+/// Signs every hashed artifact and writes its `.asc`.
+fn sign_all(
+    key: &SigningKey,
+    artifacts: &[Artifact],
+    hashed: Hashed,
+    staging: &Staging,
+    jobs: usize,
+) -> Result<Vec<ManifestArtifact>, Failure> {
+    pool(jobs)?.install(|| {
+        artifacts
+            .par_iter()
+            .zip(hashed.hashers)
+            .map_init(
+                || key.clone(),
+                |key, (artifact, hasher)| {
+                    let hasher =
+                        if key.takes_v4_hashers() { hasher } else { rehash(key, &staging.path(&artifact.name))? };
+                    sign_one(key, hasher, artifact, staging)
+                },
+            )
+            .collect()
+    })
+}
+
+fn sign_one(
+    key: &mut SigningKey,
+    hasher: SignatureHasher,
+    artifact: &Artifact,
+    staging: &Staging,
+) -> Result<ManifestArtifact, Failure> {
     let signed = key.finish(hasher)?;
     if signed.size != artifact.size {
         return Err(Failure::new(
