@@ -190,3 +190,28 @@ pub fn musl_binaries() -> PathBuf {
     );
     dir
 }
+
+/// Whether `path` is JUnit XML as CodeBuild reads it: valid against
+/// `tests/fixtures/junit.xsd` (checked with xmlschema from the venv), else why not.
+pub fn junit_validation(path: &Path) -> Result<(), String> {
+    let py = local_aws::venv().join("bin/python");
+    let xsd = repo_root().join("tests/fixtures/junit.xsd");
+    let res = Command::new(&py)
+        .args(["-c", "import sys, xmlschema; xmlschema.XMLSchema(sys.argv[1]).validate(sys.argv[2])"])
+        .arg(&xsd)
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}: run scripts/test (it installs xmlschema)", py.display()));
+    if res.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&res.stderr).into_owned())
+    }
+}
+
+/// Fails unless `path` is valid JUnit XML (see [`junit_validation`]).
+pub fn validate_junit(path: &Path) {
+    if let Err(why) = junit_validation(path) {
+        panic!("{} is not valid JUnit XML: {why}", path.display());
+    }
+}

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::builder::FalseyValueParser;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use relsign_cli::EXIT_CODES_HELP;
 
 fn help() -> String {
@@ -12,7 +12,10 @@ fn help() -> String {
          # In CodeBuild: to $RESULTS_BUCKET_URI/$GIT_COMMIT_SHA, only if every signature verifies\n  \
          copier --from \"$CODEBUILD_SRC_DIR_SignedArtifact\" --require-signatures --cert public.asc\n  \
          # Explicit destination, what would happen, as JSON\n  \
-         copier --from signed --to s3://releases/v1.90.0 --dry-run --json\n\n\
+         copier --from signed --to s3://releases/v1.90.0 --dry-run --json\n  \
+         # Preflight with the same flags; a JUnit report of the upload for CodeBuild\n  \
+         copier check --from signed --to s3://releases/v1.90.0\n  \
+         copier --from signed --to s3://releases/v1.90.0 --junit reports/upload.xml\n\n\
          Order: artifacts, then .asc files, then manifest.json and SHA256SUMS, and SHA256SUMS.asc\n\
          last, so its presence marks a complete release. An identical object is skipped; a\n\
          different one is refused (nothing is uploaded) unless --overwrite.\n\n{EXIT_CODES_HELP}"
@@ -26,7 +29,44 @@ fn size(s: &str) -> Result<u64, String> {
 }
 
 #[derive(Parser, Debug)]
-#[command(name = "copier", version, about = "Publish a signed release folder to S3: gated, verified, idempotent", after_help = help())]
+#[command(
+    name = "copier",
+    version,
+    about = "Publish a signed release folder to S3: gated, verified, idempotent",
+    after_help = help(),
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub args: Args,
+
+    #[command(flatten)]
+    pub log: relsign_cli::logging::LogArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Preflight: report what a copy would use and whether it can, uploading nothing
+    #[command(after_help = CHECK_HELP)]
+    Check(Args),
+}
+
+const CHECK_HELP: &str = "\
+Takes the flags and environment of a copy and reports, without uploading anything: the
+folder and its files (and, with --require-signatures, whether every signature verifies),
+the destination, the AWS region and where the credentials come from, and whether the
+bucket can be listed and written (a multipart upload is started under the prefix and
+aborted: no object is written). Each problem comes with its fix; the exit code is the one
+the copy would fail with.
+
+Examples:
+  copier check --from signed --to s3://releases/v1.90.0
+  copier check --require-signatures --cert public.asc --json";
+
+#[derive(clap::Args, Debug)]
 pub struct Args {
     /// The signed folder to publish
     #[arg(long, env = "COPIER_FROM", value_name = "DIR", default_value = ".")]
@@ -38,7 +78,7 @@ pub struct Args {
 
     /// Refuse to publish unless every file has a verifying signature and SHA256SUMS.asc
     /// verifies and lists every file with the right digest
-    #[arg(long, env = "COPIER_REQUIRE_SIGNATURES", value_parser = FalseyValueParser::new(), requires = "cert")]
+    #[arg(long, env = "COPIER_REQUIRE_SIGNATURES", value_parser = FalseyValueParser::new())]
     pub require_signatures: bool,
 
     /// Certificate(s) to verify with (repeatable; comma-separated in the variable)
@@ -56,6 +96,10 @@ pub struct Args {
     /// Print the summary as JSON on stdout
     #[arg(long, env = "COPIER_JSON", value_parser = FalseyValueParser::new())]
     pub json: bool,
+
+    /// Also write each file's outcome as JUnit XML (one test case per file), for a CodeBuild report
+    #[arg(long, env = "COPIER_JUNIT", value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 
     /// Requests (objects or parts) in flight at once [default: 4 per core, 4 to 16]
     #[arg(long, short, env = "COPIER_JOBS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]

@@ -6,11 +6,17 @@
 //! relsign-aws (the clients). The library form lets the multi-call `relsign` binary hold
 //! signer and copier in one file.
 
+mod check;
 mod cli;
 mod publish;
 mod report;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
+
+/// The command line's definition, for completions and man pages.
+pub fn command() -> clap::Command {
+    cli::Cli::command()
+}
 
 /// Runs copier with these arguments (the first is the program name); returns the exit code.
 pub fn main_from<I, T>(args: I) -> i32
@@ -20,6 +26,11 @@ where
 {
     // Before anything else, and so before any secret is loaded.
     relsign_cli::harden_or_warn("copier");
-    let args = cli::Args::parse_from(args);
-    relsign_cli::exit_code("copier", publish::run(args))
+    let cli = cli::Cli::parse_from(args);
+    relsign_cli::logging::init("copier", &cli.log);
+    let result = match cli.command {
+        Some(cli::Command::Check(args)) => check::run(args),
+        None => publish::run(cli.args),
+    };
+    relsign_cli::exit_code("copier", result)
 }

@@ -4,14 +4,15 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use relsign_aws::AwsOptions;
+use relsign_cli::junit::{self, Case, Outcome};
 use relsign_cli::{default_jobs, Exit, Failure};
 use relsign_pgp::{verify_folder, FolderOptions, Verifier};
-use relsign_s3::{Destination, Plan, UploadOptions};
+use relsign_s3::{Destination, Plan, UploadOptions, Uploaded};
 
 use crate::cli::Args;
 use crate::report::{self, Reporter};
 
-fn destination(args: &Args) -> Result<Destination, Failure> {
+pub(crate) fn destination(args: &Args) -> Result<Destination, Failure> {
     let to = match &args.to {
         Some(to) => to.clone(),
         None => {
@@ -32,16 +33,30 @@ fn destination(args: &Args) -> Result<Destination, Failure> {
 }
 
 /// Every signature must verify before anything is uploaded.
-fn gate(args: &Args, jobs: usize) -> Result<(), Failure> {
+fn gate(args: &Args, jobs: usize, record: &mut Record) -> Result<(), Failure> {
     let verifier = Verifier::from_files(&args.cert)?;
     let report = verify_folder(&args.from, &verifier, FolderOptions { require_sums: true, jobs })?;
     let failures: Vec<_> = report.failures().collect();
     if failures.is_empty() {
         return Ok(());
     }
-    for f in &failures {
-        if let relsign_pgp::FileStatus::Failed(why) = &f.status {
-            println!("FAIL  {}: {why}", f.path);
+    record.gate = report
+        .files
+        .iter()
+        .map(|f| match &f.status {
+            relsign_pgp::FileStatus::Failed(why) => (f.path.clone(), Some(why.clone())),
+            _ => (f.path.clone(), None),
+        })
+        .collect();
+    let listed: Vec<(&str, &str)> =
+        record.gate.iter().filter_map(|(p, why)| Some((p.as_str(), why.as_deref()?))).collect();
+    if args.json {
+        let files: Vec<_> =
+            listed.iter().map(|(path, why)| serde_json::json!({ "path": path, "problem": why })).collect();
+        println!("{}", serde_json::json!({ "verified": false, "failures": files }));
+    } else {
+        for (path, why) in &listed {
+            println!("FAIL  {path}: {why}");
         }
     }
     Err(Failure::new(
@@ -54,9 +69,91 @@ fn gate(args: &Args, jobs: usize) -> Result<(), Failure> {
     ))
 }
 
+/// What a run did to each file, for the JUnit report.
+#[derive(Default)]
+struct Record {
+    /// Every file the gate checked, with the reason it failed (set only when the gate fails).
+    gate: Vec<(String, Option<String>)>,
+    plan: Option<Plan>,
+    done: Vec<Uploaded>,
+}
+
+impl Record {
+    fn cases(&self, result: &Result<Exit, Failure>) -> Vec<Case> {
+        if !self.gate.is_empty() {
+            let failed = self.gate.iter().filter(|(_, why)| why.is_some()).count();
+            return self
+                .gate
+                .iter()
+                .map(|(path, why)| Case {
+                    name: path.clone(),
+                    outcome: match why {
+                        Some(why) => Outcome::Failed(format!("signature: {why}")),
+                        None => Outcome::Skipped(format!(
+                            "not uploaded: {failed} file(s) of the release do not verify"
+                        )),
+                    },
+                })
+                .collect();
+        }
+        let Some(plan) = &self.plan else {
+            let why = result
+                .as_ref()
+                .err()
+                .map(|f| f.message.clone())
+                .unwrap_or_else(|| "nothing to publish".into());
+            return vec![Case { name: "release".into(), outcome: Outcome::Failed(why) }];
+        };
+        plan.files
+            .iter()
+            .map(|p| {
+                let done = self.done.iter().find(|u| u.key == p.key);
+                let outcome = match (done, result) {
+                    (Some(u), _) => Outcome::Passed(format!(
+                        "{} s3://{}/{}",
+                        report::verb(u.action),
+                        plan.destination.bucket,
+                        u.key
+                    )),
+                    (None, Err(f)) => Outcome::Failed(format!("not published: {}", f.message)),
+                    (None, Ok(_)) => Outcome::Skipped("dry run: nothing uploaded".into()),
+                };
+                Case { name: p.file.name.clone(), outcome }
+            })
+            .collect()
+    }
+}
+
+/// `--require-signatures` needs certificates; checked here rather than by clap, so that
+/// COPIER_REQUIRE_SIGNATURES=false does not demand one.
+pub(crate) fn certificates_given(args: &Args) -> Result<(), Failure> {
+    if args.require_signatures && args.cert.is_empty() {
+        return Err(Failure::new(
+            Exit::Usage,
+            "--require-signatures needs the certificate to verify with: pass --cert FILE (or COPIER_CERT)",
+        ));
+    }
+    Ok(())
+}
+
 pub fn run(args: Args) -> Result<Exit, Failure> {
+    certificates_given(&args)?;
+    let mut record = Record::default();
+    let result = publish(&args, &mut record);
+    if let Some(path) = &args.junit {
+        let written = junit::write(path, "copier", "uploads", &record.cases(&result));
+        match (written, &result) {
+            (Err(f), Ok(_)) => return Err(f),
+            (Err(f), Err(_)) => tracing::warn!("{}", f.message),
+            (Ok(()), _) => {}
+        }
+    }
+    result
+}
+
+fn publish(args: &Args, record: &mut Record) -> Result<Exit, Failure> {
     let started = Instant::now();
-    let dest = destination(&args)?;
+    let dest = destination(args)?;
     if !args.from.is_dir() {
         return Err(Failure::new(
             Exit::Input,
@@ -68,48 +165,68 @@ pub fn run(args: Args) -> Result<Exit, Failure> {
     // the folder) with the file named, before the gate reads anything.
     let files = relsign_s3::scan(&args.from)?;
     if args.require_signatures {
-        gate(&args, cores)?;
+        gate(args, cores, record)?;
+        tracing::debug!("every signature in {} verifies", args.from.display());
     }
-    let jobs = args.jobs.map(usize::from).unwrap_or_else(|| (cores * 4).clamp(4, 16));
-    let options = UploadOptions {
-        jobs,
-        multipart_threshold: args.multipart_threshold,
-        part_size: args.part_size,
-        sse: args.sse.clone(),
-        sse_kms_key_id: args.sse_kms_key_id.clone(),
-        storage_class: args.storage_class.clone(),
-        acl: args.acl.clone(),
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cores.max(2))
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::new(Exit::Internal, format!("cannot start the async runtime: {e}")))?;
+    let options = upload_options(args, cores);
+    let runtime = runtime(cores)?;
     runtime.block_on(async {
-        let aws = AwsOptions {
-            region: args.region.clone(),
-            max_attempts: Some(args.max_attempts),
-            connect_timeout: None,
-            read_timeout: Some(args.read_timeout),
-        };
-        let config = relsign_aws::load(&aws).await?;
+        let config = relsign_aws::load(&aws_options(args)).await?;
         let client = relsign_aws::s3_client(&config, args.path_style);
         let plan = Plan::make(&client, &dest, files, args.overwrite).await?;
+        record.plan = Some(plan.clone());
+        let count = |a: relsign_s3::Action| plan.files.iter().filter(|p| p.action == a).count();
+        tracing::debug!(
+            "plan for {dest}: {} to upload, {} to replace, {} identical",
+            count(relsign_s3::Action::Upload),
+            count(relsign_s3::Action::Replace),
+            count(relsign_s3::Action::Skip)
+        );
         if args.dry_run {
             report::summary(&plan, None, 0, started.elapsed().as_secs_f64(), args.json);
             return Ok(Exit::Ok);
         }
         let aborted = relsign_s3::abort_stale_uploads(&client, &dest).await?;
         if aborted > 0 {
-            eprintln!("copier: aborted {aborted} multipart upload(s) left under {dest} by an earlier run");
+            tracing::info!("aborted {aborted} multipart upload(s) left under {dest} by an earlier run");
         }
         let total =
             plan.files.iter().filter(|p| p.action != relsign_s3::Action::Skip).map(|p| p.file.size).sum();
         let reporter = Arc::new(Reporter::new(total));
         let result = relsign_s3::execute(&client, &plan, &options, reporter.clone()).await;
         reporter.finish();
+        record.done = reporter.done();
         let done = result?;
         report::summary(&plan, Some(&done), aborted, started.elapsed().as_secs_f64(), args.json);
         Ok(Exit::Ok)
     })
+}
+
+pub(crate) fn upload_options(args: &Args, cores: usize) -> UploadOptions {
+    UploadOptions {
+        jobs: args.jobs.map(usize::from).unwrap_or_else(|| (cores * 4).clamp(4, 16)),
+        multipart_threshold: args.multipart_threshold,
+        part_size: args.part_size,
+        sse: args.sse.clone(),
+        sse_kms_key_id: args.sse_kms_key_id.clone(),
+        storage_class: args.storage_class.clone(),
+        acl: args.acl.clone(),
+    }
+}
+
+pub(crate) fn aws_options(args: &Args) -> AwsOptions {
+    AwsOptions {
+        region: args.region.clone(),
+        max_attempts: Some(args.max_attempts),
+        connect_timeout: None,
+        read_timeout: Some(args.read_timeout),
+    }
+}
+
+pub(crate) fn runtime(cores: usize) -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores.max(2))
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(Exit::Internal, format!("cannot start the async runtime: {e}")))
 }

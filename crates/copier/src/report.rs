@@ -2,6 +2,7 @@
 //! and the summary on stdout.
 
 use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -10,6 +11,8 @@ use serde::Serialize;
 
 pub struct Reporter {
     bar: Option<ProgressBar>,
+    /// Every file finished so far, for the JUnit report.
+    done: Mutex<Vec<Uploaded>>,
 }
 
 impl Reporter {
@@ -25,7 +28,12 @@ impl Reporter {
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         });
-        Reporter { bar }
+        Reporter { bar, done: Mutex::new(Vec::new()) }
+    }
+
+    /// The files finished so far.
+    pub fn done(&self) -> Vec<Uploaded> {
+        self.done.lock().map(|d| d.clone()).unwrap_or_default()
     }
 
     pub fn finish(&self) {
@@ -35,7 +43,7 @@ impl Reporter {
     }
 }
 
-fn verb(action: Action) -> &'static str {
+pub(crate) fn verb(action: Action) -> &'static str {
     match action {
         Action::Upload => "uploaded",
         Action::Replace => "replaced",
@@ -51,10 +59,12 @@ impl Progress for Reporter {
     }
 
     fn file_done(&self, done: &Uploaded) {
-        let line = format!("copier: {} {}", verb(done.action), done.key);
+        if let Ok(mut files) = self.done.lock() {
+            files.push(done.clone());
+        }
         match &self.bar {
-            Some(bar) => bar.println(line),
-            None => eprintln!("{line}"),
+            Some(bar) => bar.println(format!("copier: {} {}", verb(done.action), done.key)),
+            None => tracing::info!("{} {}", verb(done.action), done.key),
         }
     }
 }

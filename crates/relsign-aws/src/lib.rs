@@ -7,9 +7,11 @@
 
 mod config;
 mod error;
+mod identity;
 mod secrets;
 
 pub use config::{load, s3_client, AwsOptions};
 pub use error::{Error, ErrorKind};
+pub use identity::{credentials_source, identity, Identity};
 pub use secrets::{decode_secret, fetch_secret, SecretRef, SecretsClient};
 pub use zeroize::Zeroizing;

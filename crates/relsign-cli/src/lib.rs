@@ -3,6 +3,9 @@
 
 use std::fmt;
 
+pub mod junit;
+pub mod logging;
+pub mod preflight;
 mod process;
 pub use process::{harden, harden_or_warn};
 
@@ -61,7 +64,11 @@ impl Failure {
     pub fn report(&self, program: &str) {
         let one_line: String =
             self.message.split(['\n', '\r']).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
-        eprintln!("{program}: error: {one_line}");
+        if tracing::dispatcher::has_been_set() {
+            tracing::error!(exit_code = self.exit.code(), "{one_line}");
+        } else {
+            eprintln!("{program}: error: {one_line}");
+        }
     }
 }
 

@@ -8,6 +8,9 @@ pub enum Error {
     #[error("no OpenPGP key found in {origin}: expected an armored secret key as `gpg --armor --export-secret-key KEYID` writes it")]
     NoKeyMaterial { origin: String },
 
+    #[error("no OpenPGP certificate found in {origin}: expected a public key as `gpg --armor --export KEYID` writes it")]
+    NoCertificate { origin: String },
+
     #[error(
         "cannot read the OpenPGP data in {origin} ({detail}): it is damaged or truncated; export it again"
     )]

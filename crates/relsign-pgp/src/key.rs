@@ -357,21 +357,21 @@ fn unlock(key: Key<SecretParts, UnspecifiedRole>, passphrase: Option<&Passphrase
             if passphrase.is_empty() {
                 return Err(Error::EmptyPassphrase { fingerprint });
             }
-            match key.clone().decrypt_secret(&passphrase.0) {
+            // A passphrase file usually ends with a newline, and GnuPG's --passphrase-file
+            // reads the first line only: try that first, the bytes as given second. Each try
+            // is a full S2K (65 MB of SHA-1 for a GnuPG export), so the order matters.
+            let trimmed = passphrase.without_trailing_newline().filter(|p| !p.is_empty());
+            let (first_try, second_try) = match &trimmed {
+                Some(line) => (line, Some(passphrase)),
+                None => (passphrase, None),
+            };
+            match key.clone().decrypt_secret(&first_try.0) {
                 Ok(k) => k,
-                Err(first) => {
-                    let retried = passphrase
-                        .without_trailing_newline()
-                        .filter(|p| !p.is_empty())
-                        .and_then(|p| key.clone().decrypt_secret(&p.0).ok());
-                    match retried {
-                        Some(k) => k,
-                        None if is_wrong_password(&first) => {
-                            return Err(Error::WrongPassphrase { fingerprint })
-                        }
-                        None => return Err(unsupported(first)),
-                    }
-                }
+                Err(first) => match second_try.and_then(|p| key.clone().decrypt_secret(&p.0).ok()) {
+                    Some(k) => k,
+                    None if is_wrong_password(&first) => return Err(Error::WrongPassphrase { fingerprint }),
+                    None => return Err(unsupported(first)),
+                },
             }
         }
     };

@@ -89,7 +89,11 @@ impl Verifier {
     /// Adds the certificates in `bytes` (armored or binary). Only the public parts are
     /// kept: they are all verification needs.
     pub fn add_certificates(&mut self, bytes: &[u8], origin: &str) -> Result<usize, Error> {
-        let certs = load_certificates(bytes, origin)?;
+        let certs = load_certificates(bytes, origin).map_err(|e| match e {
+            // The loader speaks of secret keys, which is what signing reads.
+            Error::NoKeyMaterial { origin } => Error::NoCertificate { origin },
+            other => other,
+        })?;
         let n = certs.len();
         self.certs.extend(certs.into_iter().map(|c| c.strip_secret_key_material()));
         Ok(n)

@@ -25,8 +25,10 @@ pub enum Error {
     #[error("bucket {bucket} does not exist: create it or check --to")]
     NoBucket { bucket: String },
 
-    #[error("access denied to s3://{bucket}/{key} ({operation}): allow s3:{operation} on it for this role")]
-    AccessDenied { bucket: String, key: String, operation: String },
+    #[error(
+        "access denied to s3://{bucket}/{key} ({operation}): allow {action} on {resource} for this role"
+    )]
+    AccessDenied { bucket: String, key: String, operation: String, action: &'static str, resource: String },
 
     #[error("cannot reach S3 ({operation} s3://{bucket}/{key}): {detail}: check the network, AWS_REGION and AWS_ENDPOINT_URL*")]
     Unreachable { bucket: String, key: String, operation: String, detail: String },
@@ -84,7 +86,13 @@ where
             if code == "NoSuchBucket" {
                 Error::NoBucket { bucket }
             } else if code == "AccessDenied" || code == "AllAccessDisabled" || status == 403 {
-                Error::AccessDenied { bucket, key, operation }
+                let (action, on_bucket) = iam_action(&operation);
+                let resource = if on_bucket {
+                    format!("arn:aws:s3:::{bucket}")
+                } else {
+                    format!("arn:aws:s3:::{bucket}/{key}")
+                };
+                Error::AccessDenied { bucket, key, operation, action, resource }
             } else {
                 let msg = se.err().message().unwrap_or("");
                 Error::Service { bucket, key, operation, detail: format!("{code} (HTTP {status}): {msg}") }
@@ -103,6 +111,21 @@ where
     }
 }
 
+/// The IAM action that authorizes an S3 API call, and whether it applies to the bucket
+/// (rather than the object): API names and IAM actions differ.
+fn iam_action(operation: &str) -> (&'static str, bool) {
+    match operation {
+        "ListObjectsV2" | "HeadBucket" => ("s3:ListBucket", true),
+        "ListMultipartUploads" => ("s3:ListBucketMultipartUploads", true),
+        "HeadObject" | "GetObject" => ("s3:GetObject", false),
+        "AbortMultipartUpload" => ("s3:AbortMultipartUpload", false),
+        "ListParts" => ("s3:ListMultipartUploadParts", false),
+        "DeleteObject" => ("s3:DeleteObject", false),
+        // PutObject, CreateMultipartUpload, UploadPart, CompleteMultipartUpload
+        _ => ("s3:PutObject", false),
+    }
+}
+
 /// The HTTP status of a raw response, whatever its type.
 pub(crate) trait HttpStatus {
     fn status_code(&self) -> u16;
@@ -111,5 +134,19 @@ pub(crate) trait HttpStatus {
 impl HttpStatus for aws_sdk_s3::config::http::HttpResponse {
     fn status_code(&self) -> u16 {
         self.status().as_u16()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_calls_map_to_the_iam_actions_a_policy_names() {
+        assert_eq!(iam_action("UploadPart"), ("s3:PutObject", false));
+        assert_eq!(iam_action("CompleteMultipartUpload"), ("s3:PutObject", false));
+        assert_eq!(iam_action("HeadObject"), ("s3:GetObject", false));
+        assert_eq!(iam_action("ListObjectsV2"), ("s3:ListBucket", true));
+        assert_eq!(iam_action("ListMultipartUploads"), ("s3:ListBucketMultipartUploads", true));
     }
 }

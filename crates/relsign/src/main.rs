@@ -7,8 +7,8 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-const USAGE: &str =
-    "relsign: run it as signer or copier (links named so), or as `relsign signer ...` / `relsign copier ...`";
+const USAGE: &str = "relsign: run it as signer or copier (links named so), or as `relsign signer ...` / \
+                     `relsign copier ...`; `relsign generate DIR` writes completions and man pages";
 
 fn main() {
     let mut args: Vec<OsString> = std::env::args_os().collect();
@@ -25,6 +25,13 @@ fn main() {
                 args.remove(0);
                 copier::main_from(args)
             }
+            Some("generate") => match args.get(2) {
+                Some(dir) => generate(Path::new(dir)),
+                None => {
+                    eprintln!("relsign: usage: relsign generate DIR (writes completions and man pages)");
+                    2
+                }
+            },
             Some("--version" | "-V") => {
                 println!("relsign {}", env!("CARGO_PKG_VERSION"));
                 0
@@ -36,4 +43,38 @@ fn main() {
         },
     };
     std::process::exit(code)
+}
+
+/// Writes shell completions and man pages for both programs under `dir`, laid out as they
+/// install: `share/bash-completion/completions/`, `share/zsh/vendor-completions/`,
+/// `share/fish/vendor_completions.d/` and `share/man/man1/` (the packages copy `share/`).
+fn generate(dir: &Path) -> i32 {
+    use clap_complete::Shell;
+    let result = (|| -> std::io::Result<()> {
+        let share = dir.join("share");
+        let man = share.join("man/man1");
+        std::fs::create_dir_all(&man)?;
+        for (name, command) in [("signer", signer::command()), ("copier", copier::command())] {
+            for (shell, folder, file) in [
+                (Shell::Bash, "bash-completion/completions", name.to_string()),
+                (Shell::Zsh, "zsh/vendor-completions", format!("_{name}")),
+                (Shell::Fish, "fish/vendor_completions.d", format!("{name}.fish")),
+            ] {
+                let folder = share.join(folder);
+                std::fs::create_dir_all(&folder)?;
+                let mut out = std::fs::File::create(folder.join(file))?;
+                clap_complete::generate(shell, &mut command.clone(), name, &mut out);
+            }
+            // One page for the program and one per subcommand (signer-sign.1, ...).
+            clap_mangen::generate_to(command, &man)?;
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("relsign: cannot write completions and man pages into {}: {e}", dir.display());
+            6
+        }
+    }
 }

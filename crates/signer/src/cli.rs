@@ -17,6 +17,9 @@ use relsign_cli::EXIT_CODES_HELP;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    #[command(flatten)]
+    pub log: relsign_cli::logging::LogArgs,
 }
 
 fn main_help() -> String {
@@ -36,6 +39,9 @@ pub enum Command {
     /// Check signatures, a signed SHA256SUMS, or a whole signed folder
     #[command(after_help = VERIFY_HELP)]
     Verify(VerifyArgs),
+    /// Preflight: report what `sign` would use and whether it works, signing nothing
+    #[command(after_help = CHECK_HELP)]
+    Check(SignArgs),
     /// Print the public certificate of a secret key (what users verify with)
     #[command(after_help = EXPORT_HELP)]
     ExportCert(ExportCertArgs),
@@ -68,10 +74,24 @@ Examples:
   signer verify --cert public.asc app.tar              # app.tar against app.tar.asc
   signer verify --cert public.asc app.tar.asc          # the same
   signer verify --cert public.asc signed/SHA256SUMS    # the signed list and every digest
+  signer verify --cert public.asc --junit reports/signatures.xml signed/   # and a CodeBuild report
 
 One line per file on stdout; exit 1 if anything fails. In a folder, every file needs a
 signature that verifies (manifest.json may rely on the signed SHA256SUMS instead), and a
 SHA256SUMS, when present, must verify and list every file with the right digest.";
+
+const CHECK_HELP: &str = "\
+Takes the flags and environment of `signer sign` and reports, without signing anything:
+the sources and how many files each holds, the output folder, the AWS region and where the
+credentials come from, each secret read and decoded, the key chosen and unlocked (its
+fingerprint shown). Each problem comes with its fix; the exit code is the one the run would
+fail with.
+
+Examples:
+  # In a buildspec, before the real run, with the same environment
+  signer check --out signed
+  # Locally, as JSON
+  signer check --json --key-file private.asc --passphrase-file pass.txt dist/";
 
 const EXPORT_HELP: &str = "\
 Examples:
@@ -223,6 +243,10 @@ pub struct VerifyArgs {
     /// Print the results as JSON on stdout
     #[arg(long, env = "SIGNER_JSON", value_parser = FalseyValueParser::new())]
     pub json: bool,
+
+    /// Also write the results as JUnit XML (one test case per file), for a CodeBuild report
+    #[arg(long, env = "SIGNER_JUNIT", value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 
     /// Signed folders, artifacts, .asc files or SHA256SUMS files
     #[arg(required = true, value_name = "PATH")]

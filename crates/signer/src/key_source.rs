@@ -6,6 +6,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use relsign_aws::{AwsOptions, SecretRef, SecretsClient, Zeroizing};
+use relsign_cli::preflight::Report;
 use relsign_cli::{Exit, Failure};
 use relsign_pgp::{KeyRing, Passphrase, SigningKey};
 
@@ -173,4 +174,127 @@ pub fn signing_key(key: &KeyArgs, pass: &PassphraseArgs, aws: &AwsArgs) -> Resul
         }
     };
     Ok(ring.signing_key(key.signing_key.as_deref(), passphrase.as_ref())?)
+}
+
+/// The preflight of the key: the AWS identity (when a secret is named), the key and the
+/// passphrase each read, then the key chosen and unlocked, each reported on its own.
+pub fn check(key: &KeyArgs, pass: &PassphraseArgs, aws: &AwsArgs, report: &mut Report) {
+    let origin = match key_origin(key) {
+        Ok(o) => o,
+        Err(f) => return report.failure("key", &f),
+    };
+    let pass_origin = passphrase_origin(pass);
+    let needs_aws = matches!(origin, Origin::Secret(_)) || matches!(pass_origin, Some(Origin::Secret(_)));
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            return report.failure(
+                "key",
+                &Failure::new(Exit::Internal, format!("cannot start the async runtime: {e}")),
+            )
+        }
+    };
+    let fetched = runtime.block_on(async {
+        let client = if needs_aws {
+            let options = AwsOptions {
+                region: aws.region.clone(),
+                max_attempts: Some(aws.aws_max_attempts),
+                connect_timeout: None,
+                read_timeout: None,
+            };
+            let identity = match relsign_aws::load(&options).await {
+                Ok(config) => relsign_aws::identity(&config).await.map(|id| (id, config)),
+                Err(e) => Err(e),
+            };
+            match identity {
+                Ok((id, config)) => {
+                    report.ok(
+                        "aws",
+                        format!(
+                            "region {}, credentials from {} (access key {})",
+                            id.region, id.source, id.access_key_hint
+                        ),
+                    );
+                    Some(SecretsClient::new(&config))
+                }
+                Err(e) => {
+                    report.failure("aws", &Failure::from(e));
+                    return None;
+                }
+            }
+        } else {
+            None
+        };
+        let (k, p) = tokio::join!(
+            fetch(client.as_ref(), Some(&origin), "key file", "--key-file"),
+            fetch(client.as_ref(), pass_origin.as_ref(), "passphrase file", "--passphrase-file"),
+        );
+        Some((k, p))
+    });
+    let Some((key_bytes, pass_bytes)) = fetched else {
+        return report.problem(
+            "key",
+            Exit::Remote,
+            format!("{} not checked: AWS is not usable", origin_label(&origin)),
+            "fix the aws problem above first",
+        );
+    };
+    let ring = match key_bytes.map(|b| b.map(|bytes| (bytes.len(), key_ring_from(&bytes, &origin)))) {
+        Ok(Some((len, Ok(ring)))) => {
+            report.ok("key", format!("{}: {len} bytes, OpenPGP key material", origin_label(&origin)));
+            Some(ring)
+        }
+        Ok(Some((_, Err(f)))) | Err(f) => {
+            report.failure("key", &f);
+            None
+        }
+        Ok(None) => None,
+    };
+    let passphrase = match (pass_bytes, &pass_origin) {
+        (Ok(Some(bytes)), Some(o)) => {
+            let label = match o {
+                Origin::File(path) => format!("passphrase file {}", path.display()),
+                Origin::Secret(secret) => format!("secret {}", secret.id),
+            };
+            report.ok("passphrase", format!("{label} read"));
+            Some(Passphrase::new(bytes.to_vec()))
+        }
+        (Err(f), _) => {
+            report.failure("passphrase", &f);
+            return;
+        }
+        _ => {
+            use std::os::unix::ffi::OsStringExt;
+            match std::env::var_os(&pass.passphrase_env) {
+                Some(v) => {
+                    report.ok("passphrase", format!("from the environment variable {}", pass.passphrase_env));
+                    Some(Passphrase::new(v.into_vec()))
+                }
+                None => {
+                    report.ok(
+                        "passphrase",
+                        format!(
+                            "none given ({} is not set): the key must be unprotected",
+                            pass.passphrase_env
+                        ),
+                    );
+                    None
+                }
+            }
+        }
+    };
+    let Some(ring) = ring else { return };
+    match ring.signing_key(key.signing_key.as_deref(), passphrase.as_ref()) {
+        Ok(k) => report.ok(
+            "signing key",
+            format!(
+                "{} {}{}, unlocked (certificate {})",
+                k.algorithm(),
+                k.fingerprint(),
+                k.user_id().map(|u| format!(" ({u})")).unwrap_or_default(),
+                k.primary_fingerprint()
+            ),
+        ),
+        Err(e) => report.failure("signing key", &Failure::from(e)),
+    }
 }

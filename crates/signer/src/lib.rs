@@ -4,13 +4,19 @@
 //! A thin binary: it parses arguments and calls relsign-pgp and relsign-codebuild. The
 //! library form lets the multi-call `relsign` binary hold signer and copier in one file.
 
+mod check;
 mod cli;
 mod export_cert;
 mod key_source;
 mod sign;
 mod verify;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
+
+/// The command line's definition, for completions and man pages.
+pub fn command() -> clap::Command {
+    cli::Cli::command()
+}
 
 /// Runs signer with these arguments (the first is the program name); returns the exit code.
 pub fn main_from<I, T>(args: I) -> i32
@@ -21,9 +27,11 @@ where
     // Before anything else, and so before any secret is loaded.
     relsign_cli::harden_or_warn("signer");
     let cli = cli::Cli::parse_from(args);
+    relsign_cli::logging::init("signer", &cli.log);
     let result = match cli.command {
         cli::Command::Sign(args) => sign::run(args),
         cli::Command::Verify(args) => verify::run(args),
+        cli::Command::Check(args) => check::run(args),
         cli::Command::ExportCert(args) => export_cert::run(args),
     };
     relsign_cli::exit_code("signer", result)

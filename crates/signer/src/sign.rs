@@ -14,8 +14,8 @@ use relsign_codebuild::{
     artifact_from_variable, collect, merge_sources, sources_from_env, Artifact, Input, Options, Staging,
 };
 use relsign_pgp::{
-    signature_name, ChecksumList, Manifest, ManifestArtifact, ManifestSigner, Sha256, SignatureHasher, SigningKey,
-    MANIFEST_NAME, SUMS_NAME, SUMS_SIG_NAME,
+    signature_name, ChecksumList, Manifest, ManifestArtifact, ManifestSigner, Sha256, SignatureHasher,
+    SigningKey, MANIFEST_NAME, SUMS_NAME, SUMS_SIG_NAME,
 };
 use serde::Serialize;
 
@@ -51,8 +51,9 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
         by_source: args.layout == Layout::BySource,
     };
     let selection = collect(&inputs, &options)?;
+    tracing::debug!("{} artifact(s) found in {} input(s)", selection.artifacts.len(), inputs.len());
     for skipped in &selection.skipped_signatures {
-        eprintln!("signer: not signing existing signature {}", skipped.display());
+        tracing::info!("not signing existing signature {}", skipped.display());
     }
     let roots: Vec<PathBuf> =
         inputs.iter().map(|i| i.root.clone().unwrap_or_else(|| i.path.clone())).collect();
@@ -71,15 +72,21 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
             }
             (key, unlocking.elapsed())
         });
-        let hashed = Staging::new(&args.out, &roots)
-            .map_err(Failure::from)
-            .and_then(|staging| Ok((hash_all(&selection.artifacts, &staging, jobs, &cancel, started)?, staging)));
+        let hashed = Staging::new(&args.out, &roots).map_err(Failure::from).and_then(|staging| {
+            Ok((hash_all(&selection.artifacts, &staging, jobs, &cancel, started)?, staging))
+        });
         (key.join(), hashed)
     });
     let (key, key_time) =
         key.map_err(|_| Failure::new(Exit::Internal, "the key loading thread panicked: please report this"))?;
     // A key that cannot sign is the first thing to fix, whatever the artifacts' state.
     let mut key = key?;
+    tracing::debug!(
+        fingerprint = %key.fingerprint(),
+        seconds = format!("{:.3}", key_time.as_secs_f64()),
+        "key {} unlocked",
+        key.user_id().unwrap_or("(no user ID)")
+    );
     let (hashed, staging) = hashed?;
     let first_hashed = hashed.first;
     let artifacts = sign_all(&key, &selection.artifacts, hashed, &staging, jobs)?;
@@ -115,28 +122,39 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
     let sums_sig = key.sign_bytes(sums_text.as_bytes())?;
     staging.write(SUMS_NAME, sums_text.as_bytes())?;
     staging.write(SUMS_SIG_NAME, &sums_sig.signature)?;
-    let out = staging.commit()?;
-
-    let summary = Summary {
-        out: &out,
+    let mut summary = Summary {
+        out: &args.out,
         signer: &manifest.signer,
         artifacts: &manifest.artifacts,
         sha256sums: sums_sig.sha256,
         skipped_signatures: selection.skipped_signatures.iter().map(|p| p.display().to_string()).collect(),
-        seconds: started.elapsed().as_secs_f64(),
+        seconds: 0.0,
         key_seconds: key_time.as_secs_f64(),
         first_hashed_seconds: first_hashed.as_secs_f64(),
     };
+    // Before the commit: a variables file that cannot be written fails the run while the
+    // output folder does not exist yet, so a re-run starts clean.
     if let Some(path) = &args.exported_vars {
         write_exported_vars(path, &summary)?;
     }
+    let out = match staging.commit() {
+        Ok(out) => out,
+        Err(e) => {
+            if let Some(path) = &args.exported_vars {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(e.into());
+        }
+    };
+    summary.out = &out;
+    summary.seconds = started.elapsed().as_secs_f64();
     print_summary(&summary, args.json);
     Ok(Exit::Ok)
 }
 
 /// What to sign: the PATH arguments, else the sources CodeBuild names (all their files, or
 /// the files the `--artifact-var` variables name).
-fn inputs(args: &SignArgs) -> Result<Vec<Input>, Failure> {
+pub(crate) fn inputs(args: &SignArgs) -> Result<Vec<Input>, Failure> {
     if !args.paths.is_empty() {
         if !args.artifact_vars.is_empty() {
             return Err(Failure::new(
@@ -288,17 +306,6 @@ fn hash_one(
     Ok(hasher)
 }
 
-/// Hashes a staged artifact again, for a key whose signatures do not start like a v4
-/// key's (the read-ahead assumed v4).
-fn rehash(key: &SigningKey, staged: &Path) -> Result<SignatureHasher, Failure> {
-    let mut hasher = key.hasher();
-    let mut file = File::open(staged)
-        .map_err(|e| Failure::new(Exit::Output, format!("cannot read {}: {e}", staged.display())))?;
-    std::io::copy(&mut file, &mut hasher)
-        .map_err(|e| Failure::new(Exit::Output, format!("cannot read {}: {e}", staged.display())))?;
-    Ok(hasher)
-}
-
 /// Signs every hashed artifact and writes its `.asc`.
 fn sign_all(
     key: &SigningKey,
@@ -307,18 +314,16 @@ fn sign_all(
     staging: &Staging,
     jobs: usize,
 ) -> Result<Vec<ManifestArtifact>, Failure> {
+    // The artifacts were hashed for a v4 signature before the key was known; relsign loads
+    // v4 keys only (what GnuPG 2.2 and sqv verify), so this holds unless that changes.
+    if !key.takes_v4_hashers() {
+        return Err(Failure::new(Exit::Internal, "the signing key is not a v4 key: please report this"));
+    }
     pool(jobs)?.install(|| {
         artifacts
             .par_iter()
             .zip(hashed.hashers)
-            .map_init(
-                || key.clone(),
-                |key, (artifact, hasher)| {
-                    let hasher =
-                        if key.takes_v4_hashers() { hasher } else { rehash(key, &staging.path(&artifact.name))? };
-                    sign_one(key, hasher, artifact, staging)
-                },
-            )
+            .map_init(|| key.clone(), |key, (artifact, hasher)| sign_one(key, hasher, artifact, staging))
             .collect()
     })
 }

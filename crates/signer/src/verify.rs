@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use relsign_cli::junit::{self, Case, Outcome};
 use relsign_cli::{default_jobs, Exit, Failure};
 use relsign_pgp::{
     is_signature_name, verify_file, verify_folder, verify_listed, verify_sums, FileCheck, FileStatus,
@@ -57,6 +58,14 @@ impl Line {
         }
     }
 
+    fn junit(&self) -> Case {
+        let outcome = match &self.problem {
+            Some(why) => Outcome::Failed(why.clone()),
+            None => Outcome::Passed(self.text()),
+        };
+        Case { name: self.path.clone(), outcome }
+    }
+
     fn text(&self) -> String {
         match (&self.problem, &self.fingerprint) {
             (Some(why), _) => format!("FAIL  {}: {why}", self.path),
@@ -85,6 +94,10 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Failure> {
     }
 
     let ok = lines.iter().all(|l| l.ok);
+    if let Some(path) = &args.junit {
+        let cases: Vec<Case> = lines.iter().map(Line::junit).collect();
+        junit::write(path, "signer verify", "signatures", &cases)?;
+    }
     let mut stdout = std::io::stdout().lock();
     if args.json {
         let _ = serde_json::to_writer_pretty(&mut stdout, &serde_json::json!({ "ok": ok, "files": lines }));

@@ -11,7 +11,7 @@ use std::process::Command;
 use relsign_tests::codebuild::{Build, Outcome};
 use relsign_tests::gpg::{GnuPg, PASSPHRASE};
 use relsign_tests::local_aws::{venv, LocalAws};
-use relsign_tests::{files_under, musl_binaries, repo_root, require_tool};
+use relsign_tests::{files_under, musl_binaries, repo_root, require_tool, validate_junit};
 use relsign_wiring::{Action, Buildspec, Params, Pipeline, Template};
 
 const BUCKET: &str = "relsign-releases";
@@ -338,9 +338,53 @@ fn a_release_runs_through_every_stage_to_a_signed_bucket() {
     let deb_path = run.artifacts["UbuntuAmdBuildArtifact"].join(&deb_name);
     let listing = Command::new("dpkg-deb").arg("--contents").arg(&deb_path).output().unwrap();
     let listing = String::from_utf8_lossy(&listing.stdout);
-    for entry in ["./usr/bin/relsign", "./usr/bin/signer -> relsign", "./usr/bin/copier -> relsign"] {
+    for entry in [
+        "./usr/bin/relsign",
+        "./usr/bin/signer -> relsign",
+        "./usr/bin/copier -> relsign",
+        "./usr/share/man/man1/signer.1.gz",
+        "./usr/share/man/man1/signer-sign.1.gz",
+        "./usr/share/man/man1/signer-check.1.gz",
+        "./usr/share/man/man1/copier.1.gz",
+        "./usr/share/man/man1/copier-check.1.gz",
+        "./usr/share/bash-completion/completions/signer",
+        "./usr/share/bash-completion/completions/copier",
+        "./usr/share/zsh/vendor-completions/_signer",
+        "./usr/share/fish/vendor_completions.d/copier.fish",
+    ] {
         assert!(listing.contains(entry), "{entry} not in the .deb:\n{listing}");
     }
+
+    let listing = Command::new("tar").arg("-tzf").arg(&tarball_path).output().unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    let top = tarball.trim_end_matches(".tar.gz");
+    for entry in [
+        "share/man/man1/signer.1",
+        "share/man/man1/copier.1",
+        "share/bash-completion/completions/signer",
+        "share/zsh/vendor-completions/_copier",
+    ] {
+        assert!(listing.contains(&format!("{top}/{entry}")), "{entry} not in the tarball:\n{listing}");
+    }
+    // The man pages render and the completions parse (bash -n).
+    let unpacked = run.work.path().join("unpacked");
+    std::fs::create_dir_all(&unpacked).unwrap();
+    assert!(Command::new("tar")
+        .arg("-xzf")
+        .arg(&tarball_path)
+        .arg("-C")
+        .arg(&unpacked)
+        .status()
+        .unwrap()
+        .success());
+    let man = std::fs::read_to_string(unpacked.join(top).join("share/man/man1/signer-check.1")).unwrap();
+    assert!(man.starts_with(".ie") || man.contains(".TH signer-check"), "{man}");
+    let bash = Command::new("bash")
+        .arg("-n")
+        .arg(unpacked.join(top).join("share/bash-completion/completions/signer"))
+        .output()
+        .unwrap();
+    assert!(bash.status.success(), "{}", String::from_utf8_lossy(&bash.stderr));
 
     run.params.insert("RelsignTarballUrl".into(), format!("file://{}", tarball_path.display()));
     run.params.insert("RelsignTarballSha256".into(), sha256_hex(&tarball_path));
@@ -354,6 +398,15 @@ fn a_release_runs_through_every_stage_to_a_signed_bucket() {
     std::fs::remove_dir_all(&install_dir).unwrap(); // copy installs its own
     let copy = run.action("Copy", "ToS3", None, &[("RELSIGN_INSTALL_DIR", &install)]);
     assert!(copy.log.contains("SHA256SUMS.asc"), "{}", copy.log);
+    // Each stage ran its preflight and left a JUnit report where its `reports:` section reads it.
+    assert!(signed.log.contains("signer check: a run would start"), "{}", signed.log);
+    assert!(copy.log.contains("copier check: a run would start"), "{}", copy.log);
+    for report in ["GPG-Sign/src/reports/signatures.xml", "ToS3-Copy/src/reports/uploads.xml"] {
+        let path = run.work.path().join(report);
+        validate_junit(&path);
+        let xml = std::fs::read_to_string(&path).unwrap();
+        assert!(xml.contains("<testcase ") && !xml.contains("<failure"), "{report}: {xml}");
+    }
     let export = run.action("ExportLogs", "ToS3", None, &[]);
 
     // The final bucket holds every artifact with its signature, the signed list, the logs.

@@ -5,6 +5,7 @@ mod exit_codes;
 mod interop;
 mod large_file;
 mod odd_input;
+mod operator;
 mod process;
 mod secrets;
 

@@ -471,100 +471,145 @@ fn a_recognisable_secret_reaches_no_output_on_any_error_path() {
         .collect();
     let out = |n: &str| work.path().join(n).display().to_string();
     let key = name("canary", "key");
-    let runs: Vec<(&str, Output)> = vec![
-        (
-            "wrong passphrase",
-            sign_env(
-                &["--key-secret-id", &key, "--out", &out("o1")],
-                &with(env.clone(), &[("PASSPHRASE", &format!("{CANARY}-wrong"))]),
+    // Every path runs at the default level, at -vvv, at -vvv as JSON, and with RUST_LOG=trace
+    // (the SDK's own TRACE is cut whatever RUST_LOG says: it would print response bodies).
+    let runs_at = |tag: &str, extra: &[&str], log_env: &[(&str, &str)]| -> Vec<(&str, Output)> {
+        let sign_env = |args: &[&str], env: &[(String, String)]| {
+            sign_env(&[extra, args].concat(), &with(env.to_vec(), log_env))
+        };
+        let run_isolated = |name: &str, args: &[&str], env: &[(String, String)]| {
+            run_isolated(name, &[extra, args].concat(), &with(env.to_vec(), log_env))
+        };
+        vec![
+            (
+                "wrong passphrase",
+                sign_env(
+                    &["--key-secret-id", &key, "--out", &out("o1")],
+                    &with(env.clone(), &[("PASSPHRASE", &format!("{CANARY}-wrong"))]),
+                ),
             ),
-        ),
-        ("no passphrase", sign_env(&["--key-secret-id", &key, "--out", &out("o2")], &env)),
-        (
-            "JSON secret without the field",
-            sign_env(
-                &[
-                    "--key-secret-id",
-                    &name("canary", "json"),
-                    "--key-secret-field",
-                    "nope",
-                    "--out",
-                    &out("o3"),
-                ],
-                &env,
+            ("no passphrase", sign_env(&["--key-secret-id", &key, "--out", &out("o2")], &env)),
+            (
+                "JSON secret without the field",
+                sign_env(
+                    &[
+                        "--key-secret-id",
+                        &name("canary", "json"),
+                        "--key-secret-field",
+                        "nope",
+                        "--out",
+                        &out("o3"),
+                    ],
+                    &env,
+                ),
             ),
-        ),
-        (
-            "JSON field that is not a string",
-            sign_env(
-                &[
-                    "--key-secret-id",
-                    &name("canary", "json-number"),
-                    "--key-secret-field",
-                    "key",
-                    "--out",
-                    &out("o4"),
-                ],
-                &env,
+            (
+                "JSON field that is not a string",
+                sign_env(
+                    &[
+                        "--key-secret-id",
+                        &name("canary", "json-number"),
+                        "--key-secret-field",
+                        "key",
+                        "--out",
+                        &out("o4"),
+                    ],
+                    &env,
+                ),
             ),
-        ),
-        (
-            "plain secret read as JSON",
-            sign_env(&["--key-secret-id", &key, "--key-secret-field", "key", "--out", &out("o5")], &env),
-        ),
-        (
-            "damaged key",
-            sign_env(
-                &["--key-secret-id", &name("canary", "damaged"), "--out", &out("o6")],
-                &with(env.clone(), &[("PASSPHRASE", &passphrase)]),
+            (
+                "plain secret read as JSON",
+                sign_env(&["--key-secret-id", &key, "--key-secret-field", "key", "--out", &out("o5")], &env),
             ),
-        ),
-        (
-            "garbage holding the passphrase",
-            sign_env(&["--key-secret-id", &name("canary", "garbage"), "--out", &out("o7")], &env),
-        ),
-        (
-            "passphrase secret is the JSON",
-            sign_env(
-                &[
-                    "--key-secret-id",
-                    &key,
-                    "--passphrase-secret-id",
-                    &name("canary", "json"),
-                    "--passphrase-secret-field",
-                    "missing",
-                    "--out",
-                    &out("o8"),
-                ],
-                &env,
+            (
+                "damaged key",
+                sign_env(
+                    &["--key-secret-id", &name("canary", "damaged"), "--out", &out("o6")],
+                    &with(env.clone(), &[("PASSPHRASE", &passphrase)]),
+                ),
             ),
-        ),
-        (
-            "signer, unreachable endpoint",
-            sign_env(
-                &["--key-secret-id", &key, "--out", &out("o9")],
-                &with([dead.clone(), sources].concat(), &[("SIGNER_AWS_MAX_ATTEMPTS", "1")]),
+            (
+                "garbage holding the passphrase",
+                sign_env(&["--key-secret-id", &name("canary", "garbage"), "--out", &out("o7")], &env),
             ),
-        ),
-        (
-            "copier, unreachable endpoint",
-            run_isolated(
-                "copier",
-                &["--from", &out("amd"), "--to", "s3://some-bucket/x", "--json"],
-                &with(dead, &[("COPIER_MAX_ATTEMPTS", "1"), ("COPIER_PATH_STYLE", "true")]),
+            (
+                "passphrase secret is the JSON",
+                sign_env(
+                    &[
+                        "--key-secret-id",
+                        &key,
+                        "--passphrase-secret-id",
+                        &name("canary", "json"),
+                        "--passphrase-secret-field",
+                        "missing",
+                        "--out",
+                        &out("o8"),
+                    ],
+                    &env,
+                ),
             ),
-        ),
-    ];
+            (
+                "signer, unreachable endpoint",
+                sign_env(
+                    &["--key-secret-id", &key, "--out", &out("o9")],
+                    &with([dead.clone(), sources.clone()].concat(), &[("SIGNER_AWS_MAX_ATTEMPTS", "1")]),
+                ),
+            ),
+            (
+                "copier, unreachable endpoint",
+                run_isolated(
+                    "copier",
+                    &["--from", &out("amd"), "--to", "s3://some-bucket/x", "--json"],
+                    &with(dead.clone(), &[("COPIER_MAX_ATTEMPTS", "1"), ("COPIER_PATH_STYLE", "true")]),
+                ),
+            ),
+            (
+                "a successful run",
+                sign_env(
+                    &[
+                        "--key-secret-id",
+                        &key,
+                        "--out",
+                        &out(&format!("ok-{}", tag.replace(['-', ' ', '='], "_"))),
+                    ],
+                    &with(env.clone(), &[("PASSPHRASE", &passphrase)]),
+                ),
+            ),
+        ]
+    };
     let body: Vec<&str> = armored.lines().filter(|l| l.len() > 40 && !l.starts_with("-----")).collect();
     assert!(!body.is_empty());
-    for (what, res) in &runs {
-        assert!(!res.status.success(), "{what}: expected a failure");
-        let text =
-            format!("{}{}", String::from_utf8_lossy(&res.stdout), String::from_utf8_lossy(&res.stderr));
-        assert!(!text.contains(CANARY), "{what}: a secret reached the output: {text}");
-        for line in &body {
-            assert!(!text.contains(line), "{what}: key material reached the output");
+    let modes: [(&str, &[&str], &[(&str, &str)]); 4] = [
+        ("default", &[], &[]),
+        ("-vvv", &["-vvv"], &[]),
+        ("-vvv JSON", &["-vvv"], &[("RELSIGN_LOG_FORMAT", "json")]),
+        ("RUST_LOG=trace", &[], &[("RUST_LOG", "trace")]),
+    ];
+    for (mode, extra, log_env) in modes {
+        for (what, res) in &runs_at(mode, extra, log_env) {
+            let succeeded = *what == "a successful run";
+            assert_eq!(
+                res.status.success(),
+                succeeded,
+                "{mode}, {what}: {}",
+                String::from_utf8_lossy(&res.stderr)
+            );
+            let text =
+                format!("{}{}", String::from_utf8_lossy(&res.stdout), String::from_utf8_lossy(&res.stderr));
+            assert!(!text.contains(CANARY), "{mode}, {what}: a secret reached the output: {text}");
+            for line in &body {
+                assert!(!text.contains(line), "{mode}, {what}: key material reached the output");
+            }
+            let lines = stderr_lines(res);
+            if mode == "default" && !succeeded {
+                assert_eq!(lines.len(), 1, "{mode}, {what}: {lines:?}");
+            }
+            if mode == "-vvv JSON" {
+                for line in &lines {
+                    serde_json::from_str::<serde_json::Value>(line)
+                        .unwrap_or_else(|e| panic!("{what}: not a JSON line ({e}): {line}"));
+                }
+            }
         }
-        assert_eq!(stderr_lines(res).len(), 1, "{what}: {:?}", stderr_lines(res));
     }
 }

@@ -1,0 +1,117 @@
+//! `copier check`: the preflight. With the flags and environment of a copy, it reports the
+//! folder and its files, the gate's verdict when signatures are required, the destination,
+//! the AWS identity, and whether the bucket can be listed and written, uploading nothing.
+
+use relsign_cli::preflight::Report;
+use relsign_cli::{default_jobs, Exit, Failure};
+use relsign_pgp::{verify_folder, FolderOptions, Verifier, SUMS_SIG_NAME};
+
+use crate::cli::Args;
+use crate::publish::{aws_options, destination, runtime};
+
+pub fn run(args: Args) -> Result<Exit, Failure> {
+    let mut report = Report::default();
+    let cores = default_jobs();
+    folder(&args, cores, &mut report);
+    let dest = match destination(&args) {
+        Ok(d) => {
+            report.ok("destination", d.to_string());
+            Some(d)
+        }
+        Err(f) => {
+            report.failure("destination", &f);
+            None
+        }
+    };
+    match runtime(cores) {
+        Ok(rt) => rt.block_on(remote(&args, dest.as_ref(), &mut report)),
+        Err(f) => report.failure("aws", &f),
+    }
+    report.finish("copier", args.json)
+}
+
+/// The folder: its files, and the gate's verdict when --require-signatures is given.
+fn folder(args: &Args, cores: usize, report: &mut Report) {
+    if !args.from.is_dir() {
+        return report.problem(
+            "from",
+            Exit::Input,
+            format!("{} is not a folder", args.from.display()),
+            "pass the signed folder as --from (the signing stage's output artifact)",
+        );
+    }
+    let files = match relsign_s3::scan(&args.from) {
+        Ok(files) => files,
+        Err(e) => return report.failure("from", &Failure::from(e)),
+    };
+    let bytes: u64 = files.iter().map(|f| f.size).sum();
+    let complete = args.from.join(SUMS_SIG_NAME).is_file();
+    report.ok(
+        "from",
+        format!(
+            "{}: {} file(s), {:.1} MiB{}",
+            args.from.display(),
+            files.len(),
+            bytes as f64 / (1 << 20) as f64,
+            if complete { "" } else { " (no SHA256SUMS.asc: not a signed release)" }
+        ),
+    );
+    if !args.require_signatures {
+        return;
+    }
+    if let Err(f) = crate::publish::certificates_given(args) {
+        return report.failure("signatures", &f);
+    }
+    let verifier = match Verifier::from_files(&args.cert) {
+        Ok(v) => v,
+        Err(e) => return report.failure("signatures", &Failure::from(e)),
+    };
+    match verify_folder(&args.from, &verifier, FolderOptions { require_sums: true, jobs: cores }) {
+        Ok(r) => {
+            let failed: Vec<String> = r.failures().map(|f| f.path.clone()).collect();
+            if failed.is_empty() {
+                report.ok("signatures", format!("all {} file(s) verify", r.files.len()));
+            } else {
+                report.problem(
+                    "signatures",
+                    Exit::Verify,
+                    format!("{} file(s) do not verify: {}", failed.len(), failed.join(", ")),
+                    "sign the release again (`signer verify` shows why each fails)",
+                );
+            }
+        }
+        Err(e) => report.failure("signatures", &Failure::from(e)),
+    }
+}
+
+/// The AWS identity, then the bucket: listable, and writable (a multipart upload started
+/// and aborted under the prefix).
+async fn remote(args: &Args, dest: Option<&relsign_s3::Destination>, report: &mut Report) {
+    let config = match relsign_aws::load(&aws_options(args)).await {
+        Ok(c) => c,
+        Err(e) => return report.failure("aws", &Failure::from(e)),
+    };
+    match relsign_aws::identity(&config).await {
+        Ok(id) => report.ok(
+            "aws",
+            format!(
+                "region {}, credentials from {} (access key {})",
+                id.region, id.source, id.access_key_hint
+            ),
+        ),
+        Err(e) => return report.failure("aws", &Failure::from(e)),
+    }
+    let Some(dest) = dest else { return };
+    let client = relsign_aws::s3_client(&config, args.path_style);
+    match relsign_s3::preflight(&client, dest).await {
+        Ok(found) => report.ok(
+            "bucket",
+            format!(
+                "{dest}: listable and writable (a multipart upload started and aborted); {}{} object(s) already there",
+                found.existing,
+                if found.more { "+" } else { "" }
+            ),
+        ),
+        Err(e) => report.failure("bucket", &Failure::from(e)),
+    }
+}

@@ -1,0 +1,105 @@
+//! `signer check`: the preflight. With the same flags and environment as `signer sign`, it
+//! reports what a run would use (the sources and their files, the AWS identity, the key and
+//! the passphrase) and whether each works, unlocking the key but signing nothing.
+
+use std::collections::BTreeMap;
+
+use relsign_cli::preflight::Report;
+use relsign_cli::{Exit, Failure};
+use relsign_codebuild::{collect, Options};
+use relsign_pgp::{MANIFEST_NAME, SUMS_NAME, SUMS_SIG_NAME};
+
+use crate::cli::{Layout, SignArgs};
+use crate::key_source;
+
+pub fn run(args: SignArgs) -> Result<Exit, Failure> {
+    let mut report = Report::default();
+    sources(&args, &mut report);
+    output(&args, &mut report);
+    key_source::check(&args.key, &args.passphrase, &args.aws, &mut report);
+    report.finish("signer", args.json)
+}
+
+/// Each source or path with the number and size of the files a run would sign.
+fn sources(args: &SignArgs, report: &mut Report) {
+    let inputs = match crate::sign::inputs(args) {
+        Ok(inputs) => inputs,
+        Err(f) => return report.failure("sources", &f),
+    };
+    let options = Options {
+        reserved: &[SUMS_NAME, SUMS_SIG_NAME, MANIFEST_NAME],
+        include: args.include.clone(),
+        exclude: args.exclude.clone(),
+        by_source: args.layout == Layout::BySource,
+    };
+    let selection = match collect(&inputs, &options) {
+        Ok(s) => s,
+        Err(e) => return report.failure("sources", &Failure::from(e)),
+    };
+    let mut per_input: BTreeMap<String, (usize, u64)> = BTreeMap::new();
+    for a in &selection.artifacts {
+        let label = match &a.source {
+            Some(source) => format!("source {source}"),
+            None => "paths".to_string(),
+        };
+        let entry = per_input.entry(label).or_default();
+        entry.0 += 1;
+        entry.1 += a.size;
+    }
+    for input in &inputs {
+        let label = input.source.as_ref().map(|s| format!("source {s}")).unwrap_or_else(|| "paths".into());
+        let (count, _) = per_input.get(&label).copied().unwrap_or_default();
+        if count == 0 && input.source.is_some() {
+            report.problem(
+                &label,
+                Exit::Input,
+                format!("{}: no file to sign", input.path.display()),
+                "check that the build stage put its output in this artifact, and --include/--exclude",
+            );
+        }
+    }
+    for (label, (count, bytes)) in per_input {
+        report.ok(label, format!("{count} file(s), {:.1} MiB to sign", bytes as f64 / (1 << 20) as f64));
+    }
+    if selection.artifacts.is_empty() {
+        report.problem(
+            "sources",
+            Exit::Input,
+            "no file to sign",
+            "pass PATHs, --source, or run where CODEBUILD_SRC_DIR_* are set",
+        );
+    }
+}
+
+/// The output folder must be absent or empty, and its parent writable.
+fn output(args: &SignArgs, report: &mut Report) {
+    let out = &args.out;
+    match std::fs::read_dir(out).map(|mut entries| entries.next().is_some()) {
+        Ok(true) => report.problem(
+            "output",
+            Exit::Output,
+            format!("{} is not empty", out.display()),
+            "pass an absent or empty --out (signer never mixes a release with older files)",
+        ),
+        Ok(false) => report.ok("output", format!("{} exists and is empty", out.display())),
+        Err(_) if out.exists() => report.problem(
+            "output",
+            Exit::Output,
+            format!("{} is not a folder", out.display()),
+            "pass a folder path as --out",
+        ),
+        Err(_) => {
+            let parent =
+                out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            match tempfile::tempdir_in(parent.ancestors().find(|p| p.exists()).unwrap_or(parent)) {
+                Ok(_) => report.ok("output", format!("{} will be created", out.display())),
+                Err(e) => report.problem(
+                    "output",
+                    Exit::Output,
+                    format!("cannot create {}: {e}", out.display()),
+                    "pass an --out in a writable folder",
+                ),
+            }
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! `copier check` on a good and on broken setups, and the JUnit report of a copy.
+
+use relsign_tests::keys::quick_key;
+use relsign_tests::local_aws::LocalAws;
+use relsign_tests::*;
+
+use crate::{copier, copy_tree, setup};
+
+#[test]
+fn check_finds_the_bucket_writable_and_writes_nothing() {
+    let s = setup(LocalAws::moto(), sample_tree);
+    let cert = quick_key().public.to_str().unwrap().to_string();
+    let from = s.signed.to_str().unwrap();
+    let res = copier(
+        &[
+            "check",
+            "--from",
+            from,
+            "--to",
+            "s3://releases/v1",
+            "--path-style",
+            "--require-signatures",
+            "--cert",
+            &cert,
+        ],
+        &s.env,
+    );
+    let text = stdout(&res);
+    assert!(res.status.success(), "{text}{:?}", stderr_lines(&res));
+    for needle in [
+        "file(s)",
+        "all ",
+        "verify",
+        "s3://releases/v1/",
+        "region us-east-1",
+        "listable and writable",
+        "a run would start",
+    ] {
+        assert!(text.contains(needle), "check output lacks {needle:?}:\n{text}");
+    }
+    assert!(s.server.keys("releases", "").is_empty(), "check wrote an object");
+    assert_eq!(s.server.uploads("releases"), Some(0), "check left a multipart upload");
+}
+
+#[test]
+fn check_names_the_fix_for_a_missing_bucket_credentials_or_folder() {
+    let s = setup(LocalAws::moto(), sample_tree);
+    let from = s.signed.to_str().unwrap().to_string();
+    let no_credentials: Vec<(String, String)> = s
+        .env
+        .iter()
+        .filter(|(k, _)| !k.starts_with("AWS_ACCESS_KEY_ID") && !k.starts_with("AWS_SECRET"))
+        .cloned()
+        .collect();
+    let cases: Vec<(&str, Vec<&str>, &Vec<(String, String)>, i32, &str)> = vec![
+        (
+            "missing bucket",
+            vec!["--from", &from, "--to", "s3://no-such-bucket/v1"],
+            &s.env,
+            5,
+            "create it or check --to",
+        ),
+        (
+            "missing credentials",
+            vec!["--from", &from, "--to", "s3://releases/v1"],
+            &no_credentials,
+            5,
+            "AWS_ACCESS_KEY_ID",
+        ),
+        (
+            "missing folder",
+            vec!["--from", "/nonexistent/signed", "--to", "s3://releases/v1"],
+            &s.env,
+            3,
+            "--from",
+        ),
+    ];
+    for (what, args, env, code, fix) in cases {
+        let mut all = vec!["check", "--path-style"];
+        all.extend(args);
+        let res = copier(&all, env);
+        let text = stdout(&res);
+        assert_eq!(res.status.code(), Some(code), "{what}:\n{text}{:?}", stderr_lines(&res));
+        assert!(text.contains("FAIL") && text.contains("fix: "), "{what}:\n{text}");
+        assert!(text.contains(fix), "{what}: the report does not name {fix:?}:\n{text}");
+        let err = stderr_lines(&res);
+        assert_eq!(err.len(), 1, "{what}: {err:?}");
+    }
+}
+
+#[test]
+fn the_junit_report_has_one_case_per_file_and_the_gates_failure() {
+    let s = setup(LocalAws::s3s_fs(), sample_tree);
+    let cert = quick_key().public.to_str().unwrap().to_string();
+    let files = files_under(&s.signed).len();
+
+    let report = s.work.path().join("reports/uploads.xml");
+    let res = copier(
+        &[
+            "--from",
+            s.signed.to_str().unwrap(),
+            "--to",
+            "s3://releases/junit",
+            "--path-style",
+            "--require-signatures",
+            "--cert",
+            &cert,
+            "--junit",
+            report.to_str().unwrap(),
+        ],
+        &s.env,
+    );
+    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+    validate_junit(&report);
+    let xml = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(xml.matches("<testcase ").count(), files, "{xml}");
+    assert!(!xml.contains("<failure") && !xml.contains("<skipped"), "{xml}");
+
+    let bad = s.work.path().join("bad");
+    copy_tree(&s.signed, &bad);
+    std::fs::copy(bad.join("scripts/install.sh.asc"), bad.join("agent v1.0.tar.asc")).unwrap();
+    let report = s.work.path().join("reports/gated.xml");
+    let res = copier(
+        &[
+            "--from",
+            bad.to_str().unwrap(),
+            "--to",
+            "s3://releases/gated",
+            "--path-style",
+            "--require-signatures",
+            "--cert",
+            &cert,
+            "--junit",
+            report.to_str().unwrap(),
+        ],
+        &s.env,
+    );
+    assert_eq!(res.status.code(), Some(1), "{:?}", stderr_lines(&res));
+    validate_junit(&report);
+    let xml = std::fs::read_to_string(&report).unwrap();
+    let failing: Vec<&str> = xml
+        .split("<testcase ")
+        .skip(1)
+        .filter(|case| case.contains("<failure"))
+        .map(|case| case.split('"').nth(1).unwrap_or_default())
+        .collect();
+    assert_eq!(failing, ["agent v1.0.tar"], "{xml}");
+    assert!(xml.contains("<skipped"), "the other files are reported as not uploaded: {xml}");
+}
