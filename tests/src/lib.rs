@@ -215,3 +215,12 @@ pub fn validate_junit(path: &Path) {
         panic!("{} is not valid JUnit XML: {why}", path.display());
     }
 }
+
+/// The names of the test cases of a JUnit report that hold a `<failure>`.
+pub fn failing_cases(xml: &str) -> Vec<String> {
+    xml.split("<testcase ")
+        .skip(1)
+        .filter(|case| case.contains("<failure"))
+        .map(|case| case.split('"').nth(1).unwrap_or_default().to_string())
+        .collect()
+}

@@ -99,6 +99,15 @@ async fn fetch(
     }
 }
 
+fn aws_options(aws: &AwsArgs) -> AwsOptions {
+    AwsOptions {
+        region: aws.region.clone(),
+        max_attempts: Some(aws.aws_max_attempts),
+        connect_timeout: None,
+        read_timeout: None,
+    }
+}
+
 /// Loads the key bytes and the passphrase bytes, fetching secrets concurrently.
 fn load(
     key: &Origin,
@@ -112,13 +121,7 @@ fn load(
         .map_err(|e| Failure::new(Exit::Internal, format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
         let client = if needs_aws {
-            let options = AwsOptions {
-                region: aws.region.clone(),
-                max_attempts: Some(aws.aws_max_attempts),
-                connect_timeout: None,
-                read_timeout: None,
-            };
-            Some(SecretsClient::new(&relsign_aws::load(&options).await?))
+            Some(SecretsClient::new(&relsign_aws::load(&aws_options(aws)).await?))
         } else {
             None
         };
@@ -196,13 +199,7 @@ pub fn check(key: &KeyArgs, pass: &PassphraseArgs, aws: &AwsArgs, report: &mut R
     };
     let fetched = runtime.block_on(async {
         let client = if needs_aws {
-            let options = AwsOptions {
-                region: aws.region.clone(),
-                max_attempts: Some(aws.aws_max_attempts),
-                connect_timeout: None,
-                read_timeout: None,
-            };
-            let identity = match relsign_aws::load(&options).await {
+            let identity = match relsign_aws::load(&aws_options(aws)).await {
                 Ok(config) => relsign_aws::identity(&config).await.map(|id| (id, config)),
                 Err(e) => Err(e),
             };

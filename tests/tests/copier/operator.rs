@@ -94,56 +94,40 @@ fn the_junit_report_has_one_case_per_file_and_the_gates_failure() {
     let cert = quick_key().public.to_str().unwrap().to_string();
     let files = files_under(&s.signed).len();
 
-    let report = s.work.path().join("reports/uploads.xml");
-    let res = copier(
-        &[
-            "--from",
-            s.signed.to_str().unwrap(),
-            "--to",
-            "s3://releases/junit",
-            "--path-style",
-            "--require-signatures",
-            "--cert",
-            &cert,
-            "--junit",
-            report.to_str().unwrap(),
-        ],
-        &s.env,
-    );
+    // Copies `from` to `prefix`, gated, with a JUnit report; returns the result and the report.
+    let copy = |from: &std::path::Path, prefix: &str| {
+        let report = s.work.path().join(format!("reports/{prefix}.xml"));
+        let to = format!("s3://releases/{prefix}");
+        let res = copier(
+            &[
+                "--from",
+                from.to_str().unwrap(),
+                "--to",
+                &to,
+                "--path-style",
+                "--require-signatures",
+                "--cert",
+                &cert,
+                "--junit",
+                report.to_str().unwrap(),
+            ],
+            &s.env,
+        );
+        validate_junit(&report);
+        (res, std::fs::read_to_string(&report).unwrap())
+    };
+
+    let (res, xml) = copy(&s.signed, "junit");
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
-    validate_junit(&report);
-    let xml = std::fs::read_to_string(&report).unwrap();
     assert_eq!(xml.matches("<testcase ").count(), files, "{xml}");
     assert!(!xml.contains("<failure") && !xml.contains("<skipped"), "{xml}");
 
     let bad = s.work.path().join("bad");
     copy_tree(&s.signed, &bad);
     std::fs::copy(bad.join("scripts/install.sh.asc"), bad.join("agent v1.0.tar.asc")).unwrap();
-    let report = s.work.path().join("reports/gated.xml");
-    let res = copier(
-        &[
-            "--from",
-            bad.to_str().unwrap(),
-            "--to",
-            "s3://releases/gated",
-            "--path-style",
-            "--require-signatures",
-            "--cert",
-            &cert,
-            "--junit",
-            report.to_str().unwrap(),
-        ],
-        &s.env,
-    );
+    let (res, xml) = copy(&bad, "gated");
     assert_eq!(res.status.code(), Some(1), "{:?}", stderr_lines(&res));
-    validate_junit(&report);
-    let xml = std::fs::read_to_string(&report).unwrap();
-    let failing: Vec<&str> = xml
-        .split("<testcase ")
-        .skip(1)
-        .filter(|case| case.contains("<failure"))
-        .map(|case| case.split('"').nth(1).unwrap_or_default())
-        .collect();
+    let failing = failing_cases(&xml);
     assert_eq!(failing, ["agent v1.0.tar"], "{xml}");
     assert!(xml.contains("<skipped"), "the other files are reported as not uploaded: {xml}");
 }

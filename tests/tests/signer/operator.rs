@@ -219,12 +219,7 @@ fn verify_junit_records_each_artifact_and_a_failing_one_as_a_failure() {
     assert_eq!(res.status.code(), Some(1), "{}", stdout(&res));
     validate_junit(&report);
     let doc = std::fs::read_to_string(&report).unwrap();
-    let failing: Vec<&str> = doc
-        .split("<testcase ")
-        .skip(1)
-        .filter(|case| case.contains("<failure"))
-        .map(|case| case.split('"').nth(1).unwrap_or_default())
-        .collect();
+    let failing = failing_cases(&doc);
     assert_eq!(failing.len(), 1, "{doc}");
     assert!(failing[0].ends_with("signed/scripts/install.sh"), "{doc}");
 }
