@@ -224,3 +224,13 @@ pub fn failing_cases(xml: &str) -> Vec<String> {
         .map(|case| case.split('"').nth(1).unwrap_or_default().to_string())
         .collect()
 }
+
+/// Asserts a preflight (`signer check`, `copier check`) passed and its report mentions each
+/// of `needles`.
+pub fn assert_check_passed(res: &Output, needles: &[&str]) {
+    let text = stdout(res);
+    assert!(res.status.success(), "{text}{:?}", stderr_lines(res));
+    for needle in needles {
+        assert!(text.contains(needle), "check output lacks {needle:?}:\n{text}");
+    }
+}

@@ -4,7 +4,7 @@
 
 use relsign_cli::preflight::Report;
 use relsign_cli::{default_jobs, Exit, Failure};
-use relsign_pgp::{verify_folder, FolderOptions, Verifier, SUMS_SIG_NAME};
+use relsign_pgp::SUMS_SIG_NAME;
 
 use crate::cli::Args;
 use crate::publish::{aws_options, destination, runtime};
@@ -62,11 +62,7 @@ fn folder(args: &Args, cores: usize, report: &mut Report) {
     if let Err(f) = crate::publish::certificates_given(args) {
         return report.failure("signatures", &f);
     }
-    let verifier = match Verifier::from_files(&args.cert) {
-        Ok(v) => v,
-        Err(e) => return report.failure("signatures", &Failure::from(e)),
-    };
-    match verify_folder(&args.from, &verifier, FolderOptions { require_sums: true, jobs: cores }) {
+    match crate::publish::verify_release(args, cores) {
         Ok(r) => {
             let failed: Vec<String> = r.failures().map(|f| f.path.clone()).collect();
             if failed.is_empty() {
@@ -80,7 +76,7 @@ fn folder(args: &Args, cores: usize, report: &mut Report) {
                 );
             }
         }
-        Err(e) => report.failure("signatures", &Failure::from(e)),
+        Err(f) => report.failure("signatures", &f),
     }
 }
 
@@ -92,13 +88,7 @@ async fn remote(args: &Args, dest: Option<&relsign_s3::Destination>, report: &mu
         Err(e) => return report.failure("aws", &Failure::from(e)),
     };
     match relsign_aws::identity(&config).await {
-        Ok(id) => report.ok(
-            "aws",
-            format!(
-                "region {}, credentials from {} (access key {})",
-                id.region, id.source, id.access_key_hint
-            ),
-        ),
+        Ok(id) => report.ok("aws", id.to_string()),
         Err(e) => return report.failure("aws", &Failure::from(e)),
     }
     let Some(dest) = dest else { return };

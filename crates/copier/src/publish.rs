@@ -6,7 +6,7 @@ use std::time::Instant;
 use relsign_aws::AwsOptions;
 use relsign_cli::junit::{self, Case, Outcome};
 use relsign_cli::{default_jobs, Exit, Failure};
-use relsign_pgp::{verify_folder, FolderOptions, Verifier};
+use relsign_pgp::{verify_folder, FolderOptions, FolderReport, Verifier};
 use relsign_s3::{Destination, Plan, UploadOptions, Uploaded};
 
 use crate::cli::Args;
@@ -32,10 +32,15 @@ pub(crate) fn destination(args: &Args) -> Result<Destination, Failure> {
     Ok(to.parse::<Destination>()?)
 }
 
+/// Every file of `--from` checked against `--cert`, as the gate (and `copier check`) needs.
+pub(crate) fn verify_release(args: &Args, jobs: usize) -> Result<FolderReport, Failure> {
+    let verifier = Verifier::from_files(&args.cert)?;
+    Ok(verify_folder(&args.from, &verifier, FolderOptions { require_sums: true, jobs })?)
+}
+
 /// Every signature must verify before anything is uploaded.
 fn gate(args: &Args, jobs: usize, record: &mut Record) -> Result<(), Failure> {
-    let verifier = Verifier::from_files(&args.cert)?;
-    let report = verify_folder(&args.from, &verifier, FolderOptions { require_sums: true, jobs })?;
+    let report = verify_release(args, jobs)?;
     let failures: Vec<_> = report.failures().collect();
     if failures.is_empty() {
         return Ok(());

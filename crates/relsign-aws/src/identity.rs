@@ -21,6 +21,16 @@ pub struct Identity {
     pub expires: Option<SystemTime>,
 }
 
+impl std::fmt::Display for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "region {}, credentials from {} (access key {})",
+            self.region, self.source, self.access_key_hint
+        )
+    }
+}
+
 /// The first source of the SDK's default chain that the environment sets up: environment
 /// variables, a profile, a web identity token, the container endpoint (CodeBuild's
 /// service role), else the instance metadata service.

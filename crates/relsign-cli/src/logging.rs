@@ -66,7 +66,9 @@ impl LogArgs {
 
 fn is_ours(target: &str) -> bool {
     OURS.iter().any(|c| {
-        target == *c || target.starts_with(&format!("{c}::")) || target.starts_with(&format!("{c}_"))
+        target
+            .strip_prefix(c)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::") || rest.starts_with('_'))
     })
 }
 
@@ -86,16 +88,8 @@ pub fn init(program: &'static str, args: &LogArgs) {
                 _ => LevelFilter::ERROR,
             };
             let mut filter = EnvFilter::default().add_directive(others.into());
-            for crate_name in [
-                "signer",
-                "copier",
-                "relsign",
-                "relsign_cli",
-                "relsign_pgp",
-                "relsign_aws",
-                "relsign_s3",
-                "relsign_codebuild",
-            ] {
+            // A directive's target is a prefix: `relsign` also covers relsign_pgp and the others.
+            for crate_name in OURS {
                 if let Ok(d) = format!("{crate_name}={level}").parse() {
                     filter = filter.add_directive(d);
                 }

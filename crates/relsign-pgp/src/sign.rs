@@ -45,10 +45,16 @@ impl SignatureHasher {
     /// artifacts are read while the key is fetched and its passphrase stretched. GnuPG makes
     /// v4 keys; [`SigningKey::takes_v4_hashers`] says whether the key turned out to be one.
     pub fn for_v4_key() -> SignatureHasher {
+        SignatureHasher::for_key_version(4)
+    }
+
+    /// SHA-256, not sequoia's SHA-512 default: it is 2-3 times faster on CPUs with SHA
+    /// extensions and every verifier accepts it.
+    fn for_key_version(version: u8) -> SignatureHasher {
         let ctx = HashAlgorithm::SHA256
             .context()
             .expect("SHA-256 is supported by the crypto backend")
-            .for_signature(4);
+            .for_signature(version);
         SignatureHasher { ctx, size: 0 }
     }
 }
@@ -59,14 +65,9 @@ impl SigningKey {
         self.keypair.public().version() == 4
     }
 
-    /// Starts a signature. SHA-256, not sequoia's SHA-512 default: it is 2-3 times faster
-    /// on CPUs with SHA extensions and every verifier accepts it.
+    /// Starts a signature by this key.
     pub fn hasher(&self) -> SignatureHasher {
-        let ctx = HashAlgorithm::SHA256
-            .context()
-            .expect("SHA-256 is supported by the crypto backend")
-            .for_signature(self.keypair.public().version());
-        SignatureHasher { ctx, size: 0 }
+        SignatureHasher::for_key_version(self.keypair.public().version())
     }
 
     /// Finishes the signature over everything fed to `hasher`.

@@ -108,40 +108,65 @@ fn aws_options(aws: &AwsArgs) -> AwsOptions {
     }
 }
 
-/// Loads the key bytes and the passphrase bytes, fetching secrets concurrently.
-fn load(
-    key: &Origin,
-    pass: Option<&Origin>,
-    aws: &AwsArgs,
-) -> Result<(Zeroizing<Vec<u8>>, Option<Zeroizing<Vec<u8>>>), Failure> {
-    let needs_aws = matches!(key, Origin::Secret(_)) || matches!(pass, Some(Origin::Secret(_)));
-    let runtime = tokio::runtime::Builder::new_current_thread()
+/// Secret bytes, zeroed when dropped.
+type Secret = Zeroizing<Vec<u8>>;
+type Fetched = Result<Option<Secret>, Failure>;
+
+fn needs_aws(key: &Origin, pass: Option<&Origin>) -> bool {
+    matches!(key, Origin::Secret(_)) || matches!(pass, Some(Origin::Secret(_)))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Failure::new(Exit::Internal, format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async {
-        let client = if needs_aws {
+        .map_err(|e| Failure::new(Exit::Internal, format!("cannot start the async runtime: {e}")))
+}
+
+/// The key and the passphrase bytes, the secrets fetched concurrently.
+async fn fetch_both(
+    client: Option<&SecretsClient>,
+    key: &Origin,
+    pass: Option<&Origin>,
+) -> (Fetched, Fetched) {
+    tokio::join!(
+        fetch(client, Some(key), "key file", "--key-file"),
+        fetch(client, pass, "passphrase file", "--passphrase-file"),
+    )
+}
+
+/// The passphrase read from its origin, else from the variable `--passphrase-env` names.
+fn passphrase_or_env(bytes: Option<Secret>, pass: &PassphraseArgs) -> Option<Passphrase> {
+    use std::os::unix::ffi::OsStringExt;
+    match bytes {
+        Some(bytes) => Some(Passphrase::new(bytes.to_vec())),
+        None => std::env::var_os(&pass.passphrase_env).map(|v| Passphrase::new(v.into_vec())),
+    }
+}
+
+/// Loads the key bytes and the passphrase bytes, fetching secrets concurrently.
+fn load(key: &Origin, pass: Option<&Origin>, aws: &AwsArgs) -> Result<(Secret, Option<Secret>), Failure> {
+    runtime()?.block_on(async {
+        let client = if needs_aws(key, pass) {
             Some(SecretsClient::new(&relsign_aws::load(&aws_options(aws)).await?))
         } else {
             None
         };
-        let (k, p) = tokio::join!(
-            fetch(client.as_ref(), Some(key), "key file", "--key-file"),
-            fetch(client.as_ref(), pass, "passphrase file", "--passphrase-file"),
-        );
+        let (k, p) = fetch_both(client.as_ref(), key, pass).await;
         Ok((k?.expect("key origin given"), p?))
     })
 }
 
-fn origin_label(origin: &Origin) -> String {
+/// `key file PATH` (or `passphrase file PATH`) or `secret ID`.
+fn label(origin: &Origin, what: &str) -> String {
     match origin {
-        Origin::File(path) => format!("key file {}", path.display()),
+        Origin::File(path) => format!("{what} file {}", path.display()),
         Origin::Secret(s) => format!("secret {}", s.id),
     }
 }
 
 fn key_ring_from(bytes: &[u8], origin: &Origin) -> Result<KeyRing, Failure> {
-    let label = origin_label(origin);
+    let label = label(origin, "key");
     KeyRing::from_bytes(bytes, &label).map_err(|e| {
         // A JSON secret is a common slip: say which option reads a field of it.
         let json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
@@ -169,13 +194,7 @@ pub fn signing_key(key: &KeyArgs, pass: &PassphraseArgs, aws: &AwsArgs) -> Resul
     let (key_bytes, pass_bytes) = load(&origin, pass_origin.as_ref(), aws)?;
     let ring = key_ring_from(&key_bytes, &origin)?;
     drop(key_bytes);
-    let passphrase = match pass_bytes {
-        Some(bytes) => Some(Passphrase::new(bytes.to_vec())),
-        None => {
-            use std::os::unix::ffi::OsStringExt;
-            std::env::var_os(&pass.passphrase_env).map(|v| Passphrase::new(v.into_vec()))
-        }
-    };
+    let passphrase = passphrase_or_env(pass_bytes, pass);
     Ok(ring.signing_key(key.signing_key.as_deref(), passphrase.as_ref())?)
 }
 
@@ -187,31 +206,19 @@ pub fn check(key: &KeyArgs, pass: &PassphraseArgs, aws: &AwsArgs, report: &mut R
         Err(f) => return report.failure("key", &f),
     };
     let pass_origin = passphrase_origin(pass);
-    let needs_aws = matches!(origin, Origin::Secret(_)) || matches!(pass_origin, Some(Origin::Secret(_)));
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match runtime() {
         Ok(r) => r,
-        Err(e) => {
-            return report.failure(
-                "key",
-                &Failure::new(Exit::Internal, format!("cannot start the async runtime: {e}")),
-            )
-        }
+        Err(f) => return report.failure("key", &f),
     };
     let fetched = runtime.block_on(async {
-        let client = if needs_aws {
+        let client = if needs_aws(&origin, pass_origin.as_ref()) {
             let identity = match relsign_aws::load(&aws_options(aws)).await {
                 Ok(config) => relsign_aws::identity(&config).await.map(|id| (id, config)),
                 Err(e) => Err(e),
             };
             match identity {
                 Ok((id, config)) => {
-                    report.ok(
-                        "aws",
-                        format!(
-                            "region {}, credentials from {} (access key {})",
-                            id.region, id.source, id.access_key_hint
-                        ),
-                    );
+                    report.ok("aws", id.to_string());
                     Some(SecretsClient::new(&config))
                 }
                 Err(e) => {
@@ -222,23 +229,19 @@ pub fn check(key: &KeyArgs, pass: &PassphraseArgs, aws: &AwsArgs, report: &mut R
         } else {
             None
         };
-        let (k, p) = tokio::join!(
-            fetch(client.as_ref(), Some(&origin), "key file", "--key-file"),
-            fetch(client.as_ref(), pass_origin.as_ref(), "passphrase file", "--passphrase-file"),
-        );
-        Some((k, p))
+        Some(fetch_both(client.as_ref(), &origin, pass_origin.as_ref()).await)
     });
     let Some((key_bytes, pass_bytes)) = fetched else {
         return report.problem(
             "key",
             Exit::Remote,
-            format!("{} not checked: AWS is not usable", origin_label(&origin)),
+            format!("{} not checked: AWS is not usable", label(&origin, "key")),
             "fix the aws problem above first",
         );
     };
     let ring = match key_bytes.map(|b| b.map(|bytes| (bytes.len(), key_ring_from(&bytes, &origin)))) {
         Ok(Some((len, Ok(ring)))) => {
-            report.ok("key", format!("{}: {len} bytes, OpenPGP key material", origin_label(&origin)));
+            report.ok("key", format!("{}: {len} bytes, OpenPGP key material", label(&origin, "key")));
             Some(ring)
         }
         Ok(Some((_, Err(f)))) | Err(f) => {
@@ -247,39 +250,19 @@ pub fn check(key: &KeyArgs, pass: &PassphraseArgs, aws: &AwsArgs, report: &mut R
         }
         Ok(None) => None,
     };
-    let passphrase = match (pass_bytes, &pass_origin) {
-        (Ok(Some(bytes)), Some(o)) => {
-            let label = match o {
-                Origin::File(path) => format!("passphrase file {}", path.display()),
-                Origin::Secret(secret) => format!("secret {}", secret.id),
-            };
-            report.ok("passphrase", format!("{label} read"));
-            Some(Passphrase::new(bytes.to_vec()))
-        }
-        (Err(f), _) => {
-            report.failure("passphrase", &f);
-            return;
-        }
-        _ => {
-            use std::os::unix::ffi::OsStringExt;
-            match std::env::var_os(&pass.passphrase_env) {
-                Some(v) => {
-                    report.ok("passphrase", format!("from the environment variable {}", pass.passphrase_env));
-                    Some(Passphrase::new(v.into_vec()))
-                }
-                None => {
-                    report.ok(
-                        "passphrase",
-                        format!(
-                            "none given ({} is not set): the key must be unprotected",
-                            pass.passphrase_env
-                        ),
-                    );
-                    None
-                }
-            }
-        }
+    let pass_bytes = match pass_bytes {
+        Ok(bytes) => bytes,
+        Err(f) => return report.failure("passphrase", &f),
     };
+    let read_from = match (&pass_bytes, &pass_origin) {
+        (Some(_), Some(o)) => format!("{} read", label(o, "passphrase")),
+        _ if std::env::var_os(&pass.passphrase_env).is_some() => {
+            format!("from the environment variable {}", pass.passphrase_env)
+        }
+        _ => format!("none given ({} is not set): the key must be unprotected", pass.passphrase_env),
+    };
+    report.ok("passphrase", read_from);
+    let passphrase = passphrase_or_env(pass_bytes, pass);
     let Some(ring) = ring else { return };
     match ring.signing_key(key.signing_key.as_deref(), passphrase.as_ref()) {
         Ok(k) => report.ok(

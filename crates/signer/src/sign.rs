@@ -63,6 +63,7 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
     // The key is fetched and unlocked (a passphrase stretched through 65 MB of SHA-1, for a
     // key GnuPG exported) while the artifacts are read: neither waits for the other.
     let cancel = AtomicBool::new(false);
+    let pool = pool(jobs)?;
     let (key, hashed) = std::thread::scope(|scope| {
         let key = scope.spawn(|| {
             let unlocking = Instant::now();
@@ -73,7 +74,7 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
             (key, unlocking.elapsed())
         });
         let hashed = Staging::new(&args.out, &roots).map_err(Failure::from).and_then(|staging| {
-            Ok((hash_all(&selection.artifacts, &staging, jobs, &cancel, started)?, staging))
+            Ok((hash_all(&pool, &selection.artifacts, &staging, &cancel, started)?, staging))
         });
         (key.join(), hashed)
     });
@@ -89,7 +90,7 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
     );
     let (hashed, staging) = hashed?;
     let first_hashed = hashed.first;
-    let artifacts = sign_all(&key, &selection.artifacts, hashed, &staging, jobs)?;
+    let artifacts = sign_all(&pool, &key, &selection.artifacts, hashed, &staging)?;
 
     let signer = ManifestSigner {
         fingerprint: key.fingerprint(),
@@ -234,14 +235,14 @@ fn pool(jobs: usize) -> Result<rayon::ThreadPool, Failure> {
 }
 
 fn hash_all(
+    pool: &rayon::ThreadPool,
     artifacts: &[Artifact],
     staging: &Staging,
-    jobs: usize,
     cancel: &AtomicBool,
     started: Instant,
 ) -> Result<Hashed, Failure> {
     let first = OnceLock::new();
-    let hashers = pool(jobs)?.install(|| {
+    let hashers = pool.install(|| {
         artifacts
             .par_iter()
             .map_init(
@@ -308,18 +309,18 @@ fn hash_one(
 
 /// Signs every hashed artifact and writes its `.asc`.
 fn sign_all(
+    pool: &rayon::ThreadPool,
     key: &SigningKey,
     artifacts: &[Artifact],
     hashed: Hashed,
     staging: &Staging,
-    jobs: usize,
 ) -> Result<Vec<ManifestArtifact>, Failure> {
     // The artifacts were hashed for a v4 signature before the key was known; relsign loads
     // v4 keys only (what GnuPG 2.2 and sqv verify), so this holds unless that changes.
     if !key.takes_v4_hashers() {
         return Err(Failure::new(Exit::Internal, "the signing key is not a v4 key: please report this"));
     }
-    pool(jobs)?.install(|| {
+    pool.install(|| {
         artifacts
             .par_iter()
             .zip(hashed.hashers)
