@@ -75,11 +75,12 @@ ensure_venv() {
         say "installing the AWS CLI into the venv"
         "$RELSIGN_VENV/bin/pip" install -q --disable-pip-version-check awscli
     fi
-    # xmlschema, to validate the JUnit reports against the schema CodeBuild reads; crc32c,
-    # without which moto answers a CRC32C checksum with a plain CRC32 (copier sends CRC32C).
-    if ! "$RELSIGN_VENV/bin/python" -c 'import xmlschema, crc32c' 2>/dev/null; then
-        say "installing xmlschema and crc32c into the venv"
-        "$RELSIGN_VENV/bin/pip" install -q --disable-pip-version-check 'xmlschema>=3,<5' 'crc32c>=2,<3'
+    # xmlschema, to validate the JUnit reports against the schema CodeBuild reads; awscrt,
+    # without which moto cannot compute the CRC64NVME checksums copier sends on multipart
+    # uploads (it fails the upload).
+    if ! "$RELSIGN_VENV/bin/python" -c 'import xmlschema, awscrt' 2>/dev/null; then
+        say "installing xmlschema and awscrt into the venv"
+        "$RELSIGN_VENV/bin/pip" install -q --disable-pip-version-check 'xmlschema>=3,<5' 'awscrt>=0.23,<1'
     fi
 }
 

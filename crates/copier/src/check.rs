@@ -12,12 +12,18 @@ use crate::publish::{aws_options, destination, runtime};
 pub fn run(args: Args) -> Result<Exit, Failure> {
     let mut report = Report::default();
     let cores = default_jobs();
-    folder(&args, cores, &mut report);
+    let files = folder(&args, cores, &mut report);
     let dest = match destination(&args) {
-        Ok(d) => {
-            report.ok("destination", d.to_string());
-            Some(d)
-        }
+        Ok(d) => match files.as_deref().map(|files| relsign_s3::check_keys(&d, files)) {
+            Some(Err(e)) => {
+                report.failure("destination", &Failure::from(e));
+                None
+            }
+            _ => {
+                report.ok("destination", d.to_string());
+                Some(d)
+            }
+        },
         Err(f) => {
             report.failure("destination", &f);
             None
@@ -31,18 +37,22 @@ pub fn run(args: Args) -> Result<Exit, Failure> {
 }
 
 /// The folder: its files, and the gate's verdict when --require-signatures is given.
-fn folder(args: &Args, cores: usize, report: &mut Report) {
+fn folder(args: &Args, cores: usize, report: &mut Report) -> Option<Vec<relsign_s3::LocalFile>> {
     if !args.from.is_dir() {
-        return report.problem(
+        report.problem(
             "from",
             Exit::Input,
             format!("{} is not a folder", args.from.display()),
             "pass the signed folder as --from (the signing stage's output artifact)",
         );
+        return None;
     }
     let files = match relsign_s3::scan(&args.from) {
         Ok(files) => files,
-        Err(e) => return report.failure("from", &Failure::from(e)),
+        Err(e) => {
+            report.failure("from", &Failure::from(e));
+            return None;
+        }
     };
     let bytes: u64 = files.iter().map(|f| f.size).sum();
     let complete = args.from.join(SUMS_SIG_NAME).is_file();
@@ -56,9 +66,13 @@ fn folder(args: &Args, cores: usize, report: &mut Report) {
             if complete { "" } else { " (no SHA256SUMS.asc: not a signed release)" }
         ),
     );
-    if !args.require_signatures {
-        return;
+    if args.require_signatures {
+        gate(args, cores, report);
     }
+    Some(files)
+}
+
+fn gate(args: &Args, cores: usize, report: &mut Report) {
     if let Err(f) = crate::publish::certificates_given(args) {
         return report.failure("signatures", &f);
     }

@@ -85,6 +85,11 @@ pub struct Args {
     #[arg(long, env = "COPIER_CERT", value_name = "FILE", value_delimiter = ',')]
     pub cert: Vec<PathBuf>,
 
+    /// Fingerprint of the certificate that may sign (repeatable; comma-separated in the
+    /// variable). Needed to tell which of several --cert may sign; any of them otherwise
+    #[arg(long, env = "COPIER_SIGNER_FINGERPRINT", value_name = "FINGERPRINT", value_delimiter = ',')]
+    pub signer_fingerprint: Vec<String>,
+
     /// Replace objects that differ instead of refusing
     #[arg(long, env = "COPIER_OVERWRITE", value_parser = FalseyValueParser::new())]
     pub overwrite: bool,

@@ -6,7 +6,7 @@ use std::time::Instant;
 use relsign_aws::AwsOptions;
 use relsign_cli::junit::{self, Case, Outcome};
 use relsign_cli::{default_jobs, Exit, Failure};
-use relsign_pgp::{verify_folder, FolderOptions, FolderReport, Verifier};
+use relsign_pgp::{verify_folder, FolderOptions, FolderReport};
 use relsign_s3::{Destination, Plan, UploadOptions, Uploaded};
 
 use crate::cli::Args;
@@ -34,7 +34,7 @@ pub(crate) fn destination(args: &Args) -> Result<Destination, Failure> {
 
 /// Every file of `--from` checked against `--cert`, as the gate (and `copier check`) needs.
 pub(crate) fn verify_release(args: &Args, jobs: usize) -> Result<FolderReport, Failure> {
-    let verifier = Verifier::from_files(&args.cert)?;
+    let verifier = relsign_cli::verifier(&args.cert, &args.signer_fingerprint)?;
     Ok(verify_folder(&args.from, &verifier, FolderOptions { require_sums: true, jobs })?)
 }
 
@@ -169,6 +169,7 @@ fn publish(args: &Args, record: &mut Record) -> Result<Exit, Failure> {
     // The walk first: it refuses what cannot be published at all (a FIFO, a symlink out of
     // the folder) with the file named, before the gate reads anything.
     let files = relsign_s3::scan(&args.from)?;
+    relsign_s3::check_keys(&dest, &files)?;
     if args.require_signatures {
         gate(args, cores, record)?;
         tracing::debug!("every signature in {} verifies", args.from.display());
@@ -178,7 +179,7 @@ fn publish(args: &Args, record: &mut Record) -> Result<Exit, Failure> {
     runtime.block_on(async {
         let config = relsign_aws::load(&aws_options(args)).await?;
         let client = relsign_aws::s3_client(&config, args.path_style);
-        let plan = Plan::make(&client, &dest, files, args.overwrite).await?;
+        let plan = Plan::make(&client, &dest, files, args.overwrite, options.jobs).await?;
         record.plan = Some(plan.clone());
         let count = |a: relsign_s3::Action| plan.files.iter().filter(|p| p.action == a).count();
         tracing::debug!(
@@ -191,14 +192,29 @@ fn publish(args: &Args, record: &mut Record) -> Result<Exit, Failure> {
             report::summary(&plan, None, 0, started.elapsed().as_secs_f64(), args.json);
             return Ok(Exit::Ok);
         }
-        let aborted = relsign_s3::abort_stale_uploads(&client, &dest).await?;
+        let keys = plan.files.iter().map(|p| p.key.clone()).collect();
+        let aborted = relsign_s3::abort_stale_uploads(&client, &dest, &keys).await?;
         if aborted > 0 {
-            tracing::info!("aborted {aborted} multipart upload(s) left under {dest} by an earlier run");
+            tracing::info!(
+                "aborted {aborted} multipart upload(s) of this release left under {dest} by an earlier run"
+            );
         }
         let total =
             plan.files.iter().filter(|p| p.action != relsign_s3::Action::Skip).map(|p| p.file.size).sum();
         let reporter = Arc::new(Reporter::new(total));
-        let result = relsign_s3::execute(&client, &plan, &options, reporter.clone()).await;
+        let inflight = relsign_s3::Inflight::default();
+        let result = tokio::select! {
+            result = relsign_s3::execute(&client, &plan, &options, reporter.clone(), &inflight) => result,
+            // Dropping the upload future stops its requests; then the open multipart
+            // uploads are aborted, so a stopped run leaves no orphan behind.
+            Ok(stopped) = relsign_cli::StopSignal::next() => {
+                reporter.finish();
+                let n = inflight.abort_all(&client, &dest.bucket).await;
+                return Err(stopped.failure(&format!(
+                    "{n} multipart upload(s) aborted, SHA256SUMS.asc not written"
+                )));
+            }
+        };
         reporter.finish();
         record.done = reporter.done();
         let done = result?;

@@ -7,7 +7,9 @@ pub mod junit;
 pub mod logging;
 pub mod preflight;
 mod process;
+mod signals;
 pub use process::{harden, harden_or_warn};
+pub use signals::{on_stop_signal, StopSignal};
 
 /// The documented exit codes of `signer` and `copier`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +30,10 @@ pub enum Exit {
     Output = 6,
     /// A bug in relsign: please report it.
     Internal = 70,
+    /// Stopped by SIGINT (Ctrl-C) after cleaning up: nothing half-written is left.
+    Interrupted = 130,
+    /// Stopped by SIGTERM (CodeBuild stopping the build) after cleaning up.
+    Terminated = 143,
 }
 
 impl Exit {
@@ -46,7 +52,9 @@ Exit codes (the same for signer and copier):
   4   key: key unreadable, wrong passphrase, expired, revoked, no signing key
   5   remote: secret or AWS service not found, access denied, unreachable
   6   output: output or destination cannot be written or holds something else
-  70  internal error (a bug: please report it)";
+  70  internal error (a bug: please report it)
+  130 interrupted: stopped by SIGINT, after removing what it had half-written
+  143 terminated: stopped by SIGTERM, after removing what it had half-written";
 
 /// A failure to report: one line on stderr and an exit code.
 #[derive(Debug)]
@@ -79,6 +87,19 @@ impl fmt::Display for Failure {
 }
 
 impl std::error::Error for Failure {}
+
+/// The verifier for `--cert` and `--signer-fingerprint`, as `signer verify` and the copier's
+/// gate use it: with several certificates and no fingerprint named, any of them may sign,
+/// which is worth a warning.
+pub fn verifier(certs: &[std::path::PathBuf], signers: &[String]) -> Result<relsign_pgp::Verifier, Failure> {
+    let mut verifier = relsign_pgp::Verifier::from_files(certs)?;
+    if !signers.is_empty() {
+        verifier.only_signers(signers)?;
+    } else if let Some(warning) = verifier.ambiguity() {
+        tracing::warn!("{warning}");
+    }
+    Ok(verifier)
+}
 
 /// The number of worker threads when the user does not say: one per core.
 pub fn default_jobs() -> usize {
@@ -123,6 +144,7 @@ impl From<relsign_s3::Error> for Failure {
             relsign_s3::ErrorKind::Input => Exit::Input,
             relsign_s3::ErrorKind::Destination => Exit::Output,
             relsign_s3::ErrorKind::Remote => Exit::Remote,
+            relsign_s3::ErrorKind::Internal => Exit::Internal,
         };
         Failure::new(exit, e)
     }

@@ -38,6 +38,88 @@ pub struct Options<'a> {
     pub exclude: Vec<String>,
     /// Publish each artifact under `<source name>/`.
     pub by_source: bool,
+    /// Files that must never be signed, wherever they sit (the key file, the passphrase
+    /// file), with what each is.
+    pub secret_files: Vec<(PathBuf, &'static str)>,
+}
+
+/// S3 keys hold at most 1024 bytes; every artifact's signature must fit.
+const MAX_NAME: usize = 1024 - ".asc".len();
+/// Linux file systems hold names of at most 255 bytes; the signature's must fit.
+const MAX_COMPONENT: usize = 255 - ".asc".len();
+
+/// Refuses, before anything is read, a name that cannot be written or published.
+fn check_length(artifact: &Artifact) -> Result<(), Error> {
+    let too_long =
+        |why: String| Error::NameTooLong { name: artifact.name.clone(), path: artifact.path.clone(), why };
+    if artifact.name.len() > MAX_NAME {
+        return Err(too_long(format!(
+            "{} bytes, and an S3 key (with its .asc) holds at most 1024",
+            artifact.name.len()
+        )));
+    }
+    let parts: Vec<&str> = artifact.name.split('/').collect();
+    let last = parts.len() - 1;
+    let over = |(i, p): &(usize, &&str)| p.len() > if *i == last { MAX_COMPONENT } else { 255 };
+    if let Some((_, part)) = parts.iter().enumerate().find(over) {
+        return Err(too_long(format!(
+            "the part {:?} has {} bytes, and a file name (with .asc) holds at most 255",
+            part.chars().take(16).collect::<String>() + "...",
+            part.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses an artifact published inside a folder that is also a file of the release:
+/// a name relsign writes, another artifact, or another artifact's signature.
+fn check_folders(by_name: &BTreeMap<String, Artifact>, reserved: &[&str]) -> Result<(), Error> {
+    for artifact in by_name.values() {
+        let mut folder = String::new();
+        let parts: Vec<&str> = artifact.name.split('/').collect();
+        for part in &parts[..parts.len() - 1] {
+            if !folder.is_empty() {
+                folder.push('/');
+            }
+            folder.push_str(part);
+            let what = if reserved.contains(&folder.as_str()) {
+                Some("a name relsign writes itself")
+            } else if by_name.contains_key(&folder) {
+                Some("an artifact")
+            } else if folder.strip_suffix(".asc").is_some_and(|f| by_name.contains_key(f)) {
+                Some("an artifact's signature")
+            } else {
+                None
+            };
+            if let Some(what) = what {
+                return Err(Error::FolderCollision { path: artifact.path.clone(), folder, what });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Refuses the key file and the passphrase file (compared by device and inode, so a hard
+/// link or a symlink to them is caught too).
+fn check_secret_files(
+    by_name: &BTreeMap<String, Artifact>,
+    secrets: &[(PathBuf, &'static str)],
+) -> Result<(), Error> {
+    use std::os::unix::fs::MetadataExt;
+    let ids: Vec<((u64, u64), &'static str)> = secrets
+        .iter()
+        .filter_map(|(p, what)| fs::metadata(p).ok().map(|m| ((m.dev(), m.ino()), *what)))
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    for artifact in by_name.values() {
+        let Ok(meta) = fs::metadata(&artifact.path) else { continue };
+        if let Some((_, what)) = ids.iter().find(|(id, _)| *id == (meta.dev(), meta.ino())) {
+            return Err(Error::SecretFile { path: artifact.path.clone(), what });
+        }
+    }
+    Ok(())
 }
 
 fn glob_set(patterns: &[String]) -> Result<Option<globset::GlobSet>, Error> {
@@ -146,6 +228,7 @@ pub fn collect(inputs: &[Input], opts: &Options) -> Result<Selection, Error> {
                 artifact.name = format!("{source}/{}", artifact.name);
             }
         }
+        check_length(&artifact)?;
         if opts.reserved.contains(&artifact.name.as_str()) {
             return Err(Error::Reserved { name: artifact.name, path: artifact.path });
         }
@@ -161,6 +244,8 @@ pub fn collect(inputs: &[Input], opts: &Options) -> Result<Selection, Error> {
             .map_err(|e| Error::InputUnreadable { path: artifact.path.clone(), source: e })?;
         by_name.insert(artifact.name.clone(), artifact);
     }
+    check_folders(&by_name, opts.reserved)?;
+    check_secret_files(&by_name, &opts.secret_files)?;
     if by_name.is_empty() {
         let inputs = inputs.iter().map(|i| i.path.display().to_string()).collect::<Vec<_>>().join(", ");
         return Err(Error::NoArtifacts { inputs });

@@ -28,6 +28,15 @@ pub enum Error {
     #[error("{path} would be published as {name}, a name relsign writes itself: rename it")]
     Reserved { name: String, path: PathBuf },
 
+    #[error("{path} is the {what}: secret material is never signed or published; keep it outside the folders signed")]
+    SecretFile { path: PathBuf, what: &'static str },
+
+    #[error("{name:?} ({path}) is too long to publish: {why}; shorten the name")]
+    NameTooLong { name: String, path: PathBuf, why: String },
+
+    #[error("{path} would be published inside the folder {folder}/, but {folder} is also {what}: rename one of them")]
+    FolderCollision { path: PathBuf, folder: String, what: &'static str },
+
     #[error("two artifacts would be published as {name}: {first} and {second}; use --layout by-source, rename one, or sign them in separate runs")]
     Duplicate { name: String, first: PathBuf, second: PathBuf },
 

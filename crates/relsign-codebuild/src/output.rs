@@ -64,6 +64,11 @@ impl Staging {
         Ok(Staging { dir, out: out.to_path_buf() })
     }
 
+    /// The staging folder itself (hidden, beside `--out`).
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// Where the file published as `name` is staged.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)

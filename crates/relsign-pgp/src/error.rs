@@ -52,6 +52,9 @@ pub enum Error {
     #[error("certificate {fingerprint} is not valid under the standard policy ({detail}): refresh its self-signatures with GnuPG (`gpg --quick-set-expire`) or use another key")]
     InvalidCertificate { fingerprint: String, detail: String },
 
+    #[error("--signer-fingerprint {wanted} is in no --cert (they hold {available}): check the fingerprint")]
+    SignerNotCertified { wanted: String, available: String },
+
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
 

@@ -114,6 +114,12 @@ pub(crate) fn load_certificates(bytes: &[u8], origin: &str) -> Result<Vec<Cert>,
     if !armored && first.is_none_or(|b| b & 0x80 == 0) {
         return Err(Error::NoKeyMaterial { origin: origin.to_string() });
     }
+    if armored && crate::inspect::armor_checksum_mismatch(bytes) {
+        return Err(Error::Malformed {
+            origin: origin.to_string(),
+            detail: "its armor checksum does not match its content".into(),
+        });
+    }
     let parser = CertParser::from_bytes(bytes).map_err(malformed)?;
     let mut certs = Vec::new();
     for cert in parser {

@@ -7,6 +7,7 @@
 
 mod error;
 mod hex;
+mod inspect;
 mod key;
 mod manifest;
 mod release;
@@ -17,6 +18,10 @@ mod verify;
 
 pub use error::{Error, ErrorKind};
 pub use hex::{Sha256, Sha256Hasher};
+pub use inspect::{
+    is_secret_key_block, open_regular, read_capped, starts_with_secret_key, SecretScan, MAX_CERTIFICATE,
+    MAX_SIGNATURE, MAX_SUMS,
+};
 pub use key::{KeyRing, Passphrase, SigningKey};
 pub use manifest::{Manifest, ManifestArtifact, ManifestSigner, MANIFEST_NAME};
 pub use release::{

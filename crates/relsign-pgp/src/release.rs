@@ -4,7 +4,6 @@
 //! `signer verify` and the copier's publication gate both stand on this.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -64,8 +63,9 @@ impl FolderReport {
 
 /// Verifies `signature` (a file path) over `data` (a file path).
 pub fn verify_file(verifier: &Verifier, data: &Path, signature: &Path) -> Result<Verified, String> {
-    let sig = std::fs::read(signature).map_err(|e| format!("cannot read {}: {e}", signature.display()))?;
-    let file = File::open(data).map_err(|e| format!("cannot read {}: {e}", data.display()))?;
+    let sig = crate::read_capped(signature, crate::MAX_SIGNATURE)
+        .map_err(|e| format!("cannot read {}: {e}", signature.display()))?;
+    let file = crate::open_regular(data).map_err(|e| format!("cannot read {}: {e}", data.display()))?;
     verifier.verify(&sig, BufReader::with_capacity(256 * 1024, file)).map_err(|f| f.to_string())
 }
 
@@ -78,8 +78,9 @@ pub struct SignedSums {
 /// Reads `SHA256SUMS` and checks `SHA256SUMS.asc` over it.
 pub fn verify_sums(verifier: &Verifier, sums: &Path) -> Result<SignedSums, String> {
     let sig_path = PathBuf::from(format!("{}.asc", sums.display()));
-    let text = std::fs::read(sums).map_err(|e| format!("cannot read {}: {e}", sums.display()))?;
-    let sig = std::fs::read(&sig_path)
+    let text = crate::read_capped(sums, crate::MAX_SUMS)
+        .map_err(|e| format!("cannot read {}: {e}", sums.display()))?;
+    let sig = crate::read_capped(&sig_path, crate::MAX_SIGNATURE)
         .map_err(|e| format!("no signature for the checksum list ({}: {e})", sig_path.display()))?;
     let signature = verifier.verify(&sig, text.as_slice()).map_err(|f: Failure| f.to_string())?;
     let text = String::from_utf8(text).map_err(|_| "the checksum list is not UTF-8 text".to_string())?;
@@ -89,7 +90,7 @@ pub fn verify_sums(verifier: &Verifier, sums: &Path) -> Result<SignedSums, Strin
 
 /// Hashes a file in one buffered pass.
 pub fn sha256_file(path: &Path) -> std::io::Result<Sha256> {
-    let mut file = File::open(path)?;
+    let mut file = crate::open_regular(path)?;
     let mut hasher = Sha256Hasher::new();
     let mut buf = vec![0u8; 256 * 1024];
     loop {

@@ -16,7 +16,7 @@ use sequoia_openpgp as openpgp;
 
 use crate::key::load_certificates;
 use crate::key::policy;
-use crate::{Error, Sha256, Sha256Hasher};
+use crate::{Error, SecretScan, Sha256, Sha256Hasher};
 
 /// A signature that verified, and the digest of the bytes it covers.
 #[derive(Debug, Clone)]
@@ -49,6 +49,10 @@ pub enum Failure {
     NoSignature,
     /// The data could not be read.
     Read(io::Error),
+    /// The data is an OpenPGP secret key, which is never published.
+    SecretMaterial,
+    /// A good signature by a certificate `--signer-fingerprint` does not name.
+    NotAllowed(String),
 }
 
 impl fmt::Display for Failure {
@@ -66,24 +70,78 @@ impl fmt::Display for Failure {
             Failure::Malformed(d) => write!(f, "not an OpenPGP signature: {d}"),
             Failure::NoSignature => write!(f, "the .asc holds no signature"),
             Failure::Read(e) => write!(f, "cannot read: {e}"),
+            Failure::SecretMaterial => write!(
+                f,
+                "holds OpenPGP secret-key material, which is never published: remove it from the release and sign again"
+            ),
+            Failure::NotAllowed(k) => {
+                write!(f, "made by key {k}, which no --signer-fingerprint names: pass the signer's fingerprint")
+            }
         }
     }
 }
 
 /// Checks signatures against a fixed set of certificates.
+#[derive(Default)]
 pub struct Verifier {
     certs: Vec<Cert>,
+    /// When set, only certificates with one of these fingerprints (primary or subkey) may
+    /// have made a signature (`--signer-fingerprint`).
+    signers: Option<Vec<String>>,
 }
 
 impl Verifier {
     /// A verifier trusting the certificates in these files (`--cert`).
     pub fn from_files(paths: &[std::path::PathBuf]) -> Result<Verifier, Error> {
-        let mut verifier = Verifier { certs: Vec::new() };
+        let mut verifier = Verifier::default();
         for path in paths {
-            let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.clone(), source })?;
+            let bytes = crate::read_capped(path, crate::MAX_CERTIFICATE)
+                .map_err(|source| Error::Read { path: path.clone(), source })?;
             verifier.add_certificates(&bytes, &format!("certificate {}", path.display()))?;
         }
         Ok(verifier)
+    }
+
+    /// Only the certificates `fingerprints` name (primary or subkey, hex, any case) may sign.
+    /// Every name must match a certificate given, so a typo cannot pass everything over.
+    pub fn only_signers(&mut self, fingerprints: &[String]) -> Result<(), Error> {
+        let wanted: Vec<String> =
+            fingerprints.iter().map(|f| f.replace(' ', "").to_ascii_uppercase()).collect();
+        for w in &wanted {
+            let known = self.certs.iter().any(|c| c.keys().any(|k| k.key().fingerprint().to_hex() == *w));
+            if !known {
+                return Err(Error::SignerNotCertified {
+                    wanted: w.clone(),
+                    available: self.fingerprints().join(", "),
+                });
+            }
+        }
+        self.signers = Some(wanted);
+        Ok(())
+    }
+
+    /// The primary fingerprints of the certificates trusted.
+    pub fn fingerprints(&self) -> Vec<String> {
+        self.certs.iter().map(|c| c.fingerprint().to_hex()).collect()
+    }
+
+    /// A warning when several certificates may sign and none was named: any of them would
+    /// be accepted for any file.
+    pub fn ambiguity(&self) -> Option<String> {
+        (self.certs.len() > 1 && self.signers.is_none()).then(|| {
+            format!(
+                "{} certificates may sign ({}): name the release key with --signer-fingerprint",
+                self.certs.len(),
+                self.fingerprints().join(", ")
+            )
+        })
+    }
+
+    fn allowed(&self, cert: &Cert) -> bool {
+        match &self.signers {
+            None => true,
+            Some(list) => cert.keys().any(|k| list.contains(&k.key().fingerprint().to_hex())),
+        }
     }
 
     /// Adds the certificates in `bytes` (armored or binary). Only the public parts are
@@ -103,8 +161,14 @@ impl Verifier {
     /// returns the data's SHA-256 computed in the same read.
     pub fn verify(&self, signature: &[u8], data: impl Read + Send + Sync) -> Result<Verified, Failure> {
         let policy = policy();
-        let mut helper = Helper { certs: &self.certs, outcome: None };
-        let mut reader = DigestingReader { inner: data, hasher: Sha256Hasher::new(), size: 0, error: None };
+        let mut helper = Helper { verifier: self, outcome: None };
+        let mut reader = DigestingReader {
+            inner: data,
+            hasher: Sha256Hasher::new(),
+            secret: SecretScan::new(),
+            size: 0,
+            error: None,
+        };
         let builder =
             DetachedVerifierBuilder::from_bytes(signature).map_err(|e| Failure::Malformed(e.to_string()))?;
         let mut verifier =
@@ -118,6 +182,9 @@ impl Verifier {
             return Err(Failure::Malformed(e.to_string()));
         }
         let sha256 = reader.hasher.finish();
+        if reader.secret.finish() {
+            return Err(Failure::SecretMaterial);
+        }
         match helper.outcome {
             Some(Ok((fingerprint, primary, created))) => {
                 Ok(Verified { fingerprint, primary, created, sha256, size: reader.size })
@@ -131,15 +198,18 @@ impl Verifier {
 type Outcome = Result<(String, String, SystemTime), Failure>;
 
 struct Helper<'a> {
-    certs: &'a [Cert],
+    verifier: &'a Verifier,
     outcome: Option<Outcome>,
 }
 
 impl VerificationHelper for &mut Helper<'_> {
     fn get_certs(&mut self, _ids: &[KeyHandle]) -> openpgp::Result<Vec<Cert>> {
-        Ok(self.certs.to_vec())
+        Ok(self.verifier.certs.to_vec())
     }
 
+    /// Every signature in the `.asc` must be good and made by an allowed certificate, as
+    /// `gpg --verify` fails on any bad one: a good signature followed by a bad one, or by
+    /// one of an unknown key, is refused.
     fn check(&mut self, structure: MessageStructure) -> openpgp::Result<()> {
         for layer in structure.into_iter() {
             let MessageLayer::SignatureGroup { results } = layer else {
@@ -147,6 +217,9 @@ impl VerificationHelper for &mut Helper<'_> {
             };
             for result in results {
                 let outcome = match result {
+                    Ok(GoodChecksum { ka, .. }) if !self.verifier.allowed(ka.cert()) => {
+                        Err(Failure::NotAllowed(ka.key().fingerprint().to_hex()))
+                    }
                     Ok(GoodChecksum { sig, ka }) => Ok((
                         ka.key().fingerprint().to_hex(),
                         ka.cert().fingerprint().to_hex(),
@@ -154,12 +227,11 @@ impl VerificationHelper for &mut Helper<'_> {
                     )),
                     Err(e) => Err(classify(e)),
                 };
-                // One good signature from a trusted certificate is enough, as for gpg.
-                let good = outcome.is_ok();
-                if good || self.outcome.is_none() {
+                let failed = outcome.is_err();
+                if failed || self.outcome.is_none() {
                     self.outcome = Some(outcome);
                 }
-                if good {
+                if failed {
                     return Ok(());
                 }
             }
@@ -198,6 +270,7 @@ fn classify(e: VerificationError) -> Failure {
 struct DigestingReader<R> {
     inner: R,
     hasher: Sha256Hasher,
+    secret: SecretScan,
     size: u64,
     error: Option<io::Error>,
 }
@@ -207,6 +280,7 @@ impl<R: Read> Read for DigestingReader<R> {
         match self.inner.read(buf) {
             Ok(n) => {
                 self.hasher.update(&buf[..n]);
+                self.secret.update(&buf[..n]);
                 self.size += n as u64;
                 Ok(n)
             }

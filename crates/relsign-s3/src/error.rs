@@ -16,6 +16,24 @@ pub enum Error {
     #[error("{path}: {why}: rename it")]
     BadName { path: PathBuf, why: String },
 
+    #[error("{path} holds OpenPGP secret-key material, which is never published: remove it from the folder")]
+    SecretMaterial { path: PathBuf },
+
+    #[error("{path} would be published under a key of {key_bytes} bytes, and S3 keys hold at most 1024: shorten the name or the prefix")]
+    KeyTooLong { path: PathBuf, key_bytes: usize },
+
+    #[error("s3://{bucket}/{key} is claimed by another signing of this release (its SHA256SUMS differs and was written first): nothing of this run was uploaded; if that release's SHA256SUMS.asc is there and verifies it is published, else publish to a new prefix or pass --overwrite")]
+    Claimed { bucket: String, key: String },
+
+    #[error("s3://{bucket}/{key} was written by another run while this one published ({operation} refused by its condition): SHA256SUMS.asc was not written; check who else publishes to this prefix, then run again")]
+    Raced { bucket: String, key: String, operation: String },
+
+    #[error("s3://{bucket}/{key} changed or vanished after this run wrote or checked it: SHA256SUMS.asc was not written, so the release is not marked complete; check who else writes to this prefix, then run again")]
+    NotSealed { bucket: String, key: String },
+
+    #[error("{detail}: this is a bug in copier, please report it")]
+    Internal { detail: String },
+
     #[error("{path} changed since it was signed (its SHA-256 is not the one in SHA256SUMS): sign again")]
     Changed { path: PathBuf },
 
@@ -50,18 +68,51 @@ pub enum ErrorKind {
     Input,
     Destination,
     Remote,
+    Internal,
 }
 
 impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Read { .. } | Error::NotRegular { .. } | Error::BadName { .. } | Error::Changed { .. } => {
-                ErrorKind::Input
-            }
+            Error::Read { .. }
+            | Error::NotRegular { .. }
+            | Error::BadName { .. }
+            | Error::Changed { .. }
+            | Error::SecretMaterial { .. }
+            | Error::KeyTooLong { .. } => ErrorKind::Input,
             Error::BadDestination { .. } => ErrorKind::Usage,
-            Error::Conflict { .. } => ErrorKind::Destination,
-            _ => ErrorKind::Remote,
+            Error::Conflict { .. }
+            | Error::Claimed { .. }
+            | Error::Raced { .. }
+            | Error::NotSealed { .. } => ErrorKind::Destination,
+            Error::NoBucket { .. }
+            | Error::AccessDenied { .. }
+            | Error::Unreachable { .. }
+            | Error::NoCredentials { .. }
+            | Error::Service { .. }
+            | Error::ChecksumMismatch { .. } => ErrorKind::Remote,
+            Error::Internal { .. } => ErrorKind::Internal,
         }
+    }
+}
+
+/// Whether S3 refused a conditional write: 412 PreconditionFailed (the condition does not
+/// hold), or 409 ConditionalRequestConflict (a concurrent write to the same key won).
+pub(crate) fn is_precondition_failure<E, R>(e: &aws_sdk_s3::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata,
+    R: HttpStatus,
+{
+    match e {
+        aws_sdk_s3::error::SdkError::ServiceError(se) => {
+            let code = se.err().code().unwrap_or("");
+            let status = se.raw().status_code();
+            code == "PreconditionFailed"
+                || code == "ConditionalRequestConflict"
+                || status == 412
+                || status == 409
+        }
+        _ => false,
     }
 }
 

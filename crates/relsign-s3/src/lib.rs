@@ -1,11 +1,14 @@
 //! Publishing a signed release folder to S3.
 //!
-//! Plan first (every local file with its SHA-256, what the destination already holds), then
-//! upload in an order that makes a present `SHA256SUMS.asc` mean a complete release:
-//! artifacts, signatures, the manifest and checksum list, and the list's signature last.
-//! Every PUT carries its SHA-256 and every part its CRC32C, so S3 checks the bytes; the
-//! checksums S3 returns are compared; each file's SHA-256 is computed from the bytes sent
-//! and must be the signed one; a multipart upload is aborted on any failure.
+//! Plan first (every local file with its SHA-256, what the destination already holds, judged
+//! by the checksums S3 itself verified), then upload in an order that makes a present
+//! `SHA256SUMS.asc` mean a complete release: the checksum list first, written only if no
+//! other signing's list is there (it claims the prefix), then artifacts, signatures and the
+//! manifest, each written only where nothing is (or over exactly the object planned
+//! against, with `--overwrite`), and the list's signature last, once every other object is
+//! confirmed in place. Every PUT carries its SHA-256 and every part its CRC64NVME, so S3
+//! checks the bytes; each file's SHA-256 is computed from the bytes sent and must be the
+//! signed one; a multipart upload is aborted on any failure.
 
 mod destination;
 mod error;
@@ -14,5 +17,7 @@ mod upload;
 
 pub use destination::Destination;
 pub use error::{Error, ErrorKind};
-pub use plan::{scan, Action, LocalFile, Phase, Plan, PlannedFile, RemoteObject};
-pub use upload::{abort_stale_uploads, execute, preflight, Preflight, Progress, UploadOptions, Uploaded};
+pub use plan::{check_keys, scan, Action, LocalFile, Phase, Plan, PlannedFile, RemoteObject};
+pub use upload::{
+    abort_stale_uploads, execute, preflight, Inflight, Preflight, Progress, UploadOptions, Uploaded,
+};

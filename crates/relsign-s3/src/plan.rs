@@ -6,13 +6,15 @@ use std::path::{Path, PathBuf};
 
 use relsign_pgp::{sha256_file, ChecksumList, Sha256, MANIFEST_NAME, SUMS_NAME, SUMS_SIG_NAME};
 
-use crate::error::from_sdk;
 use crate::{Destination, Error};
 
 /// Upload order: a later phase starts only when the earlier one is complete, so the
 /// checksum list's signature, uploaded last, marks a complete release.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Phase {
+    /// The checksum list, first: written only where no other list is, it claims the prefix
+    /// for this signing, so a second signing racing this one stops before it writes.
+    Claim,
     Artifact,
     Signature,
     Metadata,
@@ -23,13 +25,15 @@ impl Phase {
     fn of(name: &str) -> Phase {
         match name {
             SUMS_SIG_NAME => Phase::Seal,
-            SUMS_NAME | MANIFEST_NAME => Phase::Metadata,
+            SUMS_NAME => Phase::Claim,
+            MANIFEST_NAME => Phase::Metadata,
             n if relsign_pgp::is_signature_name(n) => Phase::Signature,
             _ => Phase::Artifact,
         }
     }
 
-    pub const ALL: [Phase; 4] = [Phase::Artifact, Phase::Signature, Phase::Metadata, Phase::Seal];
+    pub const ALL: [Phase; 5] =
+        [Phase::Claim, Phase::Artifact, Phase::Signature, Phase::Metadata, Phase::Seal];
 }
 
 /// A file of the release folder.
@@ -52,10 +56,14 @@ pub fn scan(dir: &Path) -> Result<Vec<LocalFile>, Error> {
         path: path.to_path_buf(),
         detail: e.to_string(),
     };
-    let listed = match std::fs::read_to_string(dir.join(SUMS_NAME)) {
-        Ok(text) => ChecksumList::parse(&text, SUMS_NAME).map_err(|e| read_err(&dir.join(SUMS_NAME), &e))?,
+    let sums_path = dir.join(SUMS_NAME);
+    let listed = match relsign_pgp::read_capped(&sums_path, relsign_pgp::MAX_SUMS) {
+        Ok(bytes) => {
+            let text = String::from_utf8(bytes).map_err(|_| read_err(&sums_path, &"not UTF-8 text"))?;
+            ChecksumList::parse(&text, SUMS_NAME).map_err(|e| read_err(&sums_path, &e))?
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => ChecksumList::new(),
-        Err(e) => return Err(read_err(&dir.join(SUMS_NAME), &e)),
+        Err(e) => return Err(read_err(&sums_path, &e)),
     };
     let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(dir).follow_links(false).sort_by_file_name() {
@@ -74,6 +82,10 @@ pub fn scan(dir: &Path) -> Result<Vec<LocalFile>, Error> {
         if let Err(why) = relsign_codebuild::validate_relative(&name) {
             return Err(Error::BadName { path, why: why.into() });
         }
+        // A key file is refused here even without the gate (which reads every byte).
+        if relsign_pgp::starts_with_secret_key(&path).map_err(|e| read_err(&path, &e))? {
+            return Err(Error::SecretMaterial { path });
+        }
         let size = entry.metadata().map_err(|e| read_err(&path, &e))?.len();
         let sha256 = match listed.get(&name) {
             Some(d) => d,
@@ -85,12 +97,17 @@ pub fn scan(dir: &Path) -> Result<Vec<LocalFile>, Error> {
     Ok(files)
 }
 
-/// An object already at the destination.
-#[derive(Debug, Clone)]
+/// An object already at the destination, as S3 describes it.
+#[derive(Debug, Clone, Default)]
 pub struct RemoteObject {
     pub size: u64,
-    /// From the `sha256` metadata copier writes, or a full-object SHA-256 checksum.
-    pub sha256: Option<Sha256>,
+    pub etag: Option<String>,
+    /// The full-object SHA-256 S3 verified when the object was written whole.
+    pub checksum_sha256: Option<Sha256>,
+    /// The full-object CRC64NVME S3 computed for a multipart object (base64).
+    pub checksum_crc64nvme: Option<String>,
+    /// The `sha256` metadata copier writes: a claim, not a proof.
+    pub metadata_sha256: Option<Sha256>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +124,9 @@ pub struct PlannedFile {
     pub file: LocalFile,
     pub key: String,
     pub action: Action,
+    /// The ETag of the object planned against: what a replacement must still find there
+    /// (`If-Match`), and what an identical object must still be when the release is sealed.
+    pub etag: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -115,76 +135,112 @@ pub struct Plan {
     pub files: Vec<PlannedFile>,
 }
 
-/// The metadata key holding the object's SHA-256 (hex), so a re-run can tell identical
-/// objects whether they were uploaded whole or in parts.
+/// The metadata key holding the object's SHA-256 (hex).
 pub(crate) const SHA256_METADATA: &str = "sha256";
+
+/// S3's longest object key, in bytes.
+const MAX_KEY: usize = 1024;
+
+/// Refuses, before anything is sent, a release whose keys S3 would refuse.
+pub fn check_keys(destination: &Destination, files: &[LocalFile]) -> Result<(), Error> {
+    match files.iter().find(|f| destination.key(&f.name).len() > MAX_KEY) {
+        Some(f) => Err(Error::KeyTooLong { path: f.path.clone(), key_bytes: destination.key(&f.name).len() }),
+        None => Ok(()),
+    }
+}
+
+/// Whether `remote` holds exactly `file`, judged by what S3 verified: the SHA-256 of a
+/// single PUT, else the CRC64NVME of a multipart object together with the SHA-256 claimed
+/// in its metadata. Err says why it cannot be taken as identical.
+pub(crate) fn same_object(file: &LocalFile, remote: &RemoteObject) -> Result<(), &'static str> {
+    if remote.size != file.size {
+        return Err("another size");
+    }
+    if let Some(verified) = remote.checksum_sha256 {
+        if remote.metadata_sha256.is_some_and(|m| m != verified) {
+            return Err("its sha256 metadata disagrees with the SHA-256 S3 verified");
+        }
+        return if verified == file.sha256 { Ok(()) } else { Err("other bytes") };
+    }
+    let Some(crc) = &remote.checksum_crc64nvme else {
+        return Err("S3 holds no checksum it verified for it");
+    };
+    if remote.metadata_sha256 != Some(file.sha256) {
+        return Err("other bytes");
+    }
+    match crate::upload::crc64nvme_file(&file.path) {
+        Ok(local) if local == *crc => Ok(()),
+        Ok(_) => Err("its CRC64NVME (verified by S3) is not the local file's: its sha256 metadata is wrong"),
+        Err(_) => Err("the local file cannot be read to compare"),
+    }
+}
 
 impl Plan {
     /// Lists what the destination holds and decides, file by file. Refuses the whole
-    /// release when any object differs and `overwrite` is false.
+    /// release when any object differs (or cannot be proven identical) and `overwrite` is
+    /// false.
     pub async fn make(
         client: &aws_sdk_s3::Client,
         destination: &Destination,
         files: Vec<LocalFile>,
         overwrite: bool,
+        jobs: usize,
     ) -> Result<Plan, Error> {
-        let remote = list(client, destination, &files).await?;
+        check_keys(destination, &files)?;
+        let remote = list(client, destination, &files, jobs).await?;
         let mut planned = Vec::new();
         let mut conflicts = Vec::new();
         for file in files {
             let key = destination.key(&file.name);
-            let action = match remote.get(&key) {
-                None => Action::Upload,
-                Some(o) if o.size == file.size && o.sha256 == Some(file.sha256) => Action::Skip,
-                Some(_) if overwrite => Action::Replace,
-                Some(_) => {
-                    conflicts.push(key.clone());
-                    Action::Replace
-                }
+            let (action, etag) = match remote.get(&key) {
+                None => (Action::Upload, None),
+                Some(o) => match same_object(&file, o) {
+                    Ok(()) => (Action::Skip, o.etag.clone()),
+                    Err(_) if overwrite => (Action::Replace, o.etag.clone()),
+                    Err(why) => {
+                        conflicts.push(format!("{key}: {why}"));
+                        (Action::Replace, o.etag.clone())
+                    }
+                },
             };
-            planned.push(PlannedFile { file, key, action });
+            planned.push(PlannedFile { file, key, action, etag });
         }
         if !conflicts.is_empty() {
             let count = conflicts.len();
             conflicts.truncate(5);
-            return Err(Error::Conflict { count, keys: conflicts.join(", ") });
+            return Err(Error::Conflict { count, keys: conflicts.join("; ") });
         }
         Ok(Plan { destination: destination.clone(), files: planned })
     }
 }
 
+/// Every object under the prefix that the release would write, with what S3 says of it
+/// (one HeadObject per object present, `jobs` at a time).
 async fn list(
     client: &aws_sdk_s3::Client,
     dest: &Destination,
     files: &[LocalFile],
+    jobs: usize,
 ) -> Result<HashMap<String, RemoteObject>, Error> {
     let wanted: std::collections::HashSet<String> = files.iter().map(|f| dest.key(&f.name)).collect();
-    let mut present = HashMap::new();
-    let mut pages =
-        client.list_objects_v2().bucket(&dest.bucket).prefix(&dest.prefix).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| from_sdk(e, &dest.bucket, &dest.prefix, "ListObjectsV2"))?;
-        for object in page.contents() {
-            let Some(key) = object.key() else { continue };
-            if wanted.contains(key) {
-                present.insert(key.to_string(), object.size().unwrap_or(0).max(0) as u64);
-            }
-        }
+    let present = crate::upload::list_etags(client, dest).await?;
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+    let mut heads = tokio::task::JoinSet::new();
+    for (key, (size, _)) in present.into_iter().filter(|(k, _)| wanted.contains(k)) {
+        let (client, bucket, permits) = (client.clone(), dest.bucket.clone(), permits.clone());
+        heads.spawn(async move {
+            let _permit = permits.acquire_owned().await.expect("semaphore open");
+            let object = crate::upload::head(&client, &bucket, &key).await?;
+            Ok::<_, Error>((key, object.map(|o| RemoteObject { size, ..o })))
+        });
     }
     let mut out = HashMap::new();
-    for (key, size) in present {
-        let head = client
-            .head_object()
-            .bucket(&dest.bucket)
-            .key(&key)
-            .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
-            .send()
-            .await
-            .map_err(|e| from_sdk(e, &dest.bucket, &key, "HeadObject"))?;
-        let from_metadata = head.metadata().and_then(|m| m.get(SHA256_METADATA)).and_then(|h| h.parse().ok());
-        let from_checksum =
-            head.checksum_sha256().filter(|c| !c.contains('-')).and_then(|c| crate::upload::from_base64(c));
-        out.insert(key, RemoteObject { size, sha256: from_metadata.or(from_checksum) });
+    while let Some(joined) = heads.join_next().await {
+        let (key, object) = joined.map_err(|e| Error::Internal { detail: e.to_string() })??;
+        // Gone since the listing: as good as absent (a conditional write settles it).
+        if let Some(object) = object {
+            out.insert(key, object);
+        }
     }
     Ok(out)
 }

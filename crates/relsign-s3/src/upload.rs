@@ -1,6 +1,8 @@
 //! The transfer engine: bounded concurrency across files and parts, one phase at a time,
-//! a checksum S3 verifies on every request (SHA-256 on a PUT, CRC32C on a part), multipart
-//! uploads aborted on any failure.
+//! a checksum S3 verifies on every request (SHA-256 on a PUT, CRC64NVME on a part and on the
+//! whole multipart object), multipart uploads aborted on any failure, and writes that
+//! cannot race: a new object is written only if none is there (`If-None-Match: *`), a
+//! replacement only over the object planned against (`If-Match`).
 
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,8 +10,8 @@ use std::sync::Arc;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, ObjectCannedAcl, ServerSideEncryption,
-    StorageClass,
+    ChecksumAlgorithm, ChecksumMode, ChecksumType, CompletedMultipartUpload, CompletedPart, ObjectCannedAcl,
+    ServerSideEncryption, StorageClass,
 };
 use aws_sdk_s3::Client;
 use base64::Engine;
@@ -17,9 +19,9 @@ use relsign_pgp::{Sha256, Sha256Hasher};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::error::from_sdk;
-use crate::plan::SHA256_METADATA;
-use crate::{Action, Error, Phase, Plan, PlannedFile};
+use crate::error::{from_sdk, is_precondition_failure};
+use crate::plan::{same_object, SHA256_METADATA};
+use crate::{Action, Destination, Error, Phase, Plan, PlannedFile, RemoteObject};
 
 /// S3 allows at most this many parts per upload.
 const MAX_PARTS: u64 = 10_000;
@@ -55,6 +57,8 @@ pub struct Uploaded {
     pub action: Action,
     /// 0 for a single PUT or a skipped file.
     pub parts: usize,
+    /// The object's ETag as S3 returned it (or as planned, for a skipped file).
+    pub etag: Option<String>,
 }
 
 /// The part size for a file of `size` bytes: at least `wanted` and 5 MiB, grown (to whole
@@ -97,31 +101,69 @@ struct Job {
     permits: Arc<Semaphore>,
     cancel: Arc<AtomicBool>,
     progress: Arc<dyn Progress>,
+    inflight: Inflight,
 }
 
-/// Uploads the plan, phase by phase. After the first failure no new request starts; the
-/// error is returned once every request in flight has finished (or been aborted).
+/// The multipart uploads this run has started and not yet completed or aborted: what a
+/// stopped run aborts before it exits.
+#[derive(Clone, Default)]
+pub struct Inflight(Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>);
+
+impl Inflight {
+    fn add(&self, upload_id: &str, key: &str) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(upload_id.to_string(), key.to_string());
+    }
+
+    fn remove(&self, upload_id: &str) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(upload_id);
+    }
+
+    /// Aborts every upload still open; returns how many were aborted.
+    pub async fn abort_all(&self, client: &Client, bucket: &str) -> usize {
+        let open: Vec<(String, String)> = self.0.lock().unwrap_or_else(|e| e.into_inner()).drain().collect();
+        let mut aborted = 0;
+        for (id, key) in open {
+            if abort(client, bucket, &key, &id).await.is_ok() {
+                aborted += 1;
+            }
+        }
+        aborted
+    }
+}
+
+/// Aborts one multipart upload; one already gone (completed or aborted by another run)
+/// is what was wanted.
+async fn abort(client: &Client, bucket: &str, key: &str, upload_id: &str) -> Result<(), Error> {
+    match client.abort_multipart_upload().bucket(bucket).key(key).upload_id(upload_id).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_service_error().and_then(|s| s.meta().code()) == Some("NoSuchUpload") => Ok(()),
+        Err(e) => Err(from_sdk(e, bucket, key, "AbortMultipartUpload")),
+    }
+}
+
+/// Uploads the plan, phase by phase: the checksum list first (it claims the prefix for this
+/// signing), then artifacts, signatures and the manifest, then, once every object of the
+/// release is confirmed in place, the list's signature, which seals it. After the first
+/// failure no new request starts; the error is returned once every request in flight has
+/// finished (or been aborted).
 pub async fn execute(
     client: &Client,
     plan: &Plan,
     opts: &UploadOptions,
     progress: Arc<dyn Progress>,
+    inflight: &Inflight,
 ) -> Result<Vec<Uploaded>, Error> {
     let permits = Arc::new(Semaphore::new(opts.jobs.max(1)));
     let cancel = Arc::new(AtomicBool::new(false));
     let mut done = Vec::new();
     for phase in Phase::ALL {
+        if phase == Phase::Seal {
+            confirm_in_place(client, plan, &done).await?;
+        }
         let mut set = JoinSet::new();
         for planned in plan.files.iter().filter(|p| p.file.phase == phase) {
             if planned.action == Action::Skip {
-                let skipped = Uploaded {
-                    name: planned.file.name.clone(),
-                    key: planned.key.clone(),
-                    size: planned.file.size,
-                    sha256: planned.file.sha256,
-                    action: Action::Skip,
-                    parts: 0,
-                };
+                let skipped = skipped(planned, planned.etag.clone());
                 progress.file_done(&skipped);
                 done.push(skipped);
                 continue;
@@ -134,6 +176,7 @@ pub async fn execute(
                 permits: permits.clone(),
                 cancel: cancel.clone(),
                 progress: progress.clone(),
+                inflight: inflight.clone(),
             };
             set.spawn(upload_one(job));
         }
@@ -150,12 +193,8 @@ pub async fn execute(
                 }
                 Err(panic) => {
                     cancel.store(true, Ordering::SeqCst);
-                    first_error.get_or_insert(Error::Service {
-                        bucket: plan.destination.bucket.clone(),
-                        key: String::new(),
-                        operation: "upload".into(),
-                        detail: format!("upload task failed: {panic}"),
-                    });
+                    first_error
+                        .get_or_insert(Error::Internal { detail: format!("upload task failed: {panic}") });
                 }
             }
         }
@@ -164,6 +203,107 @@ pub async fn execute(
         }
     }
     Ok(done)
+}
+
+fn skipped(planned: &PlannedFile, etag: Option<String>) -> Uploaded {
+    Uploaded {
+        name: planned.file.name.clone(),
+        key: planned.key.clone(),
+        size: planned.file.size,
+        sha256: planned.file.sha256,
+        action: Action::Skip,
+        parts: 0,
+        etag,
+    }
+}
+
+/// Before the seal: every other object of the release must be under the prefix, still the
+/// object this run wrote or found identical (same ETag). A concurrent `--overwrite` or a
+/// hand edit since then stops the run before it marks the release complete.
+async fn confirm_in_place(client: &Client, plan: &Plan, done: &[Uploaded]) -> Result<(), Error> {
+    let listed = list_etags(client, &plan.destination).await?;
+    for up in done {
+        let now = match listed.get(&up.key) {
+            None => None,
+            Some((_, Some(etag))) => Some(etag.clone()),
+            // A server whose listing carries no ETags (s3s-fs): ask for this one.
+            Some((_, None)) => {
+                head(client, &plan.destination.bucket, &up.key).await?.map(|o| o.etag.unwrap_or_default())
+            }
+        };
+        let unchanged = match (now, up.etag.as_deref()) {
+            (None, _) => false,
+            (Some(now), Some(ours)) => now.trim_matches('"') == ours.trim_matches('"'),
+            // A server that returned no ETag on upload: presence is all that can be checked.
+            (Some(_), None) => true,
+        };
+        if !unchanged {
+            return Err(Error::NotSealed { bucket: plan.destination.bucket.clone(), key: up.key.clone() });
+        }
+    }
+    Ok(())
+}
+
+/// Every object under the prefix: its size and ETag.
+pub(crate) async fn list_etags(
+    client: &Client,
+    dest: &Destination,
+) -> Result<std::collections::HashMap<String, (u64, Option<String>)>, Error> {
+    let mut present = std::collections::HashMap::new();
+    let mut pages =
+        client.list_objects_v2().bucket(&dest.bucket).prefix(&dest.prefix).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| from_sdk(e, &dest.bucket, &dest.prefix, "ListObjectsV2"))?;
+        for object in page.contents() {
+            let Some(key) = object.key() else { continue };
+            let size = object.size().unwrap_or(0).max(0) as u64;
+            present.insert(key.to_string(), (size, object.e_tag().map(str::to_string)));
+        }
+    }
+    Ok(present)
+}
+
+/// What S3 says of one object (None when there is none).
+pub(crate) async fn head(client: &Client, bucket: &str, key: &str) -> Result<Option<RemoteObject>, Error> {
+    let head = match client
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+    {
+        Ok(head) => head,
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => return Ok(None),
+        Err(e) => return Err(from_sdk(e, bucket, key, "HeadObject")),
+    };
+    let full = |c: &&str| !c.contains('-');
+    Ok(Some(RemoteObject {
+        size: head.content_length().unwrap_or(0).max(0) as u64,
+        etag: head.e_tag().map(str::to_string),
+        checksum_sha256: head.checksum_sha256().filter(full).and_then(from_base64),
+        checksum_crc64nvme: head.checksum_crc64_nvme().filter(full).map(str::to_string),
+        metadata_sha256: head.metadata().and_then(|m| m.get(SHA256_METADATA)).and_then(|h| h.parse().ok()),
+    }))
+}
+
+/// A conditional write refused (412, or 409 for a conflicting concurrent write): another
+/// run wrote the key since the plan. If what is there now is this very file (the same
+/// release published by two runs at once), that is as good as having written it;
+/// otherwise the run stops before it can seal a mixed release.
+async fn lost_race(job: &Job, operation: &str) -> Result<Uploaded, Error> {
+    let there = head(&job.client, &job.bucket, &job.file.key).await?;
+    if job.file.action == Action::Upload {
+        if let Some(there) = there.filter(|o| same_object(&job.file.file, o).is_ok()) {
+            return Ok(skipped(&job.file, there.etag));
+        }
+    }
+    let (bucket, key) = (job.bucket.clone(), job.file.key.clone());
+    Err(if job.file.file.phase == Phase::Claim {
+        Error::Claimed { bucket, key }
+    } else {
+        Error::Raced { bucket, key, operation: operation.to_string() }
+    })
 }
 
 async fn upload_one(job: Job) -> Result<Uploaded, Error> {
@@ -217,16 +357,22 @@ async fn single(job: &Job) -> Result<Uploaded, Error> {
         .bucket(&job.bucket)
         .key(&job.file.key)
         .body(ByteStream::from(bytes))
-        .checksum_sha256(&checksum);
+        // The algorithm named as well as the value: S3 needs only the value, but
+        // S3-compatible servers (moto among them) record an object's checksum only when
+        // the request names its algorithm.
+        .checksum_algorithm(ChecksumAlgorithm::Sha256)
+        .checksum_sha256(&checksum)
+        .set_if_none_match(job.if_none_match())
+        .set_if_match(job.if_match());
     // No SigV4 hash of the body: its SHA-256 is already in the signed x-amz-checksum-sha256
     // header, which S3 checks against the bytes it receives. Hashing it twice more per byte
     // (once for the signature) only costs CPU.
-    let out = object_settings!(request, job, digest)
-        .customize()
-        .disable_payload_signing()
-        .send()
-        .await
-        .map_err(|e| from_sdk(e, &job.bucket, &job.file.key, "PutObject"))?;
+    let sent = object_settings!(request, job, digest).customize().disable_payload_signing().send().await;
+    let out = match sent {
+        Ok(out) => out,
+        Err(e) if is_precondition_failure(&e) => return lost_race(job, "PutObject").await,
+        Err(e) => return Err(from_sdk(e, &job.bucket, &job.file.key, "PutObject")),
+    };
     compare(job, &checksum, out.checksum_sha256())?;
     job.progress.bytes_sent(len);
     Ok(Uploaded {
@@ -236,7 +382,24 @@ async fn single(job: &Job) -> Result<Uploaded, Error> {
         sha256: digest,
         action: job.file.action,
         parts: 0,
+        etag: out.e_tag().map(str::to_string),
     })
+}
+
+impl Job {
+    /// A new object is written only where there is none.
+    fn if_none_match(&self) -> Option<String> {
+        (self.file.action == Action::Upload).then(|| "*".to_string())
+    }
+
+    /// A replacement only over the object the plan saw.
+    fn if_match(&self) -> Option<String> {
+        if self.file.action == Action::Replace {
+            self.file.etag.clone()
+        } else {
+            None
+        }
+    }
 }
 
 /// S3 returns the checksum it computed; when it does, it must be ours.
@@ -259,27 +422,22 @@ async fn multipart(job: &Job) -> Result<Uploaded, Error> {
         .create_multipart_upload()
         .bucket(&job.bucket)
         .key(&job.file.key)
-        .checksum_algorithm(ChecksumAlgorithm::Crc32C);
+        .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
+        .checksum_type(ChecksumType::FullObject);
     let created = object_settings!(request, job, f.sha256)
         .send()
         .await
         .map_err(|e| from_sdk(e, &job.bucket, &job.file.key, "CreateMultipartUpload"))?;
     let upload_id = created.upload_id().unwrap_or_default().to_string();
-    match parts(job, &upload_id).await {
-        Ok(up) => Ok(up),
-        Err(e) => {
-            // Best effort: the next run also aborts what is left under the prefix.
-            let _ = job
-                .client
-                .abort_multipart_upload()
-                .bucket(&job.bucket)
-                .key(&job.file.key)
-                .upload_id(&upload_id)
-                .send()
-                .await;
-            Err(e)
-        }
+    job.inflight.add(&upload_id, &job.file.key);
+    let result = parts(job, &upload_id).await;
+    if result.as_ref().map_or(true, |up| up.parts == 0) {
+        // Failed, or settled by another run's object: best effort, the next run also
+        // aborts what is left of this release.
+        let _ = abort(&job.client, &job.bucket, &job.file.key, &upload_id).await;
     }
+    job.inflight.remove(&upload_id);
+    result
 }
 
 async fn parts(job: &Job, upload_id: &str) -> Result<Uploaded, Error> {
@@ -287,7 +445,7 @@ async fn parts(job: &Job, upload_id: &str) -> Result<Uploaded, Error> {
     let part_size = part_size_for(f.size, job.opts.part_size);
     let mut file = std::fs::File::open(&f.path).map_err(|e| read_error(job, e))?;
     let mut whole = Sha256Hasher::new();
-    let mut crcs: Vec<[u8; 4]> = Vec::new();
+    let mut whole_crc = aws_smithy_checksums::ChecksumAlgorithm::Crc64Nvme.into_impl();
     let mut set: JoinSet<Result<CompletedPart, Error>> = JoinSet::new();
     let mut completed = Vec::new();
     let mut total = 0u64;
@@ -303,8 +461,8 @@ async fn parts(job: &Job, upload_id: &str) -> Result<Uploaded, Error> {
         }
         total += buf.len() as u64;
         whole.update(&buf);
-        let crc = crc32c(&buf);
-        crcs.push(crc);
+        whole_crc.update(&buf);
+        let checksum = crc64nvme(&buf);
         let last = (buf.len() as u64) < part_size;
         let request = job
             .client
@@ -313,11 +471,10 @@ async fn parts(job: &Job, upload_id: &str) -> Result<Uploaded, Error> {
             .key(&job.file.key)
             .upload_id(upload_id)
             .part_number(number)
-            .checksum_crc32_c(to_base64(crc));
+            .checksum_crc64_nvme(&checksum);
         let (bucket, key, progress, len) =
             (job.bucket.clone(), job.file.key.clone(), job.progress.clone(), buf.len() as u64);
         set.spawn(async move {
-            let checksum = to_base64(crc);
             let out = request
                 .body(ByteStream::from(buf))
                 .customize()
@@ -326,7 +483,7 @@ async fn parts(job: &Job, upload_id: &str) -> Result<Uploaded, Error> {
                 .await
                 .map_err(|e| from_sdk(e, &bucket, &key, "UploadPart"))?;
             drop(permit);
-            if let Some(got) = out.checksum_crc32_c() {
+            if let Some(got) = out.checksum_crc64_nvme() {
                 if got != checksum {
                     return Err(Error::ChecksumMismatch {
                         bucket,
@@ -340,7 +497,7 @@ async fn parts(job: &Job, upload_id: &str) -> Result<Uploaded, Error> {
             Ok(CompletedPart::builder()
                 .part_number(number)
                 .set_e_tag(out.e_tag().map(str::to_string))
-                .checksum_crc32_c(checksum)
+                .checksum_crc64_nvme(checksum)
                 .build())
         });
         while let Some(joined) = set.try_join_next() {
@@ -358,19 +515,28 @@ async fn parts(job: &Job, upload_id: &str) -> Result<Uploaded, Error> {
     }
     completed.sort_by_key(|p| p.part_number());
     let count = completed.len();
-    let out = job
+    // The whole object's CRC64NVME, which S3 checks on completion and keeps: what a later
+    // run compares to tell this object from a look-alike.
+    let full = to_base64(whole_crc.finalize());
+    let sent = job
         .client
         .complete_multipart_upload()
         .bucket(&job.bucket)
         .key(&job.file.key)
         .upload_id(upload_id)
+        .checksum_crc64_nvme(&full)
+        .checksum_type(ChecksumType::FullObject)
+        .set_if_none_match(job.if_none_match())
+        .set_if_match(job.if_match())
         .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(completed)).build())
         .send()
-        .await
-        .map_err(|e| from_sdk(e, &job.bucket, &job.file.key, "CompleteMultipartUpload"))?;
-    // S3's multipart CRC32C is the CRC32C of the parts' CRC32Cs, suffixed with the count.
-    let composite = crc32c(&crcs.concat());
-    compare(job, &format!("{}-{count}", to_base64(composite)), out.checksum_crc32_c())?;
+        .await;
+    let out = match sent {
+        Ok(out) => out,
+        Err(e) if is_precondition_failure(&e) => return lost_race(job, "CompleteMultipartUpload").await,
+        Err(e) => return Err(from_sdk(e, &job.bucket, &job.file.key, "CompleteMultipartUpload")),
+    };
+    compare(job, &full, out.checksum_crc64_nvme())?;
     Ok(Uploaded {
         name: f.name.clone(),
         key: job.file.key.clone(),
@@ -378,56 +544,83 @@ async fn parts(job: &Job, upload_id: &str) -> Result<Uploaded, Error> {
         sha256: f.sha256,
         action: job.file.action,
         parts: count,
+        etag: out.e_tag().map(str::to_string),
     })
 }
 
-/// The CRC32C of `bytes`, big-endian as S3 encodes it. Parts carry a CRC32C, not a SHA-256:
-/// S3 checks it against the bytes it receives just as well, at a fraction of the cost (for
-/// the client and for S3), and the file's SHA-256, which the signature covers, is computed
-/// from the very bytes sent (`whole` in `parts`).
-fn crc32c(bytes: &[u8]) -> [u8; 4] {
-    let mut crc = aws_smithy_checksums::ChecksumAlgorithm::Crc32c.into_impl();
+/// The CRC64NVME of `bytes`, base64 as S3 encodes it. Parts carry a CRC64NVME, not a
+/// SHA-256: S3 checks it against the bytes it receives just as well, at a fraction of the
+/// cost, and combines the parts' into the whole object's, which it keeps. The file's
+/// SHA-256, which the signature covers, is computed from the very bytes sent (`whole`).
+fn crc64nvme(bytes: &[u8]) -> String {
+    let mut crc = aws_smithy_checksums::ChecksumAlgorithm::Crc64Nvme.into_impl();
     crc.update(bytes);
-    let out = crc.finalize();
-    let mut be = [0u8; 4];
-    be.copy_from_slice(&out[..4]);
-    be
+    to_base64(crc.finalize())
 }
 
-fn panic_error(job: &Job, e: tokio::task::JoinError) -> Error {
-    Error::Service {
-        bucket: job.bucket.clone(),
-        key: job.file.key.clone(),
-        operation: "UploadPart".into(),
-        detail: e.to_string(),
+/// The CRC64NVME of a whole file, base64, to compare with what S3 holds for a multipart
+/// object.
+pub(crate) fn crc64nvme_file(path: &std::path::Path) -> std::io::Result<String> {
+    let mut file = relsign_pgp::open_regular(path)?;
+    let mut crc = aws_smithy_checksums::ChecksumAlgorithm::Crc64Nvme.into_impl();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Ok(to_base64(crc.finalize()));
+        }
+        crc.update(&buf[..n]);
     }
 }
 
-/// Aborts the multipart uploads left under the destination prefix by an earlier run that
-/// was killed. Returns how many.
-pub async fn abort_stale_uploads(client: &Client, dest: &crate::Destination) -> Result<usize, Error> {
-    let listed = match client.list_multipart_uploads().bucket(&dest.bucket).prefix(&dest.prefix).send().await
-    {
-        Ok(listed) => listed,
-        // Some S3-compatible servers (s3s-fs among them) cannot list uploads: nothing to
-        // clean up that we could see.
-        Err(e) if e.as_service_error().and_then(|s| s.meta().code()) == Some("NotImplemented") => {
-            return Ok(0)
-        }
-        Err(e) => return Err(from_sdk(e, &dest.bucket, &dest.prefix, "ListMultipartUploads")),
-    };
+fn panic_error(job: &Job, e: tokio::task::JoinError) -> Error {
+    Error::Internal { detail: format!("upload of s3://{}/{} failed: {e}", job.bucket, job.file.key) }
+}
+
+/// Aborts the multipart uploads left under the destination by an earlier run that was
+/// killed, for the keys this release writes only: other releases' uploads under a shared
+/// prefix (or a whole bucket) are not this run's to touch. Returns how many.
+pub async fn abort_stale_uploads(
+    client: &Client,
+    dest: &Destination,
+    keys: &std::collections::HashSet<String>,
+) -> Result<usize, Error> {
     let mut aborted = 0;
-    for upload in listed.uploads() {
-        let (Some(key), Some(id)) = (upload.key(), upload.upload_id()) else { continue };
-        client
-            .abort_multipart_upload()
+    let (mut key_marker, mut id_marker) = (None::<String>, None::<String>);
+    // Bounded: S3 lists at most 1000 uploads a page.
+    for _ in 0..10_000 {
+        let listed = client
+            .list_multipart_uploads()
             .bucket(&dest.bucket)
-            .key(key)
-            .upload_id(id)
+            .prefix(&dest.prefix)
+            .set_key_marker(key_marker.take())
+            .set_upload_id_marker(id_marker.take())
             .send()
-            .await
-            .map_err(|e| from_sdk(e, &dest.bucket, key, "AbortMultipartUpload"))?;
-        aborted += 1;
+            .await;
+        let listed = match listed {
+            Ok(listed) => listed,
+            // Some S3-compatible servers (s3s-fs among them) cannot list uploads: nothing to
+            // clean up that we could see.
+            Err(e) if e.as_service_error().and_then(|s| s.meta().code()) == Some("NotImplemented") => {
+                return Ok(aborted)
+            }
+            Err(e) => return Err(from_sdk(e, &dest.bucket, &dest.prefix, "ListMultipartUploads")),
+        };
+        for upload in listed.uploads() {
+            let (Some(key), Some(id)) = (upload.key(), upload.upload_id()) else { continue };
+            if keys.contains(key) {
+                abort(client, &dest.bucket, key, id).await?;
+                aborted += 1;
+            }
+        }
+        if !listed.is_truncated().unwrap_or(false) {
+            break;
+        }
+        key_marker = listed.next_key_marker().map(str::to_string);
+        id_marker = listed.next_upload_id_marker().map(str::to_string);
+        if key_marker.is_none() {
+            break;
+        }
     }
     Ok(aborted)
 }
@@ -437,10 +630,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn part_checksums_are_crc32c_big_endian() {
-        // The check value of CRC-32C (Castagnoli) for "123456789".
-        assert_eq!(crc32c(b"123456789"), 0xE306_9283u32.to_be_bytes());
-        assert_eq!(to_base64(crc32c(b"")), "AAAAAA==");
+    fn part_checksums_are_crc64nvme_big_endian() {
+        // The check value of CRC-64/NVME for "123456789" (the CRC catalogue's).
+        assert_eq!(crc64nvme(b"123456789"), to_base64(0xAE8B_1486_0A79_9888u64.to_be_bytes()));
     }
 
     #[test]

@@ -6,10 +6,9 @@ use std::collections::BTreeMap;
 
 use relsign_cli::preflight::Report;
 use relsign_cli::{Exit, Failure};
-use relsign_codebuild::{collect, Options};
-use relsign_pgp::{MANIFEST_NAME, SUMS_NAME, SUMS_SIG_NAME};
+use relsign_codebuild::collect;
 
-use crate::cli::{Layout, SignArgs};
+use crate::cli::SignArgs;
 use crate::key_source;
 
 pub fn run(args: SignArgs) -> Result<Exit, Failure> {
@@ -26,12 +25,7 @@ fn sources(args: &SignArgs, report: &mut Report) {
         Ok(inputs) => inputs,
         Err(f) => return report.failure("sources", &f),
     };
-    let options = Options {
-        reserved: &[SUMS_NAME, SUMS_SIG_NAME, MANIFEST_NAME],
-        include: args.include.clone(),
-        exclude: args.exclude.clone(),
-        by_source: args.layout == Layout::BySource,
-    };
+    let options = crate::sign::selection_options(args);
     let selection = match collect(&inputs, &options) {
         Ok(s) => s,
         Err(e) => return report.failure("sources", &Failure::from(e)),

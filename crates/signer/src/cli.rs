@@ -232,6 +232,11 @@ pub struct VerifyArgs {
     #[arg(long, env = "SIGNER_CERT", value_name = "FILE", required = true, value_delimiter = ',')]
     pub cert: Vec<PathBuf>,
 
+    /// Fingerprint of the certificate that may sign (repeatable; comma-separated in the
+    /// variable). Needed to tell which of several --cert may sign; any of them otherwise
+    #[arg(long, env = "SIGNER_SIGNER_FINGERPRINT", value_name = "FINGERPRINT", value_delimiter = ',')]
+    pub signer_fingerprint: Vec<String>,
+
     /// Fail a folder that has no SHA256SUMS
     #[arg(long, env = "SIGNER_REQUIRE_SUMS", value_parser = FalseyValueParser::new())]
     pub require_sums: bool,

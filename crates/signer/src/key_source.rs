@@ -65,7 +65,8 @@ fn read_file(path: &PathBuf, what: &str, flag: &str) -> Result<Zeroizing<Vec<u8>
     let fail = |e: std::io::Error| {
         Failure::new(Exit::Key, format!("cannot read {what} {}: {e}: check {flag}", path.display()))
     };
-    let file = std::fs::File::open(path).map_err(fail)?;
+    // Not a FIFO or a device: those would hang the run or never end.
+    let file = relsign_pgp::open_regular(path).map_err(fail)?;
     // Sized up front: a Vec that grows leaves copies of the secret in freed memory.
     let expected = file.metadata().map(|m| m.len()).unwrap_or(0).min(MAX_SECRET_FILE) + 1;
     let mut bytes = Zeroizing::new(Vec::with_capacity(expected as usize));

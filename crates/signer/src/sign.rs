@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use rayon::prelude::*;
@@ -14,8 +14,8 @@ use relsign_codebuild::{
     artifact_from_variable, collect, merge_sources, sources_from_env, Artifact, Input, Options, Staging,
 };
 use relsign_pgp::{
-    signature_name, ChecksumList, Manifest, ManifestArtifact, ManifestSigner, Sha256, SignatureHasher,
-    SigningKey, MANIFEST_NAME, SUMS_NAME, SUMS_SIG_NAME,
+    signature_name, ChecksumList, Manifest, ManifestArtifact, ManifestSigner, SecretScan, Sha256,
+    SignatureHasher, SigningKey, MANIFEST_NAME, SUMS_NAME, SUMS_SIG_NAME,
 };
 use serde::Serialize;
 
@@ -44,17 +44,13 @@ struct Summary<'a> {
 pub fn run(args: SignArgs) -> Result<Exit, Failure> {
     let started = Instant::now();
     let inputs = inputs(&args)?;
-    let options = Options {
-        reserved: &[SUMS_NAME, SUMS_SIG_NAME, MANIFEST_NAME],
-        include: args.include.clone(),
-        exclude: args.exclude.clone(),
-        by_source: args.layout == Layout::BySource,
-    };
+    let options = selection_options(&args);
     let selection = collect(&inputs, &options)?;
     tracing::debug!("{} artifact(s) found in {} input(s)", selection.artifacts.len(), inputs.len());
     for skipped in &selection.skipped_signatures {
         tracing::info!("not signing existing signature {}", skipped.display());
     }
+    let half_written = HalfWritten::on_stop_signal();
     let roots: Vec<PathBuf> =
         inputs.iter().map(|i| i.root.clone().unwrap_or_else(|| i.path.clone())).collect();
     let roots: Vec<&Path> = roots.iter().map(PathBuf::as_path).collect();
@@ -74,6 +70,7 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
             (key, unlocking.elapsed())
         });
         let hashed = Staging::new(&args.out, &roots).map_err(Failure::from).and_then(|staging| {
+            half_written.add(staging.root());
             Ok((hash_all(&pool, &selection.artifacts, &staging, &cancel, started)?, staging))
         });
         (key.join(), hashed)
@@ -136,6 +133,7 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
     // Before the commit: a variables file that cannot be written fails the run while the
     // output folder does not exist yet, so a re-run starts clean.
     if let Some(path) = &args.exported_vars {
+        half_written.add(path);
         write_exported_vars(path, &summary)?;
     }
     let out = match staging.commit() {
@@ -147,10 +145,71 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
             return Err(e.into());
         }
     };
+    half_written.clear();
     summary.out = &out;
     summary.seconds = started.elapsed().as_secs_f64();
     print_summary(&summary, args.json);
     Ok(Exit::Ok)
+}
+
+/// What a stopped run must remove: the staging folder and the variables file, until the
+/// output is committed.
+#[derive(Clone, Default)]
+struct HalfWritten(Arc<Mutex<Vec<PathBuf>>>);
+
+impl HalfWritten {
+    fn on_stop_signal() -> HalfWritten {
+        let half = HalfWritten::default();
+        let paths = half.0.clone();
+        relsign_cli::on_stop_signal("signer", move |stopped| {
+            let paths = std::mem::take(&mut *paths.lock().unwrap_or_else(|e| e.into_inner()));
+            for path in &paths {
+                // Workers may still be writing into the folder: try again if it refills.
+                for _ in 0..5 {
+                    let gone = match std::fs::symlink_metadata(path) {
+                        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path).is_ok(),
+                        Ok(_) => std::fs::remove_file(path).is_ok(),
+                        Err(_) => true,
+                    };
+                    if gone {
+                        break;
+                    }
+                }
+            }
+            stopped.failure(if paths.is_empty() {
+                "nothing was half-written"
+            } else {
+                "its staging folder was removed and --out was not written"
+            })
+        });
+        half
+    }
+
+    fn add(&self, path: &Path) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(path.to_path_buf());
+    }
+
+    fn clear(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
+/// How artifacts are chosen and named, for `sign` and `check` alike.
+pub(crate) fn selection_options(args: &SignArgs) -> Options<'static> {
+    let mut secret_files = Vec::new();
+    if let Some(key) = &args.key.key_file {
+        secret_files.push((key.clone(), "signing key file (--key-file)"));
+    }
+    if let Some(pass) = &args.passphrase.passphrase_file {
+        secret_files.push((pass.clone(), "passphrase file (--passphrase-file)"));
+    }
+    Options {
+        reserved: &[SUMS_NAME, SUMS_SIG_NAME, MANIFEST_NAME],
+        include: args.include.clone(),
+        exclude: args.exclude.clone(),
+        by_source: args.layout == Layout::BySource,
+        secret_files,
+    }
 }
 
 /// What to sign: the PATH arguments, else the sources CodeBuild names (all their files, or
@@ -283,6 +342,7 @@ fn hash_one(
     };
 
     let mut hasher = SignatureHasher::for_v4_key();
+    let mut secret = SecretScan::new();
     loop {
         if cancel.load(Ordering::Relaxed) {
             // The key failed: its error is the one reported, this one is never seen.
@@ -295,9 +355,19 @@ fn hash_one(
             Err(e) => return Err(read_error(e)),
         };
         hasher.update(&buf[..n]);
+        secret.update(&buf[..n]);
         if let Some(copy) = copy.as_mut() {
             copy.write_all(&buf[..n]).map_err(write_error)?;
         }
+    }
+    if secret.finish() {
+        return Err(Failure::new(
+            Exit::Input,
+            format!(
+                "{} holds OpenPGP secret-key material: secret keys are never signed or published; remove it from the build output",
+                artifact.path.display()
+            ),
+        ));
     }
     if copy.is_some() {
         if let Ok(meta) = std::fs::metadata(&artifact.path) {

@@ -78,7 +78,7 @@ impl Line {
 }
 
 pub fn run(args: VerifyArgs) -> Result<Exit, Failure> {
-    let verifier = Verifier::from_files(&args.cert)?;
+    let verifier = relsign_cli::verifier(&args.cert, &args.signer_fingerprint)?;
     for path in &args.paths {
         if std::fs::symlink_metadata(path).is_err() {
             return Err(Failure::new(

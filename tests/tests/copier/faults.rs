@@ -192,19 +192,24 @@ fn upload_order_makes_the_signed_checksum_list_the_last_word() {
     let res = copier(&a, &aws_env(&proxy.endpoint, s.work.path()));
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     let writes = seen.lock().unwrap().clone();
+    // The checksum list first (it claims the prefix for this signing), the list's
+    // signature last (it seals the release).
     let rank = |path: &str| {
         if path.ends_with("SHA256SUMS.asc") {
-            3
-        } else if path.ends_with("SHA256SUMS") || path.ends_with("manifest.json") {
-            2
-        } else if path.ends_with(".asc") {
-            1
-        } else {
+            4
+        } else if path.ends_with("SHA256SUMS") {
             0
+        } else if path.ends_with("manifest.json") {
+            3
+        } else if path.ends_with(".asc") {
+            2
+        } else {
+            1
         }
     };
     let ranks: Vec<u8> = writes.iter().map(|(_, p)| rank(p)).collect();
     assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "out of order: {writes:?}");
-    assert_eq!(ranks.last(), Some(&3));
-    assert_eq!(ranks.iter().filter(|r| **r == 3).count(), 1);
+    assert_eq!(ranks.first(), Some(&0));
+    assert_eq!(ranks.last(), Some(&4));
+    assert_eq!(ranks.iter().filter(|r| **r == 4).count(), 1);
 }

@@ -93,7 +93,9 @@ fn small(dist: &Path) {
     relsign_tests::sample_tree(dist);
 }
 
-fn round_trip(server: LocalAws) {
+/// Whether the server keeps the full-object CRC64NVME of a multipart object (S3 and moto do;
+/// s3s-fs 0.14 keeps none), which is what proves on a re-run that the object is the file.
+fn round_trip(server: LocalAws, keeps_multipart_checksums: bool) {
     let s = setup(server, thirty_files);
     let cert = quick_key().public.to_str().unwrap().to_string();
     let args = [
@@ -129,6 +131,13 @@ fn round_trip(server: LocalAws) {
     assert!(v.status.success(), "{}", stdout(&v));
     assert!(sha256sum_check(&back));
 
+    if !keeps_multipart_checksums {
+        // Nothing proves the 100 MiB object is the file: its sha256 metadata alone is a
+        // claim anyone with PutObject could have copied onto other bytes.
+        let res = copier(&args, &s.env);
+        assert_fails(&res, 6, "big/disk image.img: S3 holds no checksum it verified for it");
+        return;
+    }
     // A second run uploads nothing.
     let res = copier(&args, &s.env);
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
@@ -139,12 +148,12 @@ fn round_trip(server: LocalAws) {
 
 #[test]
 fn thirty_files_arrive_byte_for_byte_on_moto() {
-    round_trip(LocalAws::moto());
+    round_trip(LocalAws::moto(), true);
 }
 
 #[test]
 fn thirty_files_arrive_byte_for_byte_on_s3s_fs() {
-    round_trip(LocalAws::s3s_fs());
+    round_trip(LocalAws::s3s_fs(), false);
 }
 
 fn changed_files_are_refused_unless_overwrite(server: LocalAws) {

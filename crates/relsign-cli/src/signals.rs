@@ -1,0 +1,62 @@
+//! SIGINT and SIGTERM: a run that is stopped removes what it had half-written, says so in
+//! one line and exits 130 or 143, instead of dying with a staging folder or multipart
+//! uploads left behind.
+
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::{Exit, Failure};
+
+/// Which signal stopped the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSignal {
+    Interrupt,
+    Terminate,
+}
+
+impl StopSignal {
+    pub fn failure(self, cleaned: &str) -> Failure {
+        let (exit, name) = match self {
+            StopSignal::Interrupt => (Exit::Interrupted, "SIGINT"),
+            StopSignal::Terminate => (Exit::Terminated, "SIGTERM"),
+        };
+        Failure::new(exit, format!("stopped by {name}: {cleaned}; run again to finish"))
+    }
+
+    /// Waits for SIGINT or SIGTERM on the current tokio runtime.
+    pub async fn next() -> std::io::Result<StopSignal> {
+        let (mut int, mut term) = (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?);
+        Ok(tokio::select! {
+            _ = int.recv() => StopSignal::Interrupt,
+            _ = term.recv() => StopSignal::Terminate,
+        })
+    }
+}
+
+/// From now on, SIGINT or SIGTERM runs `cleanup` (on a thread of its own), reports the
+/// failure it returns in one line and exits with its code. For synchronous programs; an
+/// async one selects on [`StopSignal::next`] instead.
+pub fn on_stop_signal(program: &'static str, cleanup: impl FnOnce(StopSignal) -> Failure + Send + 'static) {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build();
+        let Ok(runtime) = runtime else {
+            let _ = ready_tx.send(());
+            return;
+        };
+        let handlers = runtime.block_on(async {
+            std::io::Result::Ok((signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?))
+        });
+        let _ = ready_tx.send(());
+        let Ok((mut int, mut term)) = handlers else { return };
+        let stopped = runtime.block_on(async {
+            tokio::select! {
+                _ = int.recv() => StopSignal::Interrupt,
+                _ = term.recv() => StopSignal::Terminate,
+            }
+        });
+        let failure = cleanup(stopped);
+        std::process::exit(crate::exit_code(program, Err(failure)));
+    });
+    // Return only once the handlers are in place, so no signal meets the default action.
+    let _ = ready_rx.recv_timeout(std::time::Duration::from_secs(5));
+}

@@ -1,0 +1,241 @@
+//! What relsign may read and what it may publish: files taken whole (certificates, checksum
+//! lists, signatures) are read only when they are regular files below a size
+//! cap, and OpenPGP secret-key material is recognised wherever it sits in an artifact, so
+//! that it is never signed or published.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::Path;
+
+use base64::Engine;
+
+use openpgp::armor::{Kind, Reader, ReaderMode};
+use openpgp::parse::{PacketParser, PacketParserResult, Parse};
+use openpgp::Packet;
+use sequoia_openpgp as openpgp;
+
+/// Caps for the files read whole: each far above what a real one holds, far below what
+/// would hurt a build container.
+pub const MAX_CERTIFICATE: u64 = 16 << 20;
+pub const MAX_SIGNATURE: u64 = 1 << 20;
+/// 20,000 artifacts with long names take about 3 MiB.
+pub const MAX_SUMS: u64 = 64 << 20;
+
+fn kind_name(t: std::fs::FileType) -> &'static str {
+    if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() || t.is_char_device() {
+        "a device"
+    } else if t.is_dir() {
+        "a folder"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Opens `path` for reading only if it is a regular file. The open itself cannot block (a
+/// FIFO with no writer would otherwise hang the run) and the type is taken from the open
+/// descriptor, so the file cannot be swapped after the check.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() {
+        let kind = kind_name(meta.file_type());
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("it is {kind}, not a regular file")));
+    }
+    Ok(file)
+}
+
+/// Reads a regular file of at most `cap` bytes whole.
+pub fn read_capped(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+    let file = open_regular(path)?;
+    let len = file.metadata()?.len();
+    let too_big = || {
+        io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!("it is larger than {} MiB, far more than such a file holds", cap >> 20),
+        )
+    };
+    if len > cap {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    // The size may grow after the stat: read one byte past the cap to notice.
+    file.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(too_big());
+    }
+    Ok(bytes)
+}
+
+const ARMOR_HEADER: &[u8] = b"-----BEGIN PGP PRIVATE KEY BLOCK-----";
+/// What is kept of the data after an armor header to decide whether a key follows: a
+/// secret key's first packet is a few KiB even for RSA-4096.
+const CAPTURE: usize = 64 << 10;
+
+/// Whether `bytes` start with an OpenPGP Secret-Key or Secret-Subkey packet, binary or
+/// armored, as sequoia parses it (a look-alike header byte or a quoted armor line is not
+/// enough).
+pub fn is_secret_key_block(bytes: &[u8]) -> bool {
+    let first = |data: &[u8]| match PacketParser::from_bytes(data) {
+        Ok(PacketParserResult::Some(pp)) => {
+            matches!(pp.packet, Packet::SecretKey(_) | Packet::SecretSubkey(_))
+        }
+        _ => false,
+    };
+    if bytes.starts_with(ARMOR_HEADER) {
+        let mut reader = Reader::from_bytes(bytes, ReaderMode::Tolerant(Some(Kind::SecretKey)));
+        let mut decoded = Vec::new();
+        // A truncated capture ends in an error after the first packets have been decoded.
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 || decoded.len() > CAPTURE {
+                break;
+            }
+            decoded.extend_from_slice(&buf[..n]);
+        }
+        return first(&decoded);
+    }
+    // Binary: the first packet's tag is 5 (Secret-Key) or 7 (Secret-Subkey).
+    let tag = match bytes.first() {
+        Some(b) if b & 0xC0 == 0xC0 => b & 0x3F,
+        Some(b) if b & 0x80 != 0 => (b >> 2) & 0x0F,
+        _ => return false,
+    };
+    matches!(tag, 5 | 7) && first(bytes)
+}
+
+/// Looks for secret-key material in a file streamed through it in chunks of any size: a
+/// binary secret key at the start, or an armored one anywhere.
+#[derive(Default)]
+pub struct SecretScan {
+    started: bool,
+    found: bool,
+    /// The end of the previous chunk, for a header split across two chunks.
+    tail: Vec<u8>,
+    /// The bytes from an armor header on, until there are enough to decide.
+    capture: Option<Vec<u8>>,
+}
+
+impl SecretScan {
+    pub fn new() -> SecretScan {
+        SecretScan::default()
+    }
+
+    pub fn update(&mut self, chunk: &[u8]) {
+        if self.found || chunk.is_empty() {
+            return;
+        }
+        if !self.started {
+            self.started = true;
+            if !chunk.starts_with(ARMOR_HEADER) && is_secret_key_block(chunk) {
+                self.found = true;
+                return;
+            }
+        }
+        let mut rest = chunk;
+        loop {
+            if let Some(capture) = &mut self.capture {
+                let take = (CAPTURE - capture.len()).min(rest.len());
+                capture.extend_from_slice(&rest[..take]);
+                rest = &rest[take..];
+                if capture.len() < CAPTURE {
+                    return;
+                }
+                if self.decide() {
+                    return;
+                }
+            }
+            // Search the previous chunk's tail and this chunk as one.
+            let mut window = std::mem::take(&mut self.tail);
+            let joined = window.len();
+            window.extend_from_slice(rest);
+            match memchr::memmem::find(&window, ARMOR_HEADER) {
+                Some(at) => {
+                    self.capture = Some(Vec::with_capacity(CAPTURE));
+                    rest = &rest[at.saturating_sub(joined)..];
+                    if at < joined {
+                        // The header began in the tail: capture it from there.
+                        self.capture.as_mut().unwrap().extend_from_slice(&window[at..joined]);
+                    }
+                }
+                None => {
+                    let keep = window.len().min(ARMOR_HEADER.len() - 1);
+                    self.tail = window[window.len() - keep..].to_vec();
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Decides on the captured armor block; true when secret material was found.
+    fn decide(&mut self) -> bool {
+        if let Some(capture) = self.capture.take() {
+            self.found = is_secret_key_block(&capture);
+        }
+        self.found
+    }
+
+    /// Whether secret-key material was seen, once all the data went through `update`.
+    pub fn finish(mut self) -> bool {
+        self.decide()
+    }
+}
+
+/// Reads the start of `path` (what a key file holds) and says whether it is secret-key
+/// material: the cheap check for files that are not otherwise read before upload.
+pub fn starts_with_secret_key(path: &Path) -> io::Result<bool> {
+    let file = open_regular(path)?;
+    let mut head = Vec::with_capacity(CAPTURE);
+    file.take(CAPTURE as u64).read_to_end(&mut head)?;
+    let start = head.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(head.len());
+    Ok(is_secret_key_block(&head[start..]))
+}
+
+/// Whether an armored block in `bytes` carries a CRC-24 line that does not match the data
+/// it encloses. RFC 9580 lets readers ignore that checksum, and sequoia does, so a key
+/// damaged in a copy and paste would otherwise fail later as a wrong passphrase, which
+/// sends the operator to the wrong secret.
+pub fn armor_checksum_mismatch(bytes: &[u8]) -> bool {
+    let crc24 = crc::Crc::<u32>::new(&crc::CRC_24_OPENPGP);
+    let Ok(text) = std::str::from_utf8(bytes) else { return false };
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN PGP ") {
+        let block = &rest[start..];
+        let Some(end) = block.find("-----END PGP ") else { return false };
+        let body = &block[..end];
+        let end_line = block[end..].find('\n').map_or(block.len(), |i| end + i + 1);
+        let whole = &block[..end_line];
+        rest = &block[end_line..];
+        let Some(line) = body.lines().map(str::trim).rfind(|l| !l.is_empty()) else { continue };
+        let Some(sum) = line.strip_prefix('=').filter(|s| s.len() == 4) else { continue };
+        let Ok(want) = base64::engine::general_purpose::STANDARD.decode(sum) else { return true };
+        let mut decoded = Vec::new();
+        let mut reader = Reader::from_bytes(whole.as_bytes(), ReaderMode::Tolerant(None));
+        if reader.read_to_end(&mut decoded).is_err() {
+            // Not decodable at all: the parser's own error says it is damaged.
+            continue;
+        }
+        let got = crc24.checksum(&decoded).to_be_bytes();
+        if got[1..] != want[..] {
+            return true;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quoted_header_without_a_key_is_not_secret_material() {
+        let mut scan = SecretScan::new();
+        scan.update(b"binary \x00\x01 -----BEGIN PGP PRIVATE KEY BLOCK----- in a string table\x00");
+        assert!(!scan.finish());
+        assert!(!is_secret_key_block(b"\x95\x01\x02 not a key"));
+    }
+}
