@@ -1,7 +1,7 @@
 //! A small fault-injecting HTTP/1.1 proxy for the copier's failure tests: it sits between
 //! the client and a local S3 server and, as a rule decides per request, passes the request
 //! on, answers with an error status, resets the connection halfway through the request
-//! body, or stalls. Loopback only; every loop is bounded.
+//! body, stalls, or holds the request a while before passing it on. Loopback only; every loop is bounded.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -19,6 +19,8 @@ pub enum Fault {
     ResetMidBody,
     /// Read the request, then say nothing for this long and close.
     Stall(Duration),
+    /// Hold the request this long, then pass it on (to order two clients' requests).
+    Delay(Duration),
 }
 
 /// The request as the rule sees it.
@@ -157,6 +159,9 @@ fn serve(
         let fault = rule(&seen, index);
         if fault != Fault::Pass {
             faults.fetch_add(1, Ordering::SeqCst);
+        }
+        if let Fault::Delay(d) = fault {
+            std::thread::sleep(d);
         }
         if fault == Fault::ResetMidBody {
             let mut half = vec![0u8; declared / 2];

@@ -10,6 +10,7 @@ use relsign_tests::local_aws::{aws_env, free_port, LocalAws};
 use relsign_tests::*;
 
 mod faults;
+mod guarantees;
 mod operator;
 
 pub fn copier(args: &[&str], env: &[(String, String)]) -> Output {

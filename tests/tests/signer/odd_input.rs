@@ -189,6 +189,21 @@ fn copy(ctx: &Ctx, from: &Path, prefix: &str) -> Run {
     }
 }
 
+fn mkfifo(path: &Path) -> PathBuf {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    path.to_path_buf()
+}
+
+/// `signer verify --require-sums --cert CERT` of a release signed with the Ed25519 key.
+fn verify(w: &Path, cert: &str) -> Run {
+    signed_release(w);
+    let mut r = sign(vec![]);
+    r.args = vec!["verify".into(), "--require-sums".into(), "--cert".into(), cert.into(), s(&out(w))];
+    r
+}
+
 fn set_to(r: &mut Run, to: &str) {
     let i = r.args.iter().position(|a| a == "--to").unwrap();
     r.args[i + 1] = to.to_string();
@@ -557,7 +572,175 @@ const CASES: &[Case] = &[
         },
         expect: Fails(5, "cannot reach"),
     },
+    // signer: the publishing-guarantees issue (secret material, names, unbounded reads)
+    Case {
+        name: "the key file inside the folder signed",
+        setup: |_, w| {
+            std::fs::copy(&keys().ed25519.secret, dist(w).join("private.key")).unwrap();
+            sign(vec![
+                "--key-file".into(),
+                s(&dist(w).join("private.key")),
+                "--out".into(),
+                s(&out(w)),
+                s(&dist(w)),
+            ])
+        },
+        expect: Fails(3, "is the signing key file (--key-file)"),
+    },
+    Case {
+        name: "the passphrase file inside the folder signed",
+        setup: |_, w| {
+            std::fs::write(dist(w).join("pass.txt"), PASS).unwrap();
+            sign(vec![
+                "--key-file".into(),
+                s(&keys().rsa4096.secret),
+                "--passphrase-file".into(),
+                s(&dist(w).join("pass.txt")),
+                "--out".into(),
+                s(&out(w)),
+                s(&dist(w)),
+            ])
+        },
+        expect: Fails(3, "is the passphrase file (--passphrase-file)"),
+    },
+    Case {
+        name: "an armored secret key among the artifacts",
+        setup: |_, w| {
+            let key = std::fs::read(&keys().rsa4096.secret).unwrap();
+            write_tree(&dist(w), &[("backup/signing-key.txt", &key)]);
+            good(w)
+        },
+        expect: Fails(3, "holds OpenPGP secret-key material"),
+    },
+    Case {
+        name: "a binary secret key among the artifacts (as the seed's private.gpg)",
+        setup: |_, w| {
+            let armored = std::fs::read(&keys().p256.secret).unwrap();
+            let binary = GnuPg::new().ok(&["--dearmor"], &armored);
+            write_tree(&dist(w), &[("private.gpg", &binary)]);
+            good(w)
+        },
+        expect: Fails(3, "holds OpenPGP secret-key material"),
+    },
+    Case {
+        name: "a public key and a text quoting the armor header",
+        setup: |_, w| {
+            let public = std::fs::read(&keys().rsa4096.public).unwrap();
+            let doc = b"Export with gpg; the file starts with\n-----BEGIN PGP PRIVATE KEY BLOCK-----\n(your key here)\n-----END PGP PRIVATE KEY BLOCK-----\n";
+            write_tree(&dist(w), &[("release-key.pub", &public), ("docs/keys.md", doc)]);
+            good(w)
+        },
+        expect: Works("only real secret-key packets are refused, not look-alikes", verifies_ed25519),
+    },
+    Case {
+        name: "a file name too long for a signature beside it",
+        setup: |_, w| {
+            write_tree(&dist(w), &[(&"n".repeat(253), b"x")]);
+            good(w)
+        },
+        expect: Fails(3, "is too long to publish"),
+    },
+    Case {
+        name: "a folder named like the checksum list",
+        setup: |_, w| {
+            write_tree(&dist(w), &[("SHA256SUMS/inner.txt", b"x")]);
+            good(w)
+        },
+        expect: Fails(3, "but SHA256SUMS is also a name relsign writes itself"),
+    },
+    Case {
+        name: "a folder named like an artifact's signature",
+        setup: |_, w| {
+            write_tree(&dist(w), &[("agent v1.0.tar.asc/inner.txt", b"x")]);
+            good(w)
+        },
+        expect: Fails(3, "is also an artifact's signature"),
+    },
+    Case {
+        name: "an armored key damaged in a copy (armor checksum mismatch)",
+        setup: |_, w| {
+            let text = std::fs::read_to_string(&keys().rsa4096.secret).unwrap();
+            let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+            // Line 20 of the base64 lies in the encrypted secret: the key still parses, and
+            // without the checksum the damage looks like a wrong passphrase.
+            let body = lines.iter().position(String::is_empty).unwrap() + 1;
+            let line = &mut lines[body + 20];
+            let c = if line.as_bytes()[10] == b'A' { "B" } else { "A" };
+            line.replace_range(10..11, c);
+            let f = w.join("damaged.asc");
+            std::fs::write(&f, lines.join("\n") + "\n").unwrap();
+            let pass = w.join("passphrase");
+            std::fs::write(&pass, PASS).unwrap();
+            sign(vec![
+                "--key-file".into(),
+                s(&f),
+                "--passphrase-file".into(),
+                s(&pass),
+                "--out".into(),
+                s(&out(w)),
+                s(&dist(w)),
+            ])
+        },
+        expect: Fails(4, "armor checksum does not match"),
+    },
+    Case {
+        name: "a FIFO as --key-file",
+        setup: |_, w| {
+            let fifo = mkfifo(&w.join("key.fifo"));
+            sign(vec!["--key-file".into(), s(&fifo), "--out".into(), s(&out(w)), s(&dist(w))])
+        },
+        expect: Fails(4, "it is a FIFO, not a regular file"),
+    },
+    Case {
+        name: "a FIFO as --passphrase-file",
+        setup: |_, w| {
+            let fifo = mkfifo(&w.join("pass.fifo"));
+            sign(vec![
+                "--key-file".into(),
+                s(&keys().rsa4096.secret),
+                "--passphrase-file".into(),
+                s(&fifo),
+                "--out".into(),
+                s(&out(w)),
+                s(&dist(w)),
+            ])
+        },
+        expect: Fails(4, "it is a FIFO, not a regular file"),
+    },
+    Case {
+        name: "signer verify --cert /dev/zero",
+        setup: |_, w| verify(w, "/dev/zero"),
+        expect: Fails(3, "it is a device, not a regular file"),
+    },
+    Case {
+        name: "signer verify with a FIFO as --cert",
+        setup: |_, w| {
+            let fifo = mkfifo(&w.join("cert.fifo"));
+            verify(w, &s(&fifo))
+        },
+        expect: Fails(3, "it is a FIFO, not a regular file"),
+    },
     // copier
+    Case {
+        name: "copier: a 1 GiB SHA256SUMS in the folder",
+        setup: |c, w| {
+            let signed = signed_release(w);
+            std::fs::File::create(signed.join("SHA256SUMS")).unwrap().set_len(1 << 30).unwrap();
+            copy(c, &signed, "huge-sums")
+        },
+        expect: Fails(3, "larger than 64 MiB"),
+    },
+    Case {
+        name: "copier: a secret key in the folder, without the gate",
+        setup: |c, w| {
+            let signed = signed_release(w);
+            std::fs::copy(&keys().ed25519.secret, signed.join("private.key")).unwrap();
+            let mut r = copy(c, &signed, "secret");
+            r.args.truncate(4);
+            r
+        },
+        expect: Fails(3, "holds OpenPGP secret-key material"),
+    },
     Case {
         name: "copier --to without a bucket",
         setup: |c, w| {
@@ -681,7 +864,26 @@ fn run(work: &Path, r: &Run) -> Output {
         let w = work.to_path_buf();
         std::thread::spawn(move || f(&w))
     });
+    // A row that hangs (a FIFO read to its end, say) fails instead of stalling the suite.
+    let pid = child.id() as libc::pid_t;
+    let finished = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watchdog = {
+        let finished = finished.clone();
+        std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+            while !finished.load(std::sync::atomic::Ordering::SeqCst) {
+                if std::time::Instant::now() > deadline {
+                    // SAFETY: our own child's pid, still unreaped (wait has not returned).
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        })
+    };
     let output = child.wait_with_output().unwrap();
+    finished.store(true, std::sync::atomic::Ordering::SeqCst);
+    let _ = watchdog.join();
     if let Some(t) = beside {
         t.join().unwrap();
     }
@@ -697,7 +899,7 @@ fn clean_after_failure(
     keys_before: &[String],
 ) -> Vec<String> {
     let mut bad = Vec::new();
-    if r.program == "signer" {
+    if r.program == "signer" && r.args.first().is_some_and(|a| a == "sign") {
         let after = std::fs::symlink_metadata(out(work)).ok().map(|m| m.is_dir());
         if before != after {
             bad.push(format!("--out changed: {before:?} -> {after:?}"));
@@ -791,4 +993,19 @@ fn a_trailing_newline_in_the_passphrase_file_is_tolerated() {
     let r = with_key(work.path(), &keys().rsa4096, Some(&pass));
     let res = run(work.path(), &r);
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
+}
+
+#[test]
+fn a_1_gib_signature_file_is_refused_unread() {
+    let work = tempfile::tempdir().unwrap();
+    sample_tree(&dist(work.path()));
+    let r = verify(work.path(), &s(&keys().ed25519.public));
+    std::fs::File::create(out(work.path()).join("agent v1.0.tar.asc")).unwrap().set_len(1 << 30).unwrap();
+    let (res, peak_kib) =
+        run_measured(Command::new(bin("signer")).args(&r.args).stdout(Stdio::null()).stderr(Stdio::null()));
+    assert_eq!(res.code(), Some(1));
+    assert!(peak_kib < 200 << 10, "signer read the 1 GiB signature: peak RSS {peak_kib} KiB");
+    let res = signer(&r.args, &[]);
+    assert!(stdout(&res).contains("agent v1.0.tar: cannot read"), "{}", stdout(&res));
+    assert!(stdout(&res).contains("larger than 1 MiB"), "{}", stdout(&res));
 }

@@ -30,74 +30,93 @@ fn environ_readable_by_nobody(pid: u32) -> bool {
     out.status.success()
 }
 
-fn wait_until_blocked(child: &mut Child, fifo_reader: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline && !fifo_reader() {
-        assert!(child.try_wait().unwrap().is_none(), "the process ended early");
-        std::thread::sleep(Duration::from_millis(50));
+/// A signer run that takes a while: it hashes an 8 GiB sparse artifact (hard-linked into
+/// its staging folder beside `out`) after unlocking the key. Waits until the staging folder
+/// is there.
+fn long_sign_run(dir: &Path, program: &Path, as_user_nobody: bool) -> Child {
+    let key = dir.join("key.asc");
+    std::fs::copy(&quick_key().secret, &key).unwrap();
+    let dist = dir.join("dist");
+    std::fs::create_dir(&dist).unwrap();
+    std::fs::File::create(dist.join("huge.img")).unwrap().set_len(8 << 30).unwrap();
+    for f in [&key, &dist.join("huge.img")] {
+        std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o644)).unwrap();
     }
+    std::fs::set_permissions(&dist, std::fs::Permissions::from_mode(0o755)).unwrap();
+    if as_user_nobody {
+        // Owned by the runner, so that it may hard-link the artifact (protected_hardlinks)
+        // instead of copying 8 GiB.
+        for f in [&key, &dist, &dist.join("huge.img")] {
+            std::os::unix::fs::chown(f, Some(65534), Some(65534)).unwrap();
+        }
+    }
+    let out = dir.join("out");
+    let args =
+        ["sign", "--key-file", key.to_str().unwrap(), "--out", out.to_str().unwrap(), dist.to_str().unwrap()];
+    let mut cmd = if as_user_nobody {
+        as_nobody(program, &args)
+    } else {
+        let mut c = Command::new(program);
+        c.args(args);
+        c
+    };
+    let mut child = cmd
+        .env_clear()
+        .env("RELSIGN_MARKER", "visible-if-dumpable")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while relsign_tests::partial_leftovers(dir).is_empty() {
+        assert!(Instant::now() < deadline, "no staging folder appeared");
+        assert!(child.try_wait().unwrap().is_none(), "the process ended early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The key (unprotected) is unlocked while the artifact is read.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be observed");
+    child
+}
+
+/// Sends `signal` and checks the stopped run's promise: exit code, one line, nothing left.
+fn stop_and_check(dir: &Path, child: Child, signal: libc::c_int, code: i32, says: &str) {
+    // SAFETY: our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+    let done = child.wait_with_output().unwrap();
+    let lines: Vec<String> = String::from_utf8_lossy(&done.stderr).lines().map(str::to_string).collect();
+    assert_eq!(done.status.code(), Some(code), "{lines:?}");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains(says), "{lines:?}");
+    assert!(relsign_tests::partial_leftovers(dir).is_empty(), "the staging folder was left behind");
+    assert!(!dir.join("out").exists(), "--out was written by a stopped run");
+}
+
+#[test]
+fn sigint_removes_the_staging_folder_and_exits_130() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = long_sign_run(dir.path(), &bin("signer"), false);
+    stop_and_check(dir.path(), child, libc::SIGINT, 130, "stopped by SIGINT");
 }
 
 #[test]
 fn signer_holding_a_key_is_not_dumpable_and_dumps_no_core() {
-    // A folder nobody can read: the binary, the key, the FIFO the passphrase will come from.
+    // A folder nobody may write in but its own: the binary, the key, the artifact.
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let signer = dir.path().join("signer");
     std::fs::copy(bin("signer"), &signer).unwrap();
-    let key = dir.path().join("key.asc");
-    std::fs::copy(&quick_key().secret, &key).unwrap();
-    let artifact = dir.path().join("a.txt");
-    std::fs::write(&artifact, "x").unwrap();
-    for f in [&key, &artifact] {
-        std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o644)).unwrap();
-    }
-    let fifo = dir.path().join("passphrase");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-    std::fs::set_permissions(&fifo, std::fs::Permissions::from_mode(0o666)).unwrap();
-
-    let out = dir.path().join("out");
-    let mut child = as_nobody(
-        &signer,
-        &[
-            "sign",
-            "--key-file",
-            key.to_str().unwrap(),
-            "--passphrase-file",
-            fifo.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            artifact.to_str().unwrap(),
-        ],
-    )
-    .env_clear()
-    .env("RELSIGN_MARKER", "visible-if-dumpable")
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    // setpriv execs signer in place: the pid is signer's once it blocks on the FIFO.
+    // setpriv execs signer in place: the pid is signer's.
+    let child = long_sign_run(dir.path(), &signer, true);
     let pid = child.id();
-    let blocked = || {
-        std::fs::read_to_string(format!("/proc/{pid}/wchan"))
-            .map(|w| w.contains("fifo") || w.contains("pipe"))
-            .unwrap_or(false)
-            || std::fs::read_link(format!("/proc/{pid}/exe")).map(|e| e == signer).unwrap_or(false)
-    };
-    wait_until_blocked(&mut child, blocked);
-    std::thread::sleep(Duration::from_millis(300));
-
     let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
     let core = limits.lines().find(|l| l.starts_with("Max core file size")).unwrap().to_string();
     let readable = environ_readable_by_nobody(pid);
-
-    // Let it finish: the key is unprotected, an empty passphrase is fine.
-    std::fs::write(&fifo, "").unwrap();
-    let done = child.wait_with_output().unwrap();
+    // SIGTERM, as CodeBuild stops a build: the run cleans up and says so.
+    stop_and_check(dir.path(), child, libc::SIGTERM, 143, "stopped by SIGTERM");
 
     assert!(core.split_whitespace().filter(|w| *w == "0").count() >= 2, "core dumps not disabled: {core}");
     assert!(!readable, "another process of the same user could read signer's environment");
-    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
 
     // The control: an ordinary process of that user is readable, so the check above means it.
     let mut control = as_nobody(Path::new("/bin/sleep"), &["30"]).spawn().unwrap();
