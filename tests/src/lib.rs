@@ -15,10 +15,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 /// The path of a binary built from this workspace (`cargo build` puts them beside the
-/// test executables' `deps/` folder).
+/// test executables' `deps/` folder), or from `RELSIGN_TEST_BINARIES` when set: the
+/// suites run against another build, an older one for instance, to see a test fail where
+/// the defect it guards is still there.
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe.parent().and_then(Path::parent).expect("target profile folder");
+    let dir = match std::env::var_os("RELSIGN_TEST_BINARIES") {
+        Some(dir) => PathBuf::from(dir),
+        None => exe.parent().and_then(Path::parent).expect("target profile folder").to_path_buf(),
+    };
     let path = dir.join(name);
     assert!(
         path.is_file(),

@@ -75,6 +75,9 @@ const ARMOR_HEADER: &[u8] = b"-----BEGIN PGP PRIVATE KEY BLOCK-----";
 /// What is kept of the data after an armor header to decide whether a key follows: a
 /// secret key's first packet is a few KiB even for RSA-4096.
 const CAPTURE: usize = 64 << 10;
+/// What is kept of a file's start to parse a binary key's first packet: an RSA-8192
+/// secret key packet is under 5 KiB.
+const HEAD: usize = 16 << 10;
 
 /// Whether `bytes` start with an OpenPGP Secret-Key or Secret-Subkey packet, binary or
 /// armored, as sequoia parses it (a look-alike header byte or a quoted armor line is not
@@ -112,7 +115,9 @@ pub fn is_secret_key_block(bytes: &[u8]) -> bool {
 /// binary secret key at the start, or an armored one anywhere.
 #[derive(Default)]
 pub struct SecretScan {
-    started: bool,
+    /// The first bytes, for a binary key at the start, whatever the chunk sizes.
+    head: Vec<u8>,
+    head_done: bool,
     found: bool,
     /// The end of the previous chunk, for a header split across two chunks.
     tail: Vec<u8>,
@@ -129,10 +134,10 @@ impl SecretScan {
         if self.found || chunk.is_empty() {
             return;
         }
-        if !self.started {
-            self.started = true;
-            if !chunk.starts_with(ARMOR_HEADER) && is_secret_key_block(chunk) {
-                self.found = true;
+        if !self.head_done {
+            let take = (HEAD - self.head.len()).min(chunk.len());
+            self.head.extend_from_slice(&chunk[..take]);
+            if self.head.len() == HEAD && self.decide_head() {
                 return;
             }
         }
@@ -171,6 +176,13 @@ impl SecretScan {
         }
     }
 
+    fn decide_head(&mut self) -> bool {
+        self.head_done = true;
+        let head = std::mem::take(&mut self.head);
+        self.found = !head.starts_with(ARMOR_HEADER) && is_secret_key_block(&head);
+        self.found
+    }
+
     /// Decides on the captured armor block; true when secret material was found.
     fn decide(&mut self) -> bool {
         if let Some(capture) = self.capture.take() {
@@ -181,6 +193,9 @@ impl SecretScan {
 
     /// Whether secret-key material was seen, once all the data went through `update`.
     pub fn finish(mut self) -> bool {
+        if !self.found && !self.head_done && self.decide_head() {
+            return true;
+        }
         self.decide()
     }
 }
@@ -230,6 +245,42 @@ pub fn armor_checksum_mismatch(bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use openpgp::cert::CertBuilder;
+    use openpgp::serialize::SerializeInto;
+
+    fn key() -> openpgp::Cert {
+        CertBuilder::general_purpose(Some("t <t@example.org>")).generate().unwrap().0
+    }
+
+    fn scan_in_chunks(data: &[u8], chunk: usize) -> bool {
+        let mut scan = SecretScan::new();
+        data.chunks(chunk).for_each(|c| scan.update(c));
+        scan.finish()
+    }
+
+    #[test]
+    fn an_armored_key_is_found_wherever_the_chunks_split_it() {
+        let cert = key();
+        let mut data = vec![b'.'; 100_000];
+        data.extend(cert.as_tsk().armored().to_vec().unwrap());
+        data.extend(vec![b'.'; 5000]);
+        for chunk in [1, 7, 37, 4096, 65_536, 1 << 20] {
+            assert!(scan_in_chunks(&data, chunk), "missed with chunks of {chunk}");
+        }
+        let public = [vec![b'.'; 100_000], cert.armored().to_vec().unwrap()].concat();
+        assert!(!scan_in_chunks(&public, 4096), "a public certificate is not secret");
+    }
+
+    #[test]
+    fn a_binary_key_is_found_at_the_start_only() {
+        let cert = key();
+        let binary = cert.as_tsk().to_vec().unwrap();
+        for chunk in [1, 100, 1 << 20] {
+            assert!(scan_in_chunks(&binary, chunk), "missed with chunks of {chunk}");
+        }
+        assert!(is_secret_key_block(&binary));
+        assert!(!is_secret_key_block(&cert.to_vec().unwrap()));
+    }
 
     #[test]
     fn a_quoted_header_without_a_key_is_not_secret_material() {
