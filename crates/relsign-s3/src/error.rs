@@ -22,6 +22,9 @@ pub enum Error {
     #[error("{path} would be published under a key of {key_bytes} bytes, and S3 keys hold at most 1024: shorten the name or the prefix")]
     KeyTooLong { path: PathBuf, key_bytes: usize },
 
+    #[error("{key:?} has a part of {part_bytes} bytes, and file systems hold names of at most 255: users could not download it; shorten the prefix or the name")]
+    PartTooLong { key: String, part_bytes: usize },
+
     #[error("s3://{bucket}/{key} is claimed by another signing of this release (its SHA256SUMS differs and was written first): nothing of this run was uploaded; if that release's SHA256SUMS.asc is there and verifies it is published, else publish to a new prefix or pass --overwrite")]
     Claimed { bucket: String, key: String },
 
@@ -79,7 +82,8 @@ impl Error {
             | Error::BadName { .. }
             | Error::Changed { .. }
             | Error::SecretMaterial { .. }
-            | Error::KeyTooLong { .. } => ErrorKind::Input,
+            | Error::KeyTooLong { .. }
+            | Error::PartTooLong { .. } => ErrorKind::Input,
             Error::BadDestination { .. } => ErrorKind::Usage,
             Error::Conflict { .. }
             | Error::Claimed { .. }

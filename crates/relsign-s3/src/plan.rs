@@ -141,12 +141,22 @@ pub(crate) const SHA256_METADATA: &str = "sha256";
 /// S3's longest object key, in bytes.
 const MAX_KEY: usize = 1024;
 
-/// Refuses, before anything is sent, a release whose keys S3 would refuse.
+/// Linux file systems hold names of at most this many bytes.
+const MAX_COMPONENT: usize = 255;
+
+/// Refuses, before anything is sent, a release whose keys S3 would refuse, or that users
+/// could not download into a file system.
 pub fn check_keys(destination: &Destination, files: &[LocalFile]) -> Result<(), Error> {
-    match files.iter().find(|f| destination.key(&f.name).len() > MAX_KEY) {
-        Some(f) => Err(Error::KeyTooLong { path: f.path.clone(), key_bytes: destination.key(&f.name).len() }),
-        None => Ok(()),
+    for f in files {
+        let key = destination.key(&f.name);
+        if key.len() > MAX_KEY {
+            return Err(Error::KeyTooLong { path: f.path.clone(), key_bytes: key.len() });
+        }
+        if let Some(part) = key.split('/').find(|p| p.len() > MAX_COMPONENT) {
+            return Err(Error::PartTooLong { key: key.clone(), part_bytes: part.len() });
+        }
     }
+    Ok(())
 }
 
 /// Whether `remote` holds exactly `file`, judged by what S3 verified: the SHA-256 of a

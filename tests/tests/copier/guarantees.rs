@@ -178,6 +178,10 @@ fn keys_over_1024_bytes_fail_in_the_plan_before_any_upload() {
     let res = copier(&[&["check"][..], &args[..]].concat(), &s.env);
     assert_eq!(res.status.code(), Some(3), "{}", stdout(&res));
     assert!(stdout(&res).contains("at most 1024"), "{}", stdout(&res));
+    // A prefix part no file system can hold: S3 takes it, users could not download it.
+    let to = format!("s3://releases/{}", "q".repeat(300));
+    let res = copier(&["--from", from.as_str(), "--to", to.as_str(), "--path-style", "--dry-run"], &s.env);
+    assert_fails(&res, 3, "file systems hold names of at most 255");
     assert!(s.server.keys("releases", "").is_empty(), "something was uploaded");
 }
 
