@@ -284,6 +284,7 @@ pub(crate) async fn head(client: &Client, bucket: &str, key: &str) -> Result<Opt
         checksum_sha256: head.checksum_sha256().filter(full).and_then(from_base64),
         checksum_crc64nvme: head.checksum_crc64_nvme().filter(full).map(str::to_string),
         metadata_sha256: head.metadata().and_then(|m| m.get(SHA256_METADATA)).and_then(|h| h.parse().ok()),
+        etag_is_local_md5: false,
     }))
 }
 

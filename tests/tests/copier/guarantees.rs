@@ -384,3 +384,25 @@ fn secret_key_material_is_never_published_even_when_gnupg_signed_it() {
     let res = assert_gate_refuses(&s, &rel, &[&quick_key().public], &[], "notes.txt");
     assert!(stdout(&res).contains("secret-key material"), "{}", stdout(&res));
 }
+
+#[test]
+fn a_rerun_proves_identity_from_the_listing_without_a_request_per_object() {
+    let s = setup(LocalAws::moto(), relsign_tests::sample_tree);
+    let from = s.signed.to_str().unwrap().to_string();
+    let args = ["--from", from.as_str(), "--to", "s3://releases/again", "--path-style", "--json"];
+    assert!(copier(&args, &s.env).status.success());
+    // A zero delay: each HeadObject is counted as a fault, and passed on unchanged.
+    let proxy = Proxy::start(&upstream(&s.server), |req, _| {
+        if req.method == "HEAD" {
+            Fault::Delay(Duration::ZERO)
+        } else {
+            Fault::Pass
+        }
+    });
+    let res = copier(&args, &aws_env(&proxy.endpoint, s.work.path()));
+    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+    let summary: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
+    assert_eq!((summary["uploaded"].as_u64(), summary["skipped"].as_u64()), (Some(0), Some(11)));
+    // Each object's ETag in the listing is the MD5 S3 computed of it: nothing to ask per file.
+    assert_eq!(proxy.faults.load(Ordering::SeqCst), 0, "HeadObject requests on a re-run");
+}
