@@ -259,6 +259,22 @@ fn pinning_an_image_moves_the_release_stack_to_it_and_keeps_it_from_expiring() {
             "{project} must run the SigningImage output's image"
         );
     }
+    // The stack takes only an image pinned by digest: a tag could be moved under the pipeline.
+    let repo = "123456789012.dkr.ecr.us-east-1.amazonaws.com/relsign-signer";
+    assert!(allowed(
+        &release,
+        "SigningCodeBuildProjectCustomImageUri",
+        &format!("{repo}@sha256:{}", "a".repeat(64))
+    ));
+    assert!(allowed(&release, "SigningCodeBuildProjectCustomImageUri", ""));
+    for unpinned in
+        [format!("{repo}:build-20261201-0123456789ab-1"), format!("{repo}:latest"), repo.to_string()]
+    {
+        assert!(
+            !allowed(&release, "SigningCodeBuildProjectCustomImageUri", &unpinned),
+            "the image parameter accepts {unpinned}"
+        );
+    }
     let standin = r#"
 Parameters:
   SigningCodeBuildProjectCustomImageUri: {Type: String, Default: ''}
