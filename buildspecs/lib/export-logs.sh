@@ -1,18 +1,30 @@
-# Exports the CloudWatch Logs of this pipeline run's builds to the release bucket, one export
-# task at a time (CloudWatch Logs runs one active export task per account), waiting for each.
+# Exports the CloudWatch Logs of this pipeline run's builds beside the release, one export
+# task at a time (CloudWatch Logs runs one active export task per account), waiting for each;
+# then fails if the copy did (COPY_EXIT_CODE), so that a failed copy still leaves its logs.
 #
-# Input: SOURCE_LOG_GROUP_NAME, RELEASE_BUCKET_NAME, GIT_COMMIT_SHA, and one variable per build
-# named *_BUILD_ID holding its id (<project>:<uuid>, logged to stream <project>/<uuid>).
-# Tunables: LOG_WINDOW_HOURS (default 6), EXPORT_TIMEOUT_SECONDS per task (default 900).
+# Input: SOURCE_LOG_GROUP_NAME, RESULTS_BUCKET_URI (s3://bucket[/prefix], as copy.yml gets it),
+# GIT_COMMIT_SHA, COPY_EXIT_CODE, and one variable per build named *_BUILD_ID holding its id
+# (<project>:<uuid>, logged to stream <project>/<uuid>). Each stream belongs to one build, so
+# each is exported whole, from its first event (however long the build sat in a queue) to now.
+# Tunable: EXPORT_TIMEOUT_SECONDS per task (default 900).
 set -eu
 : "${SOURCE_LOG_GROUP_NAME:?set by the log collector project}"
-: "${RELEASE_BUCKET_NAME:?set by the log collector project}"
+: "${RESULTS_BUCKET_URI:?set by the log collector project}"
 : "${GIT_COMMIT_SHA:?set by the ExportLogs action}"
-window=$(( ${LOG_WINDOW_HOURS:-6} * 3600 ))
+: "${COPY_EXIT_CODE:?set by the ExportLogs action from the copy}"
+case "$RESULTS_BUCKET_URI" in
+    s3://?*) ;;
+    *) echo "export-logs: RESULTS_BUCKET_URI must be s3://bucket[/prefix], not $RESULTS_BUCKET_URI" >&2; exit 2 ;;
+esac
+location=${RESULTS_BUCKET_URI#s3://}
+location=${location%/}
+bucket=${location%%/*}
+prefix=
+[ "$bucket" = "$location" ] || prefix=${location#*/}/
+destination="$prefix$GIT_COMMIT_SHA/logs"
 timeout=${EXPORT_TIMEOUT_SECONDS:-900}
-now=$(date +%s)
-from=$(( (now - window) * 1000 ))
-to=$(( (now + 60) * 1000 ))
+from=0
+to=$(( ($(date +%s) + 60) * 1000 ))
 
 ids=$(env | sed -n 's/^\([A-Z0-9_]*_BUILD_ID\)=.*/\1/p' | grep -v '^CODEBUILD_BUILD_ID$' | sort || true)
 if [ -z "$ids" ]; then
@@ -34,8 +46,8 @@ for name in $ids; do
         --log-group-name "$SOURCE_LOG_GROUP_NAME" \
         --log-stream-name-prefix "$stream" \
         --from "$from" --to "$to" \
-        --destination "$RELEASE_BUCKET_NAME" \
-        --destination-prefix "$GIT_COMMIT_SHA/logs" \
+        --destination "$bucket" \
+        --destination-prefix "$destination" \
         --query taskId --output text 2>"${TMPDIR:-/tmp}/export-logs.err"); do
         if grep -q LimitExceeded "${TMPDIR:-/tmp}/export-logs.err" && [ "$(date +%s)" -lt "$deadline" ]; then
             sleep 10
@@ -47,7 +59,7 @@ for name in $ids; do
     while :; do
         status=$(aws logs describe-export-tasks --task-id "$task" --query 'exportTasks[0].status.code' --output text)
         case "$status" in
-            COMPLETED) echo "exported $name ($stream) to s3://$RELEASE_BUCKET_NAME/$GIT_COMMIT_SHA/logs/ (task $task)"; break ;;
+            COMPLETED) echo "exported $name ($stream) to s3://$bucket/$destination/ (task $task)"; break ;;
             CANCELLED|FAILED) echo "export-logs: export task $task for $name ended $status: see aws logs describe-export-tasks --task-id $task" >&2; exit 5 ;;
         esac
         if [ "$(date +%s)" -ge "$deadline" ]; then
@@ -57,3 +69,8 @@ for name in $ids; do
         sleep 5
     done
 done
+
+if [ "$COPY_EXIT_CODE" != 0 ]; then
+    echo "export-logs: the logs are exported, but the copy failed (copier exit $COPY_EXIT_CODE): see the ToS3 log above in s3://$bucket/$destination/; fix the cause, then retry the Copy stage with all actions" >&2
+    exit 1
+fi

@@ -93,6 +93,32 @@ ensure_cfn_lint() {
     fi
 }
 
+# checkov (PyPI, pinned), for the templates' security checks, in a venv of its own: it pins
+# many Python packages that would fight moto's and cfn-lint's in the shared venv.
+export RELSIGN_CHECKOV_VENV=${RELSIGN_CHECKOV_VENV:-$HOME/.cache/relsign/checkov-venv}
+RELSIGN_CHECKOV_VERSION=3.3.30
+ensure_checkov() {
+    ensure_apt python3-venv python3-pip
+    if ! "$RELSIGN_CHECKOV_VENV/bin/checkov" --version 2>/dev/null | grep -qx "$RELSIGN_CHECKOV_VERSION"; then
+        say "installing checkov $RELSIGN_CHECKOV_VERSION into $RELSIGN_CHECKOV_VENV"
+        [ -x "$RELSIGN_CHECKOV_VENV/bin/python" ] || python3 -m venv "$RELSIGN_CHECKOV_VENV"
+        "$RELSIGN_CHECKOV_VENV/bin/pip" install -q --disable-pip-version-check "checkov==$RELSIGN_CHECKOV_VERSION"
+    fi
+}
+
+# iam-simulate (npm, pinned), an IAM policy evaluator (identity and resource policies, every
+# condition operator): the pipeline suite asks it what the final bucket's policy decides.
+RELSIGN_IAM_SIMULATE_VERSION=0.1.173
+ensure_iam_simulate() {
+    command -v npm >/dev/null 2>&1 || ensure_apt nodejs npm
+    local dir="$RELSIGN_TOOLS/iam-simulate"
+    if ! grep -qs "\"version\": \"$RELSIGN_IAM_SIMULATE_VERSION\"" "$dir/node_modules/@cloud-copilot/iam-simulate/package.json"; then
+        say "installing iam-simulate $RELSIGN_IAM_SIMULATE_VERSION into $dir"
+        mkdir -p "$dir"
+        npm install --silent --no-audit --no-fund --prefix "$dir" "@cloud-copilot/iam-simulate@$RELSIGN_IAM_SIMULATE_VERSION" >/dev/null
+    fi
+}
+
 # Starts moto on a free loopback port; sets MOTO_PID and MOTO_ENDPOINT.
 start_moto() {
     local port

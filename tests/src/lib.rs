@@ -5,6 +5,7 @@
 //! it never skips.
 
 pub mod codebuild;
+pub mod cw_pattern;
 pub mod gpg;
 pub mod keys;
 pub mod local_aws;

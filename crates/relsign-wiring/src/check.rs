@@ -243,6 +243,44 @@ impl Checker<'_> {
             if is_signer {
                 self.signer_reads_both_secrets(&role, &statements);
             }
+            if is_copier {
+                self.copier_writes_under_the_prefix(&role, &statements);
+            }
+            self.trust_names_its_project(&role);
+        }
+    }
+
+    /// A role CodeBuild assumes names the one project allowed to (aws:SourceAccount and
+    /// aws:SourceArn): otherwise any CodeBuild project of the account given the role acts as it.
+    fn trust_names_its_project(&mut self, role: &str) {
+        let trust = alternatives(self.t.property(role, &["AssumeRolePolicyDocument", "Statement"]));
+        for s in trust {
+            if s.get("Principal").and_then(|p| p.get("Service")).and_then(Value::as_str)
+                != Some("codebuild.amazonaws.com")
+            {
+                continue;
+            }
+            let equals = s.get("Condition").and_then(|c| c.get("StringEquals"));
+            let key = |k: &str| equals.and_then(|e| e.get(k)).map(Value::to_string).unwrap_or_default();
+            if !key("aws:SourceAccount").contains("AWS::AccountId")
+                || !key("aws:SourceArn").contains(":project/")
+            {
+                self.problem(format!(
+                    "{role}: its trust policy lets any CodeBuild project assume it: add StringEquals aws:SourceAccount and aws:SourceArn of its project"
+                ));
+            }
+        }
+    }
+
+    /// The copy role's object rights stop at the release prefix (ReleaseArtifactsBucketS3Uri).
+    fn copier_writes_under_the_prefix(&mut self, role: &str, statements: &[Statement]) {
+        for s in statements.iter().filter(|s| s.allow && s.actions.iter().any(|a| a == "s3:PutObject")) {
+            if s.mentions("ReleaseArtifactsBucket") && !s.mentions("ReleaseArtifactsBucketS3Uri") {
+                self.problem(format!(
+                    "{role} ({}): s3:PutObject anywhere in the final bucket: scope it to the release prefix (ReleaseArtifactsBucketS3Uri)",
+                    s.origin
+                ));
+            }
         }
     }
 
@@ -279,7 +317,7 @@ impl Checker<'_> {
             }
         }
         if s.actions.iter().any(|a| a == "kms:Decrypt")
-            && !s.resources.iter().all(|r| r.to_string() == r#"{"Ref":"SecretsKmsKeyArn"}"#)
+            && !s.resources.iter().all(|r| *r == serde_json::json!({"Ref": "SecretsKmsKeyArn"}))
         {
             self.problem(format!("{at}: kms:Decrypt only on SecretsKmsKeyArn"));
         }

@@ -107,11 +107,36 @@ impl Template {
                         let chosen = if self.condition(params, cond.as_str()?)? { yes } else { no };
                         self.resolve(params, chosen)
                     }
+                    "Fn::Join" => {
+                        let [delimiter, list] = arg.as_array()?.as_slice() else { return None };
+                        Some(self.resolve_list(params, list)?.join(delimiter.as_str()?))
+                    }
+                    "Fn::Select" => {
+                        let [index, list] = arg.as_array()?.as_slice() else { return None };
+                        let index: usize = self.resolve(params, index)?.parse().ok()?;
+                        self.resolve_list(params, list)?.into_iter().nth(index)
+                    }
+                    // A deploy-time attribute, when the caller supplies it as "Resource.Attribute".
+                    "Fn::GetAtt" => {
+                        let parts = arg.as_array()?;
+                        let name = parts.iter().map(Value::as_str).collect::<Option<Vec<_>>>()?.join(".");
+                        params.get(&name).cloned()
+                    }
                     _ => None,
                 }
             }
             _ => None,
         }
+    }
+
+    /// What a list-valued expression evaluates to: a literal list or `Fn::Split`.
+    fn resolve_list(&self, params: &Params, v: &Value) -> Option<Vec<String>> {
+        if let Some(items) = v.as_array() {
+            return items.iter().map(|item| self.resolve(params, item)).collect();
+        }
+        let [delimiter, text] = v.get("Fn::Split")?.as_array()?.as_slice() else { return None };
+        let text = self.resolve(params, text)?;
+        Some(text.split(delimiter.as_str()?).map(str::to_string).collect())
     }
 
     /// What `Ref` returns for the resources whose `Ref` is the name they are given.
@@ -258,6 +283,34 @@ Resources:
         p.insert("Name".into(), "n".into());
         assert_eq!(t.resolve(&p, a).as_deref(), Some("n"));
         assert_eq!(t.property("R", &["B"]).unwrap(), &serde_json::json!({"Fn::GetAtt": ["Role", "Arn"]}));
+        assert_eq!(t.resolve(&p, t.property("R", &["B"]).unwrap()), None);
+        p.insert("Role.Arn".into(), "arn:aws:iam::1:role/r".into());
+        assert_eq!(t.resolve(&p, t.property("R", &["B"]).unwrap()).as_deref(), Some("arn:aws:iam::1:role/r"));
+    }
+
+    #[test]
+    fn join_select_and_split_resolve() {
+        let t = Template::parse(
+            "t",
+            "
+Parameters:
+  Arn: {Type: String}
+Resources:
+  R:
+    Type: X
+    Properties:
+      Name: !Select [6, !Split [':', !Ref Arn]]
+      Prefix: !Join [':', [!Select [0, !Split [':', !Ref Arn]], !Select [2, !Split [':', !Ref Arn]], 'secret:']]
+      Past: !Select [9, !Split [':', !Ref Arn]]
+",
+        )
+        .unwrap();
+        let mut p = Params::new();
+        p.insert("Arn".into(), "arn:aws:secretsmanager:us-east-1:123456789012:secret:k-AbCdEf".into());
+        let get = |k: &str| t.resolve(&p, t.property("R", &[k]).unwrap());
+        assert_eq!(get("Name").as_deref(), Some("k-AbCdEf"));
+        assert_eq!(get("Prefix").as_deref(), Some("arn:secretsmanager:secret:"));
+        assert_eq!(get("Past"), None);
     }
 
     #[test]

@@ -85,3 +85,58 @@ fn every_buildspec_and_script_is_valid_sh() {
         }
     }
 }
+
+/// The checkov venv scripts/test makes (`ensure_checkov`, a pinned checkov of its own).
+fn checkov() -> std::path::PathBuf {
+    let venv = std::env::var_os("RELSIGN_CHECKOV_VENV").map(std::path::PathBuf::from).unwrap_or_else(|| {
+        std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default())
+            .join(".cache/relsign/checkov-venv")
+    });
+    let checkov = venv.join("bin/checkov");
+    assert!(checkov.is_file(), "{} is missing: run scripts/test (it installs checkov)", checkov.display());
+    checkov
+}
+
+/// checkov finds nothing in templates/ but the checks templates/.checkov.yaml skips.
+#[test]
+fn checkov_accepts_every_template() {
+    let dir = repo_root().join("templates");
+    let out = Command::new(checkov())
+        .arg("-d")
+        .arg(&dir)
+        .arg("--config-file")
+        .arg(dir.join(".checkov.yaml"))
+        .output()
+        .expect("run checkov");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && report.contains("Failed checks: 0"),
+        "checkov on templates/:\n{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // It really read the three templates.
+    let passed: u32 = report
+        .split("Passed checks: ")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(passed >= 100, "checkov passed only {passed} checks: did it read the templates?\n{report}");
+}
+
+/// Every check templates/.checkov.yaml skips has its reason in a comment just above it.
+#[test]
+fn every_skipped_checkov_check_says_why() {
+    let text = std::fs::read_to_string(repo_root().join("templates/.checkov.yaml")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut skipped = 0;
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim_start().starts_with("- CKV") {
+            let reason = lines[..i].iter().rev().take_while(|l| l.trim_start().starts_with('#')).count();
+            assert!(reason > 0, ".checkov.yaml:{}: {} skipped without a reason above it", i + 1, line.trim());
+            skipped += 1;
+        }
+    }
+    assert!(text.contains("skip-check:"), "no skip-check list");
+    eprintln!("checkov: {skipped} checks skipped, each with its reason");
+}

@@ -2,6 +2,7 @@
 //! check), the buildspecs run as CodeBuild runs them against a local AWS, and the signing
 //! image built FROM scratch and run.
 
+mod hardening;
 mod image;
 mod lint;
 mod release;

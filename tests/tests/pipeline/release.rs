@@ -407,7 +407,8 @@ fn a_release_runs_through_every_stage_to_a_signed_bucket() {
         let xml = std::fs::read_to_string(&path).unwrap();
         assert!(xml.contains("<testcase ") && !xml.contains("<failure"), "{report}: {xml}");
     }
-    let export = run.action("ExportLogs", "ToS3", None, &[]);
+    assert_eq!(copy.exported["COPY_EXIT_CODE"], "0", "{}", copy.log);
+    let export = run.action("Copy", "ExportLogs", None, &[]);
 
     // The final bucket holds every artifact with its signature, the signed list, the logs.
     let keys = run.aws.keys(BUCKET, &format!("{commit}/"));

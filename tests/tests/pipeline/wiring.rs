@@ -163,3 +163,26 @@ fn a_wildcard_resource_outside_the_allowed_apis_is_caught() {
         "Resource '*' for [\"logs:CreateExportTask\"]",
     );
 }
+
+#[test]
+fn a_role_any_codebuild_project_can_assume_is_caught() {
+    let text = shipped();
+    let old = "                'aws:SourceArn': !Sub 'arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/${SigningCodeBuildProjectName}'\n";
+    assert_eq!(text.matches(old).count(), 1, "update this test");
+    let found = problems(&text.replacen(old, "", 1));
+    assert!(
+        found.iter().any(|p| p
+            .0
+            .starts_with("SigningCodeBuildProjectServiceRole: its trust policy lets any CodeBuild project")),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn a_copy_role_writing_anywhere_in_the_bucket_is_caught() {
+    broken(
+        "                  - 'arn:${AWS::Partition}:s3:::${ReleasePath}/*'\n                  - ReleasePath: !Select\n                      - 1\n                      - !Split ['s3://', !If [HasBucketS3Uri, !Ref ReleaseArtifactsBucketS3Uri, !Sub 's3://${ReleaseArtifactsBucketName}']]\n              - Sid: ListRelease",
+        "                  - 'arn:${AWS::Partition}:s3:::${Bucket}/*'\n                  - Bucket: !Ref ReleaseArtifactsBucketName\n              - Sid: ListRelease",
+        "s3:PutObject anywhere in the final bucket",
+    );
+}
