@@ -60,17 +60,21 @@ where
     cmd.output().expect("run signer")
 }
 
-/// Runs the workspace binary `name` with `args` and only `env` (plus PATH), so nothing of
-/// the machine's AWS or signing configuration leaks in.
-pub fn run_isolated(name: &str, args: &[&str], env: &[(String, String)]) -> Output {
-    Command::new(bin(name))
-        .args(args)
+/// The workspace binary `name` with `args` and only `env` (plus PATH), so nothing of the
+/// machine's AWS or signing configuration leaks in.
+pub fn isolated(name: &str, args: &[&str], env: &[(String, String)]) -> Command {
+    let mut cmd = Command::new(bin(name));
+    cmd.args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("run {name}: {e}"))
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Runs [`isolated`] to completion.
+pub fn run_isolated(name: &str, args: &[&str], env: &[(String, String)]) -> Output {
+    isolated(name, args, env).output().unwrap_or_else(|e| panic!("run {name}: {e}"))
 }
 
 /// The lines of stderr, for "one clear line" checks.

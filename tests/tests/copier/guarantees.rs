@@ -27,32 +27,11 @@ fn path_of(req: &Seen) -> &str {
 /// Signs `dist` into `out` as build `build_id`: two builds of one commit sign the same
 /// artifacts into different releases (their manifests differ).
 fn sign_as(dist: &Path, out: &Path, build_id: &str) {
-    let k = quick_key();
-    let res = signer(
-        [
-            "sign",
-            "--key-file",
-            k.secret.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            dist.to_str().unwrap(),
-        ],
-        &[("CODEBUILD_BUILD_ID", build_id)],
-    );
-    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+    super::sign_with_env(dist, out, &[("CODEBUILD_BUILD_ID", build_id)]);
 }
 
 fn spawn_copier(args: &[&str], env: &[(String, String)]) -> Child {
-    Command::new(bin("copier"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    isolated("copier", args, env).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
 }
 
 /// The release under `prefix` as a user downloads it, checked by GnuPG, sha256sum and

@@ -19,6 +19,11 @@ pub fn copier(args: &[&str], env: &[(String, String)]) -> Output {
 
 /// Signs `dist` into `work/<out>` with the quick key.
 pub fn sign(dist: &Path, out: &Path) {
+    sign_with_env(dist, out, &[]);
+}
+
+/// [`sign`] with extra environment for signer.
+pub fn sign_with_env(dist: &Path, out: &Path, env: &[(&str, &str)]) {
     let k = quick_key();
     let res = signer(
         [
@@ -29,7 +34,7 @@ pub fn sign(dist: &Path, out: &Path) {
             out.to_str().unwrap(),
             dist.to_str().unwrap(),
         ],
-        &[],
+        env,
     );
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
 }
