@@ -103,10 +103,7 @@ pub fn suite<P: KeyParts, R: KeyRole>(key: &Key<P, R>, allow_rfc9580: bool) -> R
             "RSA keys shorter than 2048 bits are rejected by sequoia's standard policy and by sqv",
         ),
         PublicKey::RSA { n, .. } => sha256(format!("RSA {}", n.bits())),
-        PublicKey::DSA { p, .. } => refuse(
-            format!("DSA {}", p.bits()),
-            "DSA is deprecated (RFC 9580 forbids making DSA keys) and relsign does not sign with it",
-        ),
+        PublicKey::DSA { p, .. } => refuse(format!("DSA {}", p.bits()), "DSA is deprecated by RFC 9580"),
         PublicKey::ECDSA { curve, .. } => match curve_hash(curve) {
             Some(hash) if curve.is_supported() => {
                 Ok(Suite { name: format!("ECDSA {}", curve_name(curve)), hash, rfc9580: false })

@@ -260,6 +260,18 @@ fn unsupported_curve_is_named_not_a_missing_binding_signature() {
     let (res, out) = held.sign(&[]);
     let line = refusal(&res, &out, "ECDSA secp256k1");
     assert!(!line.contains("binding"), "{line}");
+    // What the refusal claims of sqv: it cannot check even GnuPG's own signature.
+    let data = held.work.path().join("k1.bin");
+    std::fs::write(&data, b"k1").unwrap();
+    let sig = held.g.detach_sign(&held.primary, &data, "");
+    let cert = held.work.path().join("k1.public.asc");
+    std::fs::write(&cert, held.g.export_public(&held.primary)).unwrap();
+    assert!(Verifier::Gpg.verify(&[Check { cert: cert.clone(), sig: sig.clone(), data: data.clone() }])[0]
+        .is_ok());
+    assert!(
+        Verifier::Sqv.verify(&[Check { cert, sig, data }])[0].is_err(),
+        "sqv reads secp256k1 now: update the refusal"
+    );
     let check = signer(
         [
             "check",
