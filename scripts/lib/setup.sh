@@ -57,13 +57,13 @@ ensure_pgp_tools() {
     ensure_apt gnupg sqv coreutils
 }
 
-# Other OpenPGP implementations, for the interoperability suite: rnp (Botan) and sq from
+# Other OpenPGP implementations, for the interoperability suite: rnp (Botan) from
 # Debian, OpenPGP.js (npm, pinned by tests/js/package-lock.json, installed outside the
 # clone) and PGPy (PyPI, into the venv: it needs only cryptography and pyasn1, which moto
 # and cfn-lint do not pin).
 export RELSIGN_OPENPGPJS=${RELSIGN_OPENPGPJS:-$HOME/.cache/relsign/tools/openpgpjs}
 ensure_interop_tools() {
-    ensure_apt rnp sq
+    ensure_apt rnp
     # A Node.js from elsewhere (NodeSource) brings its own npm; Debian's would conflict.
     command -v npm >/dev/null 2>&1 || ensure_apt nodejs npm
     if ! cmp -s "$RELSIGN_ROOT/tests/js/package-lock.json" "$RELSIGN_OPENPGPJS/package-lock.json" ||

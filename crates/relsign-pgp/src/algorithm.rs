@@ -135,3 +135,53 @@ pub fn suite<P: KeyParts, R: KeyRole>(key: &Key<P, R>, allow_rfc9580: bool) -> R
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openpgp::cert::prelude::*;
+    use openpgp::Profile;
+
+    fn primary(suite_of: CipherSuite, profile: Profile) -> Cert {
+        let builder = CertBuilder::new().set_cipher_suite(suite_of).set_profile(profile).expect("profile");
+        builder.generate().expect("key generation").0
+    }
+
+    #[test]
+    fn the_hash_is_as_long_as_the_curve() {
+        use HashAlgorithm::*;
+        for (cipher_suite, name, hash) in [
+            (CipherSuite::RSA2k, "RSA 2048", SHA256),
+            (CipherSuite::Cv25519, "Ed25519", SHA256),
+            (CipherSuite::P256, "ECDSA P-256", SHA256),
+            (CipherSuite::P384, "ECDSA P-384", SHA384),
+            (CipherSuite::P521, "ECDSA P-521", SHA512),
+        ] {
+            let cert = primary(cipher_suite, Profile::RFC4880);
+            let s = suite(cert.primary_key().key(), false).unwrap_or_else(|r| panic!("{name}: {r:?}"));
+            assert_eq!((s.name.as_str(), s.hash, s.rfc9580), (name, hash, false));
+            assert!(hash_bits(s.hash) >= min_hash_bits(cert.primary_key().key()), "{name}");
+        }
+    }
+
+    #[test]
+    fn rfc9580_algorithms_need_the_flag_and_v6_keys_are_always_refused() {
+        let ed448 = primary(CipherSuite::Cv448, Profile::RFC4880);
+        let refused = suite(ed448.primary_key().key(), false).unwrap_err();
+        assert!(refused.algorithm.contains("algorithm 28"), "{refused:?}");
+        let allowed = suite(ed448.primary_key().key(), true).expect("allowed with the flag");
+        assert_eq!((allowed.hash, allowed.rfc9580), (HashAlgorithm::SHA512, true));
+
+        let v6 = primary(CipherSuite::Cv25519, Profile::RFC9580);
+        for allow in [false, true] {
+            let refused = suite(v6.primary_key().key(), allow).unwrap_err();
+            assert!(refused.algorithm.starts_with("a v6 key"), "{refused:?}");
+        }
+    }
+
+    #[test]
+    fn hash_names_are_spelled_as_in_the_standards() {
+        assert_eq!(hash_name(HashAlgorithm::SHA384), "SHA-384");
+        assert_eq!(hash_name(HashAlgorithm::SHA1), "SHA1");
+    }
+}
