@@ -57,6 +57,29 @@ ensure_pgp_tools() {
     ensure_apt gnupg sqv coreutils
 }
 
+# Other OpenPGP implementations, for the interoperability suite: rnp (Botan) from
+# Debian, OpenPGP.js (npm, pinned by tests/js/package-lock.json, installed outside the
+# clone) and PGPy (PyPI, into the venv: it needs only cryptography and pyasn1, which moto
+# and cfn-lint do not pin).
+export RELSIGN_OPENPGPJS=${RELSIGN_OPENPGPJS:-$HOME/.cache/relsign/tools/openpgpjs}
+ensure_interop_tools() {
+    ensure_apt rnp
+    # A Node.js from elsewhere (NodeSource) brings its own npm; Debian's would conflict.
+    command -v npm >/dev/null 2>&1 || ensure_apt nodejs npm
+    if ! cmp -s "$RELSIGN_ROOT/tests/js/package-lock.json" "$RELSIGN_OPENPGPJS/package-lock.json" ||
+        [ ! -d "$RELSIGN_OPENPGPJS/node_modules/openpgp" ]; then
+        say "installing OpenPGP.js into $RELSIGN_OPENPGPJS"
+        mkdir -p "$RELSIGN_OPENPGPJS"
+        cp "$RELSIGN_ROOT/tests/js/package.json" "$RELSIGN_ROOT/tests/js/package-lock.json" "$RELSIGN_OPENPGPJS/"
+        (cd "$RELSIGN_OPENPGPJS" && npm ci --silent --no-audit --no-fund --ignore-scripts)
+    fi
+    ensure_venv
+    if ! "$RELSIGN_VENV/bin/python" -c 'import pgpy' 2>/dev/null; then
+        say "installing PGPy into the venv"
+        "$RELSIGN_VENV/bin/pip" install -q --disable-pip-version-check 'pgpy==0.6.0'
+    fi
+}
+
 # A Python venv outside the clone with moto's server (a local AWS endpoint speaking the
 # real Secrets Manager and S3 protocols) and boto3 for seeding it.
 export RELSIGN_VENV=${RELSIGN_VENV:-$HOME/.cache/relsign/venv}

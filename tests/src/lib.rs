@@ -7,6 +7,7 @@
 pub mod codebuild;
 pub mod cw_pattern;
 pub mod gpg;
+pub mod implementations;
 pub mod keys;
 pub mod local_aws;
 pub mod proxy;

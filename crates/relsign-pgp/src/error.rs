@@ -25,17 +25,29 @@ pub enum Error {
     #[error("no key {wanted} in {origin} (it holds {available}): check --signing-key")]
     SigningKeyNotFound { origin: String, wanted: String, available: String },
 
-    #[error("key {fingerprint} cannot sign (no signing-capable primary key or subkey): add one with `gpg --quick-add-key {fingerprint} rsa4096 sign` or use another key")]
+    #[error("certificate {fingerprint} cannot sign (no signing-capable primary key or subkey): add a signing subkey with `gpg --quick-add-key {fingerprint} ed25519 sign 2y`, then store the new export (`gpg --armor --export-secret-key {fingerprint}`) and publish the updated certificate")]
     NoSigningCapability { fingerprint: String },
 
-    #[error("key {fingerprint} expired on {when}: extend it with `gpg --quick-set-expire {fingerprint} 1y '*'` (and for the primary key) and store the new export")]
+    #[error("{fingerprint} is a subkey of {primary} for {usage} only, so it cannot sign: {fix}")]
+    NotASigningKey { fingerprint: String, primary: String, usage: String, fix: String },
+
+    #[error("certificate {fingerprint} expired on {when}: extend it with `gpg --quick-set-expire {fingerprint} 1y`, then store the new export (`gpg --armor --export-secret-key {fingerprint}`)")]
     KeyExpired { fingerprint: String, when: String },
 
-    #[error("key {fingerprint} is revoked ({reason}): sign with a valid key")]
-    KeyRevoked { fingerprint: String, reason: String },
+    #[error("signing subkey {fingerprint} of {primary} expired on {when}: extend it with `gpg --quick-set-expire {primary} 1y {fingerprint}`, then store the new export (`gpg --armor --export-secret-key {primary}`){alternative}")]
+    SubkeyExpired { fingerprint: String, primary: String, when: String, alternative: String },
 
-    #[error("the secret part of signing key {fingerprint} is not in this export (GnuPG stub or public key only): export it with `gpg --armor --export-secret-subkeys {fingerprint}!` or `--export-secret-key`")]
-    SecretNotExported { fingerprint: String },
+    #[error("certificate {fingerprint} is revoked ({reason}): it can never sign again; {instead}, then store it and publish its certificate")]
+    KeyRevoked { fingerprint: String, reason: String, instead: &'static str },
+
+    #[error("signing subkey {fingerprint} of {primary} is revoked ({reason}): add a new one with `gpg --quick-add-key {primary} ed25519 sign 2y`, then store the new export (`gpg --armor --export-secret-key {primary}`) and publish the updated certificate{alternative}")]
+    SubkeyRevoked { fingerprint: String, primary: String, reason: String, alternative: String },
+
+    #[error("key {fingerprint} is {algorithm}, which relsign does not sign with: {why}; {instead}")]
+    RefusedAlgorithm { fingerprint: String, algorithm: String, why: String, instead: String },
+
+    #[error("the secret part of signing key {fingerprint} is not in this export (GnuPG stub or public key only): on the machine holding it, export it with `gpg --armor --export-secret-key {primary}` (or `gpg --armor --export-secret-subkeys {fingerprint}!` for the subkey alone)")]
+    SecretNotExported { fingerprint: String, primary: String },
 
     #[error("key {fingerprint} is protected by a passphrase but none was given: pass --passphrase-file, set the variable named by --passphrase-env, or use a passphrase secret")]
     PassphraseRequired { fingerprint: String },
@@ -46,10 +58,10 @@ pub enum Error {
     #[error("wrong passphrase for key {fingerprint}: check the passphrase secret matches this key")]
     WrongPassphrase { fingerprint: String },
 
-    #[error("key {fingerprint} is not usable here ({detail}): use an RSA, Ed25519 or NIST P-256 key made by GnuPG")]
+    #[error("key {fingerprint} is not usable here ({detail}): use an RSA, Ed25519 or NIST P-256/384/521 key made by GnuPG")]
     UnsupportedKey { fingerprint: String, detail: String },
 
-    #[error("certificate {fingerprint} is not valid under the standard policy ({detail}): refresh its self-signatures with GnuPG (`gpg --quick-set-expire`) or use another key")]
+    #[error("certificate {fingerprint} is not valid under the standard policy ({detail}): refresh its self-signatures with `gpg --quick-set-expire {fingerprint} 1y` or use another key")]
     InvalidCertificate { fingerprint: String, detail: String },
 
     #[error("--signer-fingerprint {wanted} is in no --cert (they hold {available}): check the fingerprint")]

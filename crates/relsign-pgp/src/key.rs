@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use openpgp::cert::prelude::*;
 use openpgp::crypto::{KeyPair, Password, S2K};
-use openpgp::packet::key::{SecretKeyMaterial, SecretParts, UnspecifiedRole};
+use openpgp::packet::key::{PublicParts, SecretKeyMaterial, SecretParts, UnspecifiedRole};
 use openpgp::packet::Key;
 use openpgp::parse::Parse;
 use openpgp::policy::{Policy, StandardPolicy};
@@ -14,6 +14,7 @@ use openpgp::types::RevocationStatus;
 use openpgp::{Fingerprint, KeyHandle};
 use sequoia_openpgp as openpgp;
 
+use crate::algorithm::{suite, Refusal, Suite, MAKE_INSTEAD};
 use crate::Error;
 
 /// A passphrase held in memory that is zeroed when dropped.
@@ -57,6 +58,7 @@ pub struct SigningKey {
     pub(crate) keypair: KeyPair,
     /// The fast path for RSA keys; `None` for other algorithms.
     pub(crate) rsa: Option<crate::rsa::CrtRsa>,
+    pub(crate) suite: Suite,
     fingerprint: Fingerprint,
     primary: Fingerprint,
     user_id: Option<String>,
@@ -78,15 +80,9 @@ impl SigningKey {
         self.user_id.as_deref()
     }
 
-    /// A short description such as `RSA4096`.
-    pub fn algorithm(&self) -> String {
-        let key = self.keypair.public();
-        match key.mpis().bits() {
-            Some(bits) if !matches!(key.pk_algo(), openpgp::types::PublicKeyAlgorithm::EdDSA) => {
-                format!("{}{}", key.pk_algo(), bits)
-            }
-            _ => key.pk_algo().to_string(),
-        }
+    /// What the key is and how it signs: `ECDSA P-384`, over SHA-384.
+    pub fn suite(&self) -> &Suite {
+        &self.suite
     }
 }
 
@@ -161,7 +157,28 @@ fn when(t: SystemTime) -> String {
 enum Unusable {
     NoSecret(Fingerprint),
     Expired(Fingerprint, Option<SystemTime>),
+    Algorithm(Fingerprint, Refusal),
     Revoked(Fingerprint, String),
+}
+
+impl Unusable {
+    fn fingerprint(&self) -> &Fingerprint {
+        match self {
+            Unusable::NoSecret(f)
+            | Unusable::Expired(f, _)
+            | Unusable::Algorithm(f, _)
+            | Unusable::Revoked(f, _) => f,
+        }
+    }
+
+    fn rank(&self) -> u8 {
+        match self {
+            Unusable::NoSecret(..) => 0,
+            Unusable::Expired(..) => 1,
+            Unusable::Algorithm(..) => 2,
+            Unusable::Revoked(..) => 3,
+        }
+    }
 }
 
 fn revocation_reason(status: &RevocationStatus) -> Option<String> {
@@ -247,22 +264,109 @@ impl KeyRing {
     }
 
     /// Selects the key GnuPG would sign with (the newest alive, unrevoked, signing-capable
-    /// key whose secret is present) or the one `wanted` names, and unlocks it.
+    /// key whose secret is present and whose algorithm every verifier reads) or the one
+    /// `wanted` names, and unlocks it.
     pub fn signing_key(
         &self,
         wanted: Option<&str>,
         passphrase: Option<&Passphrase>,
     ) -> Result<SigningKey, Error> {
+        self.select(wanted, false)?.unlock(passphrase)
+    }
+
+    /// Selects the signing key without unlocking it: its algorithm, and so the hash every
+    /// artifact is read into, is known before the passphrase is stretched.
+    pub fn select(&self, wanted: Option<&str>, allow_rfc9580: bool) -> Result<SelectedKey, Error> {
         let (cert, only) = self.choose(wanted)?;
-        let key = select(cert, only.as_ref(), &self.origin)?;
-        let fingerprint = key.fingerprint();
-        let keypair = unlock(key, passphrase)?;
+        let (key, suite) = select(cert, only.as_ref(), &self.origin, allow_rfc9580)?;
         let policy = policy();
         let user_id = cert.with_policy(&policy, None).ok().and_then(|vc| {
             vc.primary_userid().ok().map(|u| String::from_utf8_lossy(u.userid().value()).into_owned())
         });
+        Ok(SelectedKey { key, suite, primary: cert.fingerprint(), user_id })
+    }
+}
+
+/// The key a run will sign with, still locked.
+pub struct SelectedKey {
+    key: Key<SecretParts, UnspecifiedRole>,
+    suite: Suite,
+    primary: Fingerprint,
+    user_id: Option<String>,
+}
+
+impl SelectedKey {
+    pub fn suite(&self) -> &Suite {
+        &self.suite
+    }
+
+    pub fn fingerprint(&self) -> String {
+        self.key.fingerprint().to_hex()
+    }
+
+    /// Decrypts the secret with `passphrase` (a full S2K: some 150 ms for a GnuPG export).
+    pub fn unlock(self, passphrase: Option<&Passphrase>) -> Result<SigningKey, Error> {
+        let fingerprint = self.key.fingerprint();
+        let keypair = unlock(self.key, passphrase)?;
         let rsa = crate::rsa::CrtRsa::new(&keypair);
-        Ok(SigningKey { keypair, rsa, fingerprint, primary: cert.fingerprint(), user_id })
+        Ok(SigningKey {
+            keypair,
+            rsa,
+            suite: self.suite,
+            fingerprint,
+            primary: self.primary,
+            user_id: self.user_id,
+        })
+    }
+}
+
+impl std::fmt::Debug for SelectedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SelectedKey")
+            .field("fingerprint", &self.key.fingerprint().to_hex())
+            .field("suite", &self.suite.name)
+            .finish_non_exhaustive()
+    }
+}
+
+fn refused(fingerprint: &Fingerprint, r: Refusal, primary: &Fingerprint) -> Error {
+    let instead = if fingerprint == primary {
+        MAKE_INSTEAD.to_string()
+    } else {
+        format!(
+            "add an Ed25519 signing subkey with `gpg --quick-add-key {p} ed25519 sign 2y` and store the new export (`gpg --armor --export-secret-key {p}`), or {MAKE_INSTEAD}",
+            p = primary.to_hex()
+        )
+    };
+    Error::RefusedAlgorithm { fingerprint: fingerprint.to_hex(), algorithm: r.algorithm, why: r.why, instead }
+}
+
+/// Whether any self-signature of `ka` (verified or not) marks it for signing: a key of an
+/// algorithm sequoia cannot verify with (its back-signature fails) never reaches the policy's
+/// key list, yet the user meant it to sign.
+fn claims_signing(ka: &SubordinateKeyAmalgamation<'_, PublicParts>) -> bool {
+    ka.self_signatures().any(|s| s.key_flags().is_some_and(|f| f.for_signing()))
+}
+
+/// What a subkey is for, as its self-signature says.
+fn usage(ka: &SubordinateKeyAmalgamation<'_, PublicParts>) -> String {
+    let flags = ka.self_signatures().find_map(|s| s.key_flags());
+    let mut uses = Vec::new();
+    if let Some(f) = flags {
+        if f.for_transport_encryption() || f.for_storage_encryption() {
+            uses.push("encryption");
+        }
+        if f.for_certification() {
+            uses.push("certification");
+        }
+        if f.for_authentication() {
+            uses.push("authentication");
+        }
+    }
+    if uses.is_empty() {
+        "no declared use".to_string()
+    } else {
+        uses.join(" and ")
     }
 }
 
@@ -270,17 +374,25 @@ fn select(
     cert: &Cert,
     only: Option<&Fingerprint>,
     origin: &str,
-) -> Result<Key<SecretParts, UnspecifiedRole>, Error> {
-    let fpr = cert.fingerprint().to_hex();
+    allow_rfc9580: bool,
+) -> Result<(Key<SecretParts, UnspecifiedRole>, Suite), Error> {
+    let primary = cert.fingerprint();
+    let fpr = primary.to_hex();
     if !cert.is_tsk() {
         return Err(Error::PublicKeyOnly { origin: origin.to_string(), fingerprint: fpr });
+    }
+    // Before the policy: a primary key GnuPG 2.2 cannot read makes the whole certificate
+    // unreadable to it, whichever key signs; and one sequoia cannot verify with would be
+    // reported as a missing binding signature, which is not the cause.
+    if let Err(r) = suite(cert.primary_key().key(), allow_rfc9580) {
+        return Err(refused(&primary, r, &primary));
     }
     let policy = policy();
     let vc = cert
         .with_policy(&policy as &dyn Policy, None)
         .map_err(|e| Error::InvalidCertificate { fingerprint: fpr.clone(), detail: root_cause(&e) })?;
     if let Some(reason) = revocation_reason(&vc.revocation_status()) {
-        return Err(Error::KeyRevoked { fingerprint: fpr, reason });
+        return Err(Error::KeyRevoked { fingerprint: fpr, reason, instead: MAKE_INSTEAD });
     }
     if vc.alive().is_err() {
         let expiry = vc.primary_key().key_expiration_time();
@@ -290,7 +402,7 @@ fn select(
         });
     }
 
-    let mut best: Option<Key<SecretParts, UnspecifiedRole>> = None;
+    let mut best: Option<(Key<SecretParts, UnspecifiedRole>, Suite)> = None;
     let mut unusable = Vec::new();
     for ka in vc.keys().for_signing() {
         let key_fpr = ka.key().fingerprint();
@@ -305,6 +417,13 @@ fn select(
             unusable.push(Unusable::Expired(key_fpr, ka.key_expiration_time()));
             continue;
         }
+        let suite = match suite(ka.key(), allow_rfc9580) {
+            Ok(s) => s,
+            Err(r) => {
+                unusable.push(Unusable::Algorithm(key_fpr, r));
+                continue;
+            }
+        };
         let secret = match ka.key().clone().parts_into_secret() {
             Ok(k) if !is_gnupg_stub(k.secret()) => k,
             _ => {
@@ -312,40 +431,87 @@ fn select(
                 continue;
             }
         };
-        let newer = best.as_ref().is_none_or(|b| secret.creation_time() > b.creation_time());
+        let newer = best.as_ref().is_none_or(|(b, _)| secret.creation_time() > b.creation_time());
         if newer {
-            best = Some(secret.role_into_unspecified());
+            best = Some((secret.role_into_unspecified(), suite));
         }
     }
-    if let Some(key) = best {
-        return Ok(key);
+    if let Some(found) = best {
+        return Ok(found);
     }
+    // Signing subkeys the policy dropped because sequoia cannot check their binding (an
+    // unknown curve): their algorithm is the cause to report.
+    for ka in cert.keys().subkeys() {
+        let key_fpr = ka.key().fingerprint();
+        let listed = unusable.iter().any(|u| u.fingerprint() == &key_fpr);
+        if listed || only.is_some_and(|f| *f != key_fpr) || !claims_signing(&ka) {
+            continue;
+        }
+        if let Err(r) = suite(ka.key(), allow_rfc9580) {
+            unusable.push(Unusable::Algorithm(key_fpr, r));
+        }
+    }
+    // Another key of this certificate that would sign, to offer when --signing-key named
+    // one that cannot.
+    let alternative = || match only {
+        Some(f) => select(cert, None, origin, allow_rfc9580)
+            .ok()
+            .filter(|(k, _)| k.fingerprint() != *f)
+            .map(|(k, _)| {
+                format!("; or sign with the valid subkey instead: --signing-key {}", k.fingerprint().to_hex())
+            })
+            .unwrap_or_default(),
+        None => String::new(),
+    };
     // Tell the most useful reason first: a missing secret is fixed by a re-export, an
-    // expired key by extending it, a revoked one only by another key.
-    unusable.sort_by_key(|u| match u {
-        Unusable::NoSecret(..) => 0,
-        Unusable::Expired(..) => 1,
-        Unusable::Revoked(..) => 2,
-    });
+    // expired key by extending it, an algorithm or a revocation only by another key.
+    unusable.sort_by_key(Unusable::rank);
     Err(match unusable.into_iter().next() {
-        None => Error::NoSigningCapability { fingerprint: only.map(|f| f.to_hex()).unwrap_or(fpr) },
-        Some(Unusable::NoSecret(f)) => Error::SecretNotExported { fingerprint: f.to_hex() },
-        Some(Unusable::Expired(f, t)) => Error::KeyExpired {
-            fingerprint: f.to_hex(),
-            when: t.map(when).unwrap_or_else(|| "an unknown date".into()),
+        None => match only.filter(|f| **f != primary) {
+            Some(f) => not_a_signing_key(cert, f, &primary, alternative()),
+            None => Error::NoSigningCapability { fingerprint: fpr },
         },
-        Some(Unusable::Revoked(f, reason)) => Error::KeyRevoked { fingerprint: f.to_hex(), reason },
+        Some(Unusable::NoSecret(f)) => Error::SecretNotExported { fingerprint: f.to_hex(), primary: fpr },
+        Some(Unusable::Expired(f, t)) => {
+            let when = t.map(when).unwrap_or_else(|| "an unknown date".into());
+            if f == primary {
+                Error::KeyExpired { fingerprint: fpr, when }
+            } else {
+                Error::SubkeyExpired {
+                    fingerprint: f.to_hex(),
+                    primary: fpr,
+                    when,
+                    alternative: alternative(),
+                }
+            }
+        }
+        Some(Unusable::Algorithm(f, r)) => refused(&f, r, &primary),
+        Some(Unusable::Revoked(f, reason)) => {
+            Error::SubkeyRevoked { fingerprint: f.to_hex(), primary: fpr, reason, alternative: alternative() }
+        }
     })
+}
+
+/// `--signing-key` named a subkey that is not for signing (an encryption subkey, say).
+fn not_a_signing_key(cert: &Cert, wanted: &Fingerprint, primary: &Fingerprint, alternative: String) -> Error {
+    let usage = cert
+        .keys()
+        .subkeys()
+        .find(|ka| ka.key().fingerprint() == *wanted)
+        .map(|ka| usage(&ka))
+        .unwrap_or_else(|| "no declared use".into());
+    let fix = match alternative.strip_prefix("; or sign with the valid subkey instead: ") {
+        Some(flag) => format!("sign with its signing subkey instead: {flag}"),
+        None => format!(
+            "add a signing subkey with `gpg --quick-add-key {p} ed25519 sign 2y`, then store the new export (`gpg --armor --export-secret-key {p}`) and publish the updated certificate",
+            p = primary.to_hex()
+        ),
+    };
+    Error::NotASigningKey { fingerprint: wanted.to_hex(), primary: primary.to_hex(), usage, fix }
 }
 
 fn unlock(key: Key<SecretParts, UnspecifiedRole>, passphrase: Option<&Passphrase>) -> Result<KeyPair, Error> {
     let fingerprint = key.fingerprint().to_hex();
-    if key.version() != 4 {
-        return Err(Error::UnsupportedKey {
-            fingerprint,
-            detail: format!("a v{} key; GnuPG 2.2 and sqv verify v4 signatures only", key.version()),
-        });
-    }
     let unsupported =
         |e: anyhow::Error| Error::UnsupportedKey { fingerprint: fingerprint.clone(), detail: root_cause(&e) };
     let key = match key.secret() {

@@ -1,8 +1,10 @@
-//! Detached signatures over SHA-256, armored as `gpg --detach-sign --armor` writes them.
+//! Detached signatures over the hash the key needs, armored as `gpg --detach-sign --armor`
+//! writes them.
 //!
 //! The caller reads each file once and feeds a [`SignatureHasher`]; finishing it gives
-//! both the signature and the file's plain SHA-256 (the hash context is cloned before the
-//! signature's trailer is hashed in), so the checksum list costs no second pass.
+//! both the signature and the file's plain SHA-256, so the checksum list costs no second
+//! pass: for a SHA-256 signature the hash context is cloned before the signature's trailer
+//! is hashed in; for a longer hash (ECDSA P-384, P-521) a SHA-256 is fed beside it.
 
 use std::io::{self, Write};
 
@@ -14,18 +16,28 @@ use openpgp::serialize::Serialize;
 use openpgp::types::{HashAlgorithm, SignatureType};
 use sequoia_openpgp as openpgp;
 
-use crate::{Error, Sha256, SigningKey};
+use crate::{Error, Sha256, Sha256Hasher, SigningKey};
 
 /// Bytes fed so far into a signature over one file.
 pub struct SignatureHasher {
     ctx: hash::Context,
+    /// The file's SHA-256 when the signature is over another hash.
+    sha256: Option<Sha256Hasher>,
     size: u64,
 }
 
 impl SignatureHasher {
     pub fn update(&mut self, bytes: &[u8]) {
         self.ctx.update(bytes);
+        if let Some(h) = self.sha256.as_mut() {
+            h.update(bytes);
+        }
         self.size += bytes.len() as u64;
+    }
+
+    /// The hash this signature is made over.
+    pub fn algorithm(&self) -> HashAlgorithm {
+        self.ctx.algo()
     }
 }
 
@@ -41,43 +53,40 @@ pub struct Signed {
 }
 
 impl SignatureHasher {
-    /// Starts a signature by a version 4 key before the key itself is unlocked, so the
-    /// artifacts are read while the key is fetched and its passphrase stretched. GnuPG makes
-    /// v4 keys; [`SigningKey::takes_v4_hashers`] says whether the key turned out to be one.
-    pub fn for_v4_key() -> SignatureHasher {
-        SignatureHasher::for_key_version(4)
-    }
-
-    /// SHA-256, not sequoia's SHA-512 default: it is 2-3 times faster on CPUs with SHA
-    /// extensions and every verifier accepts it.
-    fn for_key_version(version: u8) -> SignatureHasher {
-        let ctx = HashAlgorithm::SHA256
+    /// Starts a v4 signature over `hash`, before the key itself is unlocked, so the
+    /// artifacts are read while its passphrase is stretched. `hash` is the one the chosen
+    /// key needs ([`crate::SelectedKey::suite`]); relsign makes v4 signatures only.
+    pub fn new(hash: HashAlgorithm) -> Result<SignatureHasher, Error> {
+        let ctx = hash
             .context()
-            .expect("SHA-256 is supported by the crypto backend")
-            .for_signature(version);
-        SignatureHasher { ctx, size: 0 }
+            .map_err(|e| Error::Sign { fingerprint: String::new(), detail: e.to_string() })?
+            .for_signature(4);
+        let sha256 = (hash != HashAlgorithm::SHA256).then(Sha256Hasher::new);
+        Ok(SignatureHasher { ctx, sha256, size: 0 })
     }
 }
 
 impl SigningKey {
-    /// Whether hashers made by [`SignatureHasher::for_v4_key`] fit this key.
-    pub fn takes_v4_hashers(&self) -> bool {
-        self.keypair.public().version() == 4
-    }
-
     /// Starts a signature by this key.
-    pub fn hasher(&self) -> SignatureHasher {
-        SignatureHasher::for_key_version(self.keypair.public().version())
+    pub fn hasher(&self) -> Result<SignatureHasher, Error> {
+        SignatureHasher::new(self.suite.hash)
     }
 
     /// Finishes the signature over everything fed to `hasher`.
     pub fn finish(&mut self, hasher: SignatureHasher) -> Result<Signed, Error> {
-        let sha256 = {
-            let plain = hasher.ctx.clone().into_digest().expect("SHA-256 digest");
-            Sha256::from_slice(&plain)
-        };
         let fingerprint = self.fingerprint();
         let fail = |e: anyhow::Error| Error::Sign { fingerprint: fingerprint.clone(), detail: e.to_string() };
+        if hasher.algorithm() != self.suite.hash {
+            return Err(fail(anyhow::anyhow!(
+                "hashed with {} but the key signs over {}",
+                hasher.algorithm(),
+                self.suite.hash
+            )));
+        }
+        let sha256 = match hasher.sha256 {
+            Some(h) => h.finish(),
+            None => Sha256::from_slice(&hasher.ctx.clone().into_digest().map_err(fail)?),
+        };
         let builder = SignatureBuilder::new(SignatureType::Binary);
         let sig = match self.rsa.as_mut() {
             Some(rsa) => builder.sign_hash(rsa, hasher.ctx),
@@ -93,7 +102,7 @@ impl SigningKey {
 
     /// Signs a small in-memory file, such as the checksum list.
     pub fn sign_bytes(&mut self, bytes: &[u8]) -> Result<Signed, Error> {
-        let mut hasher = self.hasher();
+        let mut hasher = self.hasher()?;
         hasher.update(bytes);
         self.finish(hasher)
     }

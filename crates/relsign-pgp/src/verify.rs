@@ -6,14 +6,18 @@ use std::io::{self, Read};
 use std::time::SystemTime;
 
 use openpgp::cert::Cert;
+use openpgp::packet::key::{KeyParts, KeyRole};
+use openpgp::packet::{Key, Signature};
 use openpgp::parse::stream::{
     DetachedVerifierBuilder, GoodChecksum, MessageLayer, MessageStructure, VerificationError,
     VerificationHelper,
 };
 use openpgp::parse::Parse;
+use openpgp::policy::{HashAlgoSecurity, Policy};
 use openpgp::KeyHandle;
 use sequoia_openpgp as openpgp;
 
+use crate::algorithm::{hash_bits, hash_name, min_hash_bits, suite};
 use crate::key::load_certificates;
 use crate::key::policy;
 use crate::{Error, SecretScan, Sha256, Sha256Hasher};
@@ -35,6 +39,9 @@ pub struct Verified {
 pub enum Failure {
     /// The data or the signature was changed after signing.
     BadSignature(String),
+    /// The signature is intact but made in a way the policy (and GnuPG) rejects: a weak
+    /// hash, or one shorter than the key's curve.
+    Policy(String),
     /// Made by a key none of the given certificates holds.
     UnknownKey(String),
     /// The signing key or its certificate had expired when the signature was made.
@@ -64,6 +71,7 @@ impl fmt::Display for Failure {
             Failure::UnknownKey(k) => {
                 write!(f, "made by key {k}, which no --cert holds: pass the signer's certificate")
             }
+            Failure::Policy(d) => write!(f, "signature rejected by policy: {d}"),
             Failure::KeyExpired(d) => write!(f, "signing key had expired: {d}"),
             Failure::KeyRevoked(d) => write!(f, "signing key is revoked: {d}"),
             Failure::BadKey(d) => write!(f, "signing key not valid: {d}"),
@@ -220,11 +228,20 @@ impl VerificationHelper for &mut Helper<'_> {
                     Ok(GoodChecksum { ka, .. }) if !self.verifier.allowed(ka.cert()) => {
                         Err(Failure::NotAllowed(ka.key().fingerprint().to_hex()))
                     }
-                    Ok(GoodChecksum { sig, ka }) => Ok((
-                        ka.key().fingerprint().to_hex(),
-                        ka.cert().fingerprint().to_hex(),
-                        sig.signature_creation_time().unwrap_or(SystemTime::UNIX_EPOCH),
-                    )),
+                    Ok(GoodChecksum { sig, ka }) => match too_short(sig, ka.key()) {
+                        Some(why) => Err(Failure::Policy(why)),
+                        None => Ok((
+                            ka.key().fingerprint().to_hex(),
+                            ka.cert().fingerprint().to_hex(),
+                            sig.signature_creation_time().unwrap_or(SystemTime::UNIX_EPOCH),
+                        )),
+                    },
+                    // GnuPG judges the hash before the digest: a weak signature is reported
+                    // as weak even when the file was changed too.
+                    Err(VerificationError::BadSignature { sig, ka, error }) => match weak(sig, ka.key()) {
+                        Some(why) => Err(Failure::Policy(why)),
+                        None => Err(classify(VerificationError::BadSignature { sig, ka, error })),
+                    },
                     Err(e) => Err(classify(e)),
                 };
                 let failed = outcome.is_err();
@@ -246,7 +263,17 @@ fn classify(e: VerificationError) -> Failure {
         VerificationError::MissingKey { sig } => Failure::UnknownKey(
             sig.get_issuers().first().map(|h| h.to_hex()).unwrap_or_else(|| "(no issuer)".into()),
         ),
-        VerificationError::BadSignature { error, .. } => Failure::BadSignature(detail(&error)),
+        VerificationError::BadSignature { sig, error, .. } => match error.downcast_ref::<openpgp::Error>() {
+            Some(openpgp::Error::PolicyViolation(..)) => Failure::Policy(format!(
+                "made over {}: {}; sign it again with a current tool",
+                hash_name(sig.hash_algo()),
+                detail(&error)
+            )),
+            Some(openpgp::Error::NotYetLive(_)) | Some(openpgp::Error::Expired(_)) => {
+                Failure::BadKey(format!("the signature itself is not valid now: {}", detail(&error)))
+            }
+            _ => Failure::BadSignature(detail(&error)),
+        },
         VerificationError::BadKey { ka, error, .. } => {
             let msg = detail(&error);
             let who = ka.key().fingerprint().to_hex();
@@ -263,6 +290,35 @@ fn classify(e: VerificationError) -> Failure {
         VerificationError::UnknownSignature { sig } => Failure::Malformed(sig.error().to_string()),
         other => Failure::Malformed(other.to_string()),
     }
+}
+
+/// Why the policy rejects the signature's hash, whether or not its digest matches: too
+/// short for the key, or broken (SHA-1, MD5), which sequoia's policy judges only after the
+/// digest comparison.
+fn weak<P: KeyParts, R: KeyRole>(sig: &Signature, key: &Key<P, R>) -> Option<String> {
+    too_short(sig, key).or_else(|| {
+        policy().signature(sig, HashAlgoSecurity::CollisionResistance).err().map(|e| {
+            format!("made over {}: {e}; sign it again with a current tool", hash_name(sig.hash_algo()))
+        })
+    })
+}
+
+/// Why the signature's hash is too short for its key, as GnuPG says it: an ECDSA
+/// signature needs a hash as long as the curve, an EdDSA one at least 256 bits.
+fn too_short<P: KeyParts, R: KeyRole>(sig: &Signature, key: &Key<P, R>) -> Option<String> {
+    let need = min_hash_bits(key);
+    let have = hash_bits(sig.hash_algo());
+    (have < need).then(|| {
+        let algorithm = suite(key, true).map(|s| s.name).unwrap_or_else(|r| r.algorithm);
+        // GnuPG's own check ("ECDSA key ... requires a 384 bit or larger hash").
+        let gnupg = if algorithm.starts_with("ECDSA") { ", as GnuPG requires" } else { "" };
+        format!(
+            "made over {} ({have} bits) by {algorithm} key {}, which needs a hash of at least {need} bits{gnupg}: \
+             sign it again over a long enough hash (signer picks it from the key)",
+            hash_name(sig.hash_algo()),
+            key.fingerprint().to_hex()
+        )
+    })
 }
 
 /// Hands the data to the verifier while computing its plain SHA-256, so verifying a file

@@ -126,6 +126,12 @@ pub struct KeyArgs {
     /// valid signing key, as GnuPG chooses)
     #[arg(long, env = "SIGNER_SIGNING_KEY", value_name = "FPR")]
     pub signing_key: Option<String>,
+
+    /// Also sign with RFC 9580 Ed25519/Ed448 keys (algorithms 27, 28), refused by default:
+    /// GnuPG 2.2, sqv, rnp 0.16 and PGPy cannot verify their signatures. Only when every
+    /// verifier of your releases reads RFC 9580; each run warns
+    #[arg(long, env = "SIGNER_ALLOW_RFC9580", value_parser = clap::builder::FalseyValueParser::new())]
+    pub allow_rfc9580: bool,
 }
 
 /// Where the passphrase comes from (never the command line).

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use relsign_aws::{AwsOptions, SecretRef, SecretsClient, Zeroizing};
 use relsign_cli::preflight::Report;
 use relsign_cli::{Exit, Failure};
-use relsign_pgp::{KeyRing, Passphrase, SigningKey};
+use relsign_pgp::{KeyRing, Passphrase, SelectedKey, Suite};
 
 use crate::cli::{AwsArgs, KeyArgs, PassphraseArgs};
 
@@ -188,15 +188,31 @@ pub fn key_ring(key: &KeyArgs, aws: &AwsArgs) -> Result<KeyRing, Failure> {
     key_ring_from(&bytes, &origin)
 }
 
-/// Loads, selects and unlocks the signing key.
-pub fn signing_key(key: &KeyArgs, pass: &PassphraseArgs, aws: &AwsArgs) -> Result<SigningKey, Failure> {
+/// Loads the key and its passphrase and selects the signing key, still locked: its
+/// algorithm decides the hash before any artifact is read.
+pub fn selected_key(
+    key: &KeyArgs,
+    pass: &PassphraseArgs,
+    aws: &AwsArgs,
+) -> Result<(SelectedKey, Option<Passphrase>), Failure> {
     let origin = key_origin(key)?;
     let pass_origin = passphrase_origin(pass);
     let (key_bytes, pass_bytes) = load(&origin, pass_origin.as_ref(), aws)?;
     let ring = key_ring_from(&key_bytes, &origin)?;
     drop(key_bytes);
-    let passphrase = passphrase_or_env(pass_bytes, pass);
-    Ok(ring.signing_key(key.signing_key.as_deref(), passphrase.as_ref())?)
+    let selected = ring.select(key.signing_key.as_deref(), key.allow_rfc9580)?;
+    warn_if_rfc9580(selected.suite());
+    Ok((selected, passphrase_or_env(pass_bytes, pass)))
+}
+
+/// Every run with an RFC 9580 key says who cannot verify its signatures.
+fn warn_if_rfc9580(suite: &Suite) {
+    if suite.rfc9580 {
+        tracing::warn!(
+            "signing with an RFC 9580 {} key (--allow-rfc9580): GnuPG 2.2, sqv, rnp 0.16 and PGPy cannot verify these signatures",
+            suite.name
+        );
+    }
 }
 
 /// The preflight of the key: the AWS identity (when a secret is named), the key and the
@@ -265,12 +281,15 @@ pub fn check(key: &KeyArgs, pass: &PassphraseArgs, aws: &AwsArgs, report: &mut R
     report.ok("passphrase", read_from);
     let passphrase = passphrase_or_env(pass_bytes, pass);
     let Some(ring) = ring else { return };
-    match ring.signing_key(key.signing_key.as_deref(), passphrase.as_ref()) {
+    let selected =
+        ring.select(key.signing_key.as_deref(), key.allow_rfc9580).inspect(|s| warn_if_rfc9580(s.suite()));
+    match selected.and_then(|s| s.unlock(passphrase.as_ref())) {
         Ok(k) => report.ok(
             "signing key",
             format!(
-                "{} {}{}, unlocked (certificate {})",
-                k.algorithm(),
+                "{}, signs over {}: {}{}, unlocked (certificate {})",
+                k.suite().name,
+                relsign_pgp::hash_name(k.suite().hash),
                 k.fingerprint(),
                 k.user_id().map(|u| format!(" ({u})")).unwrap_or_default(),
                 k.primary_fingerprint()

@@ -14,8 +14,8 @@ use relsign_codebuild::{
     artifact_from_variable, collect, merge_sources, sources_from_env, Artifact, Input, Options, Staging,
 };
 use relsign_pgp::{
-    signature_name, ChecksumList, Manifest, ManifestArtifact, ManifestSigner, SecretScan, Sha256,
-    SignatureHasher, SigningKey, MANIFEST_NAME, SUMS_NAME, SUMS_SIG_NAME,
+    signature_name, ChecksumList, HashAlgorithm, Manifest, ManifestArtifact, ManifestSigner, SecretScan,
+    Sha256, SignatureHasher, SigningKey, MANIFEST_NAME, SUMS_NAME, SUMS_SIG_NAME,
 };
 use serde::Serialize;
 
@@ -56,23 +56,36 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
     let roots: Vec<&Path> = roots.iter().map(PathBuf::as_path).collect();
     let jobs = args.jobs.map(usize::from).unwrap_or_else(default_jobs);
 
-    // The key is fetched and unlocked (a passphrase stretched through 65 MB of SHA-1, for a
-    // key GnuPG exported) while the artifacts are read: neither waits for the other.
+    // The key is fetched and chosen first: its algorithm decides the hash every artifact is
+    // read into (SHA-384 for P-384, say), and a key relsign refuses must stop the run before
+    // anything is read. Unlocking it (a passphrase stretched through 65 MB of SHA-1, for a
+    // key GnuPG exported) then overlaps the reading of the artifacts.
     let cancel = AtomicBool::new(false);
     let pool = pool(jobs)?;
+    let (chosen, hash_for) = std::sync::mpsc::sync_channel(1);
     let (key, hashed) = std::thread::scope(|scope| {
-        let key = scope.spawn(|| {
+        let (args, cancel) = (&args, &cancel);
+        let key = scope.spawn(move || {
             let unlocking = Instant::now();
-            let key = key_source::signing_key(&args.key, &args.passphrase, &args.aws);
+            let key =
+                key_source::selected_key(&args.key, &args.passphrase, &args.aws).and_then(|(key, pass)| {
+                    let _ = chosen.send(key.suite().hash);
+                    drop(chosen);
+                    key.unlock(pass.as_ref()).map_err(Failure::from)
+                });
             if key.is_err() {
                 cancel.store(true, Ordering::Relaxed);
             }
             (key, unlocking.elapsed())
         });
-        let hashed = Staging::new(&args.out, &roots).map_err(Failure::from).and_then(|staging| {
-            half_written.add(staging.root());
-            Ok((hash_all(&pool, &selection.artifacts, &staging, &cancel, started)?, staging))
-        });
+        let hashed = match hash_for.recv() {
+            Ok(hash) => Staging::new(&args.out, &roots).map_err(Failure::from).and_then(|staging| {
+                half_written.add(staging.root());
+                Ok((hash_all(&pool, &selection.artifacts, &staging, hash, cancel, started)?, staging))
+            }),
+            // The key failed before it was chosen: its error is the one reported.
+            Err(_) => Err(Failure::new(Exit::Internal, "cancelled")),
+        };
         (key.join(), hashed)
     });
     let (key, key_time) =
@@ -82,8 +95,10 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
     tracing::debug!(
         fingerprint = %key.fingerprint(),
         seconds = format!("{:.3}", key_time.as_secs_f64()),
-        "key {} unlocked",
-        key.user_id().unwrap_or("(no user ID)")
+        "key {} unlocked ({}, signing over {})",
+        key.user_id().unwrap_or("(no user ID)"),
+        key.suite().name,
+        relsign_pgp::hash_name(key.suite().hash)
     );
     let (hashed, staging) = hashed?;
     let first_hashed = hashed.first;
@@ -297,6 +312,7 @@ fn hash_all(
     pool: &rayon::ThreadPool,
     artifacts: &[Artifact],
     staging: &Staging,
+    hash: HashAlgorithm,
     cancel: &AtomicBool,
     started: Instant,
 ) -> Result<Hashed, Failure> {
@@ -307,7 +323,7 @@ fn hash_all(
             .map_init(
                 || vec![0u8; CHUNK],
                 |buf, artifact| {
-                    let hasher = hash_one(buf, artifact, staging, cancel)?;
+                    let hasher = hash_one(buf, artifact, staging, hash, cancel)?;
                     first.get_or_init(|| started.elapsed());
                     Ok(hasher)
                 },
@@ -323,6 +339,7 @@ fn hash_one(
     buf: &mut [u8],
     artifact: &Artifact,
     staging: &Staging,
+    hash: HashAlgorithm,
     cancel: &AtomicBool,
 ) -> Result<SignatureHasher, Failure> {
     let read_error = |e: std::io::Error| {
@@ -341,7 +358,7 @@ fn hash_one(
         )
     };
 
-    let mut hasher = SignatureHasher::for_v4_key();
+    let mut hasher = SignatureHasher::new(hash)?;
     let mut secret = SecretScan::new();
     loop {
         if cancel.load(Ordering::Relaxed) {
@@ -385,11 +402,6 @@ fn sign_all(
     hashed: Hashed,
     staging: &Staging,
 ) -> Result<Vec<ManifestArtifact>, Failure> {
-    // The artifacts were hashed for a v4 signature before the key was known; relsign loads
-    // v4 keys only (what GnuPG 2.2 and sqv verify), so this holds unless that changes.
-    if !key.takes_v4_hashers() {
-        return Err(Failure::new(Exit::Internal, "the signing key is not a v4 key: please report this"));
-    }
     pool.install(|| {
         artifacts
             .par_iter()

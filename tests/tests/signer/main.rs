@@ -2,7 +2,9 @@
 //! among them) are made once.
 
 mod exit_codes;
+mod implementations;
 mod interop;
+mod key_fixes;
 mod large_file;
 mod odd_input;
 mod operator;

@@ -520,7 +520,7 @@ const CASES: &[Case] = &[
             });
             key_file(w, key)
         },
-        expect: Fails(4, "not valid under the standard policy"),
+        expect: Fails(4, "is DSA 1024, which relsign does not sign with"),
     },
     Case {
         name: "path traversal in an artifact variable",

@@ -1,0 +1,376 @@
+//! Every key refusal names its real cause once, and every command it suggests works when
+//! pasted: each suggested `gpg` command is run against a throwaway keyring holding the key,
+//! the key exported again as the message says, and signing tried again.
+
+use std::path::{Path, PathBuf};
+
+use relsign_tests::gpg::{GnuPg, PASSPHRASE};
+use relsign_tests::implementations::{openpgpjs_key, Check, Verifier};
+use relsign_tests::keys::keys;
+use relsign_tests::*;
+
+/// A secret key as the user stores it, and the gpg home it lives in.
+struct Held {
+    g: GnuPg,
+    secret: PathBuf,
+    primary: String,
+    passphrase: &'static str,
+    work: tempfile::TempDir,
+}
+
+impl Held {
+    fn import(secret: &Path, primary: &str, passphrase: &'static str) -> Held {
+        let g = GnuPg::new();
+        g.ok(&["--import", secret.to_str().unwrap()], b"");
+        let work = tempfile::tempdir().unwrap();
+        let own = work.path().join("secret.asc");
+        std::fs::copy(secret, &own).unwrap();
+        Held { g, secret: own, primary: primary.to_string(), passphrase, work }
+    }
+
+    fn made(g: GnuPg, primary: String, passphrase: &'static str) -> Held {
+        let work = tempfile::tempdir().unwrap();
+        let secret = work.path().join("secret.asc");
+        std::fs::write(&secret, g.export_secret(&primary, passphrase)).unwrap();
+        Held { g, secret, primary, passphrase, work }
+    }
+
+    /// `signer sign` with this key and `extra` flags, into a fresh output folder.
+    fn sign(&self, extra: &[&str]) -> (std::process::Output, PathBuf) {
+        let dist = self.work.path().join("dist");
+        if !dist.exists() {
+            write_tree(&dist, &[("tool.tar", b"payload".as_slice())]);
+        }
+        let out =
+            self.work.path().join(format!("out{}", std::fs::read_dir(self.work.path()).unwrap().count()));
+        let mut args =
+            vec!["sign", "--key-file", self.secret.to_str().unwrap(), "--out", out.to_str().unwrap()];
+        args.extend(extra);
+        args.push(dist.to_str().unwrap());
+        let env: Vec<(&str, &str)> =
+            if self.passphrase.is_empty() { vec![] } else { vec![("PASSPHRASE", self.passphrase)] };
+        (signer(&args, &env), out)
+    }
+
+    /// Runs a pasted `gpg ...` command here, the passphrase typed at its prompt.
+    fn paste(&self, command: &str) -> Vec<u8> {
+        let words = shell_words(command);
+        assert_eq!(words[0], "gpg", "not a gpg command: {command}");
+        let mut args = vec!["--passphrase-fd", "0"];
+        args.extend(words[1..].iter().map(String::as_str));
+        self.g.ok(&args, self.passphrase.as_bytes())
+    }
+
+    /// Follows the message: runs its gpg commands in order; the export one's output
+    /// becomes the stored key.
+    fn follow(&self, message: &str) {
+        let commands: Vec<String> =
+            suggested(message).into_iter().filter(|c| c.starts_with("gpg ")).collect();
+        assert!(!commands.is_empty(), "no gpg command in {message:?}");
+        for command in commands {
+            let output = self.paste(&command);
+            if command.contains("--export-secret-key") {
+                std::fs::write(&self.secret, output).unwrap();
+            }
+        }
+    }
+
+    /// Signs again and checks the result with gpg, given the current certificate.
+    fn signs(&self, extra: &[&str]) {
+        let (res, out) = self.sign(extra);
+        assert!(res.status.success(), "after the fix: {:?}", stderr_lines(&res));
+        let cert = self.work.path().join("cert.asc");
+        std::fs::write(&cert, self.g.export_public(&self.primary)).unwrap();
+        let check = Check { cert, sig: out.join("tool.tar.asc"), data: out.join("tool.tar") };
+        let verdict = Verifier::Gpg.verify(&[check]);
+        assert!(verdict[0].is_ok(), "gpg rejects the signature after the fix: {verdict:?}");
+    }
+}
+
+/// The text between backticks: what a message tells the user to run.
+fn suggested(message: &str) -> Vec<String> {
+    message.split('`').skip(1).step_by(2).map(str::to_string).collect()
+}
+
+/// Splits a command as sh does for what relsign writes: words, and 'single-quoted' words.
+fn shell_words(command: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    let mut in_word = false;
+    for c in command.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                in_word = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                }
+                in_word = false;
+            }
+            c => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
+}
+
+/// The refusal: exit 4, one line naming `cause` once, no output folder.
+fn refusal(res: &std::process::Output, out: &Path, cause: &str) -> String {
+    assert_fails(res, 4, cause);
+    let line = stderr_lines(res).remove(0);
+    assert_eq!(line.matches(cause).count(), 1, "cause printed more than once: {line}");
+    assert_eq!(line.matches("error:").count(), 1, "{line}");
+    assert!(!out.exists(), "{} was created", out.display());
+    line
+}
+
+/// The subkeys gpg lists for `fpr`: (validity, capabilities, fingerprint).
+fn subkeys(g: &GnuPg, fpr: &str) -> Vec<(String, String, String)> {
+    let listing = String::from_utf8(g.ok(&["--with-colons", "--list-keys", fpr], b"")).unwrap();
+    let mut found = Vec::new();
+    let mut lines = listing.lines().peekable();
+    while let Some(l) = lines.next() {
+        let f: Vec<&str> = l.split(':').collect();
+        if f[0] == "sub" {
+            let next =
+                lines.peek().and_then(|n| n.strip_prefix("fpr:")).map(|r| r.trim_matches(':').to_string());
+            found.push((f[1].to_string(), f[11].to_string(), next.unwrap()));
+        }
+    }
+    found
+}
+
+#[test]
+fn expired_primary_key_fix_works_when_pasted() {
+    let k = &keys().expired;
+    let held = Held::import(&k.secret, &k.fingerprint, PASSPHRASE);
+    let (res, out) = held.sign(&[]);
+    let line = refusal(&res, &out, "expired on");
+    assert!(line.contains(&format!("certificate {}", k.fingerprint)), "{line}");
+    held.follow(&line);
+    held.signs(&[]);
+}
+
+#[test]
+fn expired_signing_subkey_fix_works_when_pasted() {
+    let g = GnuPg::new();
+    let past = Some("20200101T000000");
+    let fpr = g.gen_key("Old Subkey <old@example.org>", "ed25519", "cert", "never", PASSPHRASE, past);
+    g.add_subkey(&fpr, "ed25519", "sign", "1d", PASSPHRASE, past);
+    let held = Held::made(g, fpr.clone(), PASSPHRASE);
+    let (res, out) = held.sign(&[]);
+    let line = refusal(&res, &out, "expired on");
+    let sub = &subkeys(&held.g, &fpr)[0].2;
+    assert!(line.contains(&format!("signing subkey {sub} of {fpr}")), "{line}");
+    held.follow(&line);
+    held.signs(&[]);
+}
+
+#[test]
+fn expired_subkey_chosen_with_signing_key_fix_works_and_the_valid_one_is_offered() {
+    let k = &keys().expired_subkey;
+    let held = Held::import(&k.secret, &k.fingerprint, PASSPHRASE);
+    let subs = subkeys(&held.g, &k.fingerprint);
+    let expired = &subs.iter().find(|s| s.0 == "e").expect("an expired subkey").2;
+    let valid = &subs.iter().find(|s| s.0 != "e").expect("a valid subkey").2;
+    let (res, out) = held.sign(&["--signing-key", expired]);
+    let line = refusal(&res, &out, "expired on");
+    assert!(line.contains(&format!("--signing-key {valid}")), "the valid subkey is not offered: {line}");
+    held.signs(&["--signing-key", valid]);
+    held.follow(&line);
+    held.signs(&["--signing-key", expired]);
+}
+
+#[test]
+fn revoked_signing_subkey_fix_works_when_pasted() {
+    let g = GnuPg::new();
+    let fpr = g.gen_key("Revoked Subkey <revsub@example.org>", "ed25519", "cert", "never", "", None);
+    g.add_subkey(&fpr, "ed25519", "sign", "never", "", None);
+    // gpg --edit-key's prompts: revoke this subkey? reason 0, no description, okay?
+    g.ok(&["--command-fd", "0", "--edit-key", &fpr, "key 1", "revkey", "save"], b"y\n0\n\ny\n");
+    let held = Held::made(g, fpr.clone(), "");
+    let (res, out) = held.sign(&[]);
+    let line = refusal(&res, &out, "is revoked");
+    assert!(line.contains(&format!("of {fpr}")), "{line}");
+    held.follow(&line);
+    held.signs(&[]);
+}
+
+#[test]
+fn encryption_subkey_chosen_with_signing_key_points_to_the_signing_one() {
+    let k = &keys().default_shape;
+    let held = Held::import(&k.secret, &k.fingerprint, PASSPHRASE);
+    let subs = subkeys(&held.g, &k.fingerprint);
+    let encryption = &subs.iter().find(|s| s.1.contains('e')).expect("an encryption subkey").2;
+    let signing = &subs.iter().find(|s| s.1.contains('s')).expect("a signing subkey").2;
+    let (res, out) = held.sign(&["--signing-key", encryption]);
+    let line = refusal(&res, &out, "cannot sign");
+    assert!(line.contains("for encryption only"), "{line}");
+    let flag = line.split("--signing-key ").nth(1).expect("a --signing-key to use");
+    assert_eq!(flag.trim(), signing.as_str(), "{line}");
+    held.signs(&["--signing-key", signing]);
+}
+
+#[test]
+fn certificate_without_signing_key_fix_works_when_pasted() {
+    let k = &keys().no_signing;
+    let held = Held::import(&k.secret, &k.fingerprint, PASSPHRASE);
+    let (res, out) = held.sign(&[]);
+    let line = refusal(&res, &out, "cannot sign");
+    held.follow(&line);
+    held.signs(&[]);
+}
+
+/// The refused key's message suggests making a new GnuPG key: the command works, and the
+/// new key signs.
+fn new_key_suggestion_works(line: &str) {
+    let command = suggested(line).into_iter().find(|c| c.contains("--quick-gen-key")).expect("a key to make");
+    let g = GnuPg::new();
+    let mut args = vec!["--passphrase-fd".to_string(), "0".to_string()];
+    args.extend(shell_words(&command).into_iter().skip(1));
+    g.ok(&args.iter().map(String::as_str).collect::<Vec<_>>(), b"");
+    let uid = shell_words(&command)[2].clone();
+    let fpr = g.fingerprint(&uid);
+    let held = Held::made(g, fpr, "");
+    held.signs(&[]);
+}
+
+#[test]
+fn revoked_certificate_says_make_a_new_key_and_that_works() {
+    let k = &keys().revoked;
+    let held = Held::import(&k.secret, &k.fingerprint, PASSPHRASE);
+    let (res, out) = held.sign(&[]);
+    let line = refusal(&res, &out, "is revoked");
+    new_key_suggestion_works(&line);
+}
+
+#[test]
+fn unsupported_curve_is_named_not_a_missing_binding_signature() {
+    let g = GnuPg::new();
+    let fpr = g.gen_key("Bitcoin Curve <k1@example.org>", "secp256k1", "sign,cert", "2y", "", None);
+    let held = Held::made(g, fpr, "");
+    let (res, out) = held.sign(&[]);
+    let line = refusal(&res, &out, "ECDSA secp256k1");
+    assert!(!line.contains("binding"), "{line}");
+    // What the refusal claims of sqv: it cannot check even GnuPG's own signature.
+    let data = held.work.path().join("k1.bin");
+    std::fs::write(&data, b"k1").unwrap();
+    let sig = held.g.detach_sign(&held.primary, &data, "");
+    let cert = held.work.path().join("k1.public.asc");
+    std::fs::write(&cert, held.g.export_public(&held.primary)).unwrap();
+    assert!(Verifier::Gpg.verify(&[Check { cert: cert.clone(), sig: sig.clone(), data: data.clone() }])[0]
+        .is_ok());
+    assert!(
+        Verifier::Sqv.verify(&[Check { cert, sig, data }])[0].is_err(),
+        "sqv reads secp256k1 now: update the refusal"
+    );
+    let check = signer(
+        [
+            "check",
+            "--key-file",
+            held.secret.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            held.work.path().to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(check.status.code(), Some(4), "signer check must fail at preflight: {}", stdout(&check));
+    assert!(stdout(&check).contains("ECDSA secp256k1"), "{}", stdout(&check));
+    new_key_suggestion_works(&line);
+}
+
+#[test]
+fn rfc9580_ed25519_key_is_refused_before_reading_and_allowed_with_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    // OpenPGP.js 6's own default: `type: 'curve25519'`, algorithm 27 on a v4 key.
+    let key = openpgpjs_key(dir.path(), "rfc9580-ed25519", serde_json::json!({"type": "curve25519"}));
+    let work = tempfile::tempdir().unwrap();
+    // An artifact last read long ago: reading it now would move its access time (relatime).
+    let artifact = work.path().join("tool.img");
+    std::fs::write(&artifact, b"never read").unwrap();
+    let touched =
+        std::process::Command::new("touch").args(["-a", "-d", "2020-01-01"]).arg(&artifact).status();
+    assert!(touched.unwrap().success());
+    let read_at = || std::fs::metadata(&artifact).unwrap().accessed().unwrap();
+    let before = read_at();
+    let out = work.path().join("out");
+    let res = signer(
+        [
+            "sign",
+            "--key-file",
+            key.secret.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            artifact.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let line = refusal(&res, &out, "algorithm 27");
+    assert_eq!(read_at(), before, "the artifact was read before the key was refused");
+    assert!(line.contains("GnuPG 2.2") && line.contains("--allow-rfc9580"), "{line}");
+    new_key_suggestion_works(&line);
+    let check = signer(
+        [
+            "check",
+            "--key-file",
+            key.secret.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            artifact.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(check.status.code(), Some(4), "{}", stdout(&check));
+    assert!(stdout(&check).contains("algorithm 27"), "{}", stdout(&check));
+
+    let small = work.path().join("dist");
+    write_tree(&small, &[("a.tar", b"a".as_slice())]);
+    let res = signer(
+        [
+            "sign",
+            "--allow-rfc9580",
+            "--key-file",
+            key.secret.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            small.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+    let warning = stderr_lines(&res).join("\n");
+    assert!(warning.contains("RFC 9580") && warning.contains("GnuPG 2.2"), "no warning: {warning}");
+    let check = Check { cert: key.public.clone(), sig: out.join("a.tar.asc"), data: out.join("a.tar") };
+    assert_eq!(Verifier::OpenPgpJs.verify(std::slice::from_ref(&check)), vec![Ok(())]);
+    assert!(
+        Verifier::Gpg.verify(&[check])[0].is_err(),
+        "GnuPG 2.2 reads RFC 9580 keys now: update the message"
+    );
+}
+
+#[test]
+fn v6_key_is_refused_naming_the_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = openpgpjs_key(dir.path(), "v6", serde_json::json!({"type": "curve25519", "v6": true}));
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("a.tar"), b"a").unwrap();
+    let out = work.path().join("out");
+    for flags in [&[][..], &["--allow-rfc9580"][..]] {
+        let mut args =
+            vec!["sign", "--key-file", key.secret.to_str().unwrap(), "--out", out.to_str().unwrap()];
+        args.extend(flags);
+        let a = work.path().join("a.tar");
+        args.push(a.to_str().unwrap());
+        let res = signer(&args, &[]);
+        refusal(&res, &out, "a v6 key");
+    }
+}
