@@ -2,7 +2,7 @@
 //! one line and exits 130 or 143, instead of dying with a staging folder or multipart
 //! uploads left behind.
 
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::{Exit, Failure};
 
@@ -24,11 +24,20 @@ impl StopSignal {
 
     /// Waits for SIGINT or SIGTERM on the current tokio runtime.
     pub async fn next() -> std::io::Result<StopSignal> {
-        let (mut int, mut term) = (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?);
-        Ok(tokio::select! {
-            _ = int.recv() => StopSignal::Interrupt,
-            _ = term.recv() => StopSignal::Terminate,
-        })
+        let handlers = handlers()?;
+        Ok(wait(handlers).await)
+    }
+}
+
+/// The two handlers, installed (from then on neither signal has its default action).
+fn handlers() -> std::io::Result<(Signal, Signal)> {
+    Ok((signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?))
+}
+
+async fn wait((mut int, mut term): (Signal, Signal)) -> StopSignal {
+    tokio::select! {
+        _ = int.recv() => StopSignal::Interrupt,
+        _ = term.recv() => StopSignal::Terminate,
     }
 }
 
@@ -43,17 +52,10 @@ pub fn on_stop_signal(program: &'static str, cleanup: impl FnOnce(StopSignal) ->
             let _ = ready_tx.send(());
             return;
         };
-        let handlers = runtime.block_on(async {
-            std::io::Result::Ok((signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?))
-        });
+        let installed = runtime.block_on(async { handlers() });
         let _ = ready_tx.send(());
-        let Ok((mut int, mut term)) = handlers else { return };
-        let stopped = runtime.block_on(async {
-            tokio::select! {
-                _ = int.recv() => StopSignal::Interrupt,
-                _ = term.recv() => StopSignal::Terminate,
-            }
-        });
+        let Ok(installed) = installed else { return };
+        let stopped = runtime.block_on(wait(installed));
         let failure = cleanup(stopped);
         std::process::exit(crate::exit_code(program, Err(failure)));
     });
