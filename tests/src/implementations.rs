@@ -222,13 +222,19 @@ pub fn openpgpjs_key(dir: &Path, label: &str, extra: serde_json::Value) -> MadeK
     }
     let a = request(openpgpjs, &req);
     let pass = a.get("passphrase").and_then(|p| p.as_str()).unwrap_or("");
+    save_made(dir, label, &a, extra.get("passphrase").and_then(|p| p.as_str()).unwrap_or(pass))
+}
+
+/// Saves the key a maker's reply holds (`secret`, `public`, `fingerprint`).
+fn save_made(dir: &Path, label: &str, reply: &serde_json::Value, passphrase: &str) -> MadeKey {
+    let text = |field: &str| reply[field].as_str().unwrap_or_else(|| panic!("no {field} in {reply}"));
     save(
         dir,
         label,
-        a["secret"].as_str().unwrap().as_bytes(),
-        a["public"].as_str().unwrap().as_bytes(),
-        a["fingerprint"].as_str().unwrap().to_string(),
-        extra.get("passphrase").and_then(|p| p.as_str()).unwrap_or(pass),
+        text("secret").as_bytes(),
+        text("public").as_bytes(),
+        text("fingerprint").to_string(),
+        passphrase,
     )
 }
 
@@ -236,14 +242,7 @@ pub fn openpgpjs_key(dir: &Path, label: &str, extra: serde_json::Value) -> MadeK
 pub fn pgpy_key(dir: &Path, label: &str, mut req: serde_json::Value) -> MadeKey {
     req["op"] = "generate".into();
     let a = request(pgpy, &req);
-    save(
-        dir,
-        label,
-        a["secret"].as_str().unwrap().as_bytes(),
-        a["public"].as_str().unwrap().as_bytes(),
-        a["fingerprint"].as_str().unwrap().to_string(),
-        "",
-    )
+    save_made(dir, label, &a, "")
 }
 
 /// A key made with `rnpkeys --generate-key --expert`: `menu` answers its questions (the
