@@ -1,5 +1,8 @@
-//! OpenPGP for relsign: load and unlock a signing key, make detached signatures that GnuPG
-//! and `sqv` accept, verify them, and write and read the signed checksum list.
+//! OpenPGP for relsign and the release format: load and unlock a signing key, make
+//! detached signatures that GnuPG and `sqv` accept, verify them, and the files of a release
+//! (`format.rs`: the names relsign writes, how a signature is named, which names a release
+//! may publish, and `seal`, which writes the manifest and the signed checksum list;
+//! `release.rs` reads them back).
 //!
 //! Nothing here knows about the command line, AWS or CodeBuild. Every file is read once:
 //! the same pass feeds the signature's hash (SHA-256, or the longer one an ECDSA curve
