@@ -67,11 +67,18 @@ pub enum Error {
     #[error("--signer-fingerprint {wanted} is in no --cert (they hold {available}): check the fingerprint")]
     SignerNotCertified { wanted: String, available: String },
 
+    #[error("{origin} holds no certificate of key {key} (it holds {found}): pass the certificate `signer kms-cert` made for this key, or drop --cert")]
+    CertificateMismatch { origin: String, key: String, found: String },
+
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
 
     #[error("signing failed with key {fingerprint}: {detail}")]
     Sign { fingerprint: String, detail: String },
+
+    /// An external signer (a KMS) refused or failed; `source` is its own error.
+    #[error("signing failed with key {fingerprint}: {source}")]
+    External { fingerprint: String, source: anyhow::Error },
 
     #[error("{origin} line {line}: {detail}: regenerate it with `signer sign`")]
     SumsMalformed { origin: String, line: usize, detail: String },
@@ -97,7 +104,7 @@ impl Error {
             Error::Read { .. } | Error::SumsMalformed { .. } | Error::ManifestMalformed { .. } => {
                 ErrorKind::Input
             }
-            Error::Sign { .. } => ErrorKind::Internal,
+            Error::Sign { .. } | Error::External { .. } => ErrorKind::Internal,
             _ => ErrorKind::Key,
         }
     }

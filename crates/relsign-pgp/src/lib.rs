@@ -7,6 +7,7 @@
 
 mod algorithm;
 mod error;
+mod external;
 mod hex;
 mod inspect;
 mod key;
@@ -19,6 +20,7 @@ mod verify;
 
 pub use algorithm::{hash_name, suite, Refusal, Suite};
 pub use error::{Error, ErrorKind};
+pub use external::{self_certify, ExternalSigner};
 pub use hex::{Sha256, Sha256Hasher};
 pub use inspect::{
     is_secret_key_block, open_regular, read_capped, starts_with_secret_key, SecretScan, MAX_CERTIFICATE,

@@ -9,13 +9,16 @@ use relsign_cli::{Exit, Failure};
 use relsign_codebuild::collect;
 
 use crate::cli::SignArgs;
-use crate::key_source;
+use crate::{key_source, kms_source};
 
 pub fn run(args: SignArgs) -> Result<Exit, Failure> {
     let mut report = Report::default();
     sources(&args, &mut report);
     output(&args, &mut report);
-    key_source::check(&args.key, &args.passphrase, &args.aws, &mut report);
+    match &args.key.kms_key_id {
+        Some(id) => kms_source::check(id, &args.key, &args.aws, &mut report),
+        None => key_source::check(&args.key, &args.passphrase, &args.aws, &mut report),
+    }
     report.finish("signer", args.json)
 }
 
