@@ -152,7 +152,9 @@ ensure_iam_simulate() {
 start_moto() {
     local port
     port=$("$RELSIGN_VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    "$RELSIGN_VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"${MOTO_LOG:-/dev/null}" 2>&1 &
+    # moto_server with its KMS signing a DIGEST message as AWS does (the file says why).
+    "$RELSIGN_VENV/bin/python" "$RELSIGN_ROOT/tests/moto/kms_digest_server.py" -H 127.0.0.1 -p "$port" \
+        >"${MOTO_LOG:-/dev/null}" 2>&1 &
     MOTO_PID=$!
     # shellcheck disable=SC2034 # read by the scripts that source this file
     MOTO_ENDPOINT="http://127.0.0.1:$port"

@@ -57,11 +57,23 @@ impl LocalAws {
 
     /// Starts moto with extra environment (such as INITIAL_NO_AUTH_ACTION_COUNT).
     pub fn moto_with(env: &[(&str, &str)]) -> LocalAws {
-        let program = venv().join("bin/moto_server");
+        LocalAws::moto_program(&[venv().join("bin/moto_server")], env)
+    }
+
+    /// Starts moto with its KMS corrected to sign a `MessageType=DIGEST` message as given,
+    /// as AWS does (tests/moto/kms_digest_server.py says why), with extra environment.
+    pub fn moto_kms_with(env: &[(&str, &str)]) -> LocalAws {
+        let launcher = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("moto/kms_digest_server.py");
+        LocalAws::moto_program(&[venv().join("bin/python"), launcher], env)
+    }
+
+    fn moto_program(program: &[PathBuf], env: &[(&str, &str)]) -> LocalAws {
         let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         LocalAws::spawn(None, |port| {
-            let mut cmd = Command::new(&program);
-            cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]).envs(env.iter().map(|(k, v)| (k, v)));
+            let mut cmd = Command::new(&program[0]);
+            cmd.args(&program[1..])
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .envs(env.iter().map(|(k, v)| (k, v)));
             cmd
         })
     }
@@ -137,6 +149,11 @@ impl LocalAws {
 
     pub fn put_binary_secret(&self, name: &str, value: &[u8]) {
         self.seed(&["put-secret", name, "--binary"], value);
+    }
+
+    /// Creates a KMS key of `spec` for `usage` and returns its ARN.
+    pub fn kms_key(&self, spec: &str, usage: &str) -> String {
+        String::from_utf8(self.seed(&["kms-key", spec, usage], b"").stdout).unwrap().trim().to_string()
     }
 
     pub fn make_bucket(&self, bucket: &str) {

@@ -29,6 +29,8 @@ pub struct Seen {
     pub method: String,
     pub target: String,
     pub body_len: usize,
+    /// `X-Amz-Target` of the AWS JSON protocols (KMS, Secrets Manager): the operation.
+    pub amz_target: Option<String>,
 }
 
 type Rule = dyn Fn(&Seen, usize) -> Fault + Send + Sync;
@@ -182,7 +184,8 @@ fn serve(
         }
         let declared: usize = header(&head, "content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
         let index = requests.fetch_add(1, Ordering::SeqCst);
-        let seen = Seen { method: method.clone(), target: target.clone(), body_len: declared };
+        let amz_target = header(&head, "x-amz-target").map(str::to_string);
+        let seen = Seen { method: method.clone(), target: target.clone(), body_len: declared, amz_target };
         let fault = rule(&seen, index);
         if fault != Fault::Pass {
             faults.fetch_add(1, Ordering::SeqCst);
@@ -200,12 +203,16 @@ fn serve(
         }
         let body = read_body(&mut reader, &head, false)?;
         match fault {
-            Fault::Status(code, s3_code) => {
-                let xml = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{s3_code}</Code><Message>injected by the test proxy</Message></Error>");
+            Fault::Status(code, error) => {
+                // The error as the protocol spells it: JSON for the JSON protocols, else S3's XML.
+                let (kind, text) = match header(&head, "x-amz-target") {
+                    Some(_) => ("application/x-amz-json-1.1", format!("{{\"__type\":\"{error}\",\"message\":\"injected by the test proxy\"}}")),
+                    None => ("application/xml", format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{error}</Code><Message>injected by the test proxy</Message></Error>")),
+                };
                 write!(
                     writer,
-                    "HTTP/1.1 {code} Injected\r\nContent-Type: application/xml\r\nContent-Length: {}\r\n\r\n{xml}",
-                    xml.len()
+                    "HTTP/1.1 {code} Injected\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n\r\n{text}",
+                    text.len()
                 )?;
                 continue;
             }

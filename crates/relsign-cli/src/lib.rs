@@ -24,7 +24,8 @@ pub enum Exit {
     Usage = 2,
     /// An input is missing, unreadable or refused (bad name, symlink out, duplicate).
     Input = 3,
-    /// The key cannot be used: unreadable, wrong passphrase, expired, revoked, no signing key.
+    /// The key cannot be used: unreadable, wrong passphrase, expired, revoked, no signing key,
+    /// a KMS key disabled, pending deletion or of a spec that cannot sign.
     Key = 4,
     /// A secret or AWS service cannot be reached or read (not found, access denied, network).
     Remote = 5,
@@ -51,8 +52,8 @@ Exit codes (the same for signer and copier):
   1   verification failed: a signature or checksum does not verify
   2   usage: wrong flags or arguments
   3   input: missing, unreadable or refused input (bad name, symlink out, duplicate)
-  4   key: key unreadable, wrong passphrase, expired, revoked, no signing key
-  5   remote: secret or AWS service not found, access denied, unreachable
+  4   key: key unreadable, wrong passphrase, expired, revoked, no signing key, KMS key unusable
+  5   remote: secret, KMS key or AWS service not found, access denied, unreachable
   6   output: output or destination cannot be written or holds something else
   70  internal error (a bug: please report it)
   130 interrupted: stopped by SIGINT, after removing what it had half-written
@@ -63,7 +64,7 @@ pub const REPORT_BUG: &str = "this is a bug in relsign: please report it";
 
 /// A failure to report: what is wrong and what to do about it, kept apart (so `check` can
 /// show them apart), joined as one line on stderr; and an exit code.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Failure {
     pub exit: Exit,
     pub problem: String,
@@ -126,12 +127,31 @@ pub fn default_jobs() -> usize {
 
 impl From<relsign_pgp::Error> for Failure {
     fn from(e: relsign_pgp::Error) -> Failure {
+        // A KMS that refused a signature: its own error and exit code.
+        if let relsign_pgp::Error::External { source, .. } = &e {
+            if let Some(kms) = source.downcast_ref::<relsign_kms::Error>() {
+                return Failure { exit: kms_exit(kms), problem: kms.to_string(), fix: kms.fix() };
+            }
+        }
         let exit = match e.kind() {
             relsign_pgp::ErrorKind::Key => Exit::Key,
             relsign_pgp::ErrorKind::Input => Exit::Input,
             relsign_pgp::ErrorKind::Internal => Exit::Internal,
         };
         Failure { exit, fix: e.fix(), problem: e.to_string() }
+    }
+}
+
+fn kms_exit(e: &relsign_kms::Error) -> Exit {
+    match e.kind() {
+        relsign_kms::ErrorKind::Key => Exit::Key,
+        relsign_kms::ErrorKind::Remote => Exit::Remote,
+    }
+}
+
+impl From<relsign_kms::Error> for Failure {
+    fn from(e: relsign_kms::Error) -> Failure {
+        Failure { exit: kms_exit(&e), fix: e.fix(), problem: e.to_string() }
     }
 }
 

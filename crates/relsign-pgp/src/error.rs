@@ -68,11 +68,19 @@ pub enum Error {
     #[error("--signer-fingerprint {wanted} is in no --cert (they hold {available})")]
     SignerNotCertified { wanted: String, available: String },
 
+    #[error("{origin} holds no certificate of key {key} (it holds {found})")]
+    CertificateMismatch { origin: String, key: String, found: String },
+
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
 
     #[error("signing failed with key {fingerprint}: {detail}")]
     Sign { fingerprint: String, detail: String },
+
+    /// An external signer (a KMS) refused or failed; `source` is its own error, which
+    /// relsign-cli reports with its own fix and exit code.
+    #[error("signing failed with key {fingerprint}: {source}")]
+    External { fingerprint: String, source: anyhow::Error },
 
     #[error("{origin} line {line}: {detail}")]
     SumsMalformed { origin: String, line: usize, detail: String },
@@ -106,8 +114,12 @@ impl Error {
             Error::UnsupportedKey { .. } => Some("use an RSA, Ed25519 or NIST P-256/384/521 key made by GnuPG".to_string()),
             Error::InvalidCertificate { fingerprint, .. } => Some(format!("refresh its self-signatures with `gpg --quick-set-expire {fingerprint} 1y` or use another key")),
             Error::SignerNotCertified { .. } => Some("check the fingerprint".to_string()),
+            Error::CertificateMismatch { .. } => {
+                Some("pass the certificate `signer kms-cert` made for this key, or drop --cert".to_string())
+            }
             Error::Read { .. } => None,
             Error::Sign { .. } => None,
+            Error::External { .. } => None,
             Error::SumsMalformed { .. } => Some("regenerate it with `signer sign`".to_string()),
             Error::ManifestMalformed { .. } => None,
         }
@@ -131,7 +143,7 @@ impl Error {
             Error::Read { .. } | Error::SumsMalformed { .. } | Error::ManifestMalformed { .. } => {
                 ErrorKind::Input
             }
-            Error::Sign { .. } => ErrorKind::Internal,
+            Error::Sign { .. } | Error::External { .. } => ErrorKind::Internal,
             Error::NoKeyMaterial { .. }
             | Error::NoCertificate { .. }
             | Error::Malformed { .. }
@@ -151,7 +163,8 @@ impl Error {
             | Error::WrongPassphrase { .. }
             | Error::UnsupportedKey { .. }
             | Error::InvalidCertificate { .. }
-            | Error::SignerNotCertified { .. } => ErrorKind::Key,
+            | Error::SignerNotCertified { .. }
+            | Error::CertificateMismatch { .. } => ErrorKind::Key,
         }
     }
 }

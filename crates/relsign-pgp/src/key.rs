@@ -55,13 +55,32 @@ pub struct KeyRing {
 /// An unlocked signing key, ready to sign.
 #[derive(Clone)]
 pub struct SigningKey {
-    pub(crate) keypair: KeyPair,
-    /// The fast path for RSA keys; `None` for other algorithms.
-    pub(crate) rsa: Option<crate::rsa::CrtRsa>,
+    pub(crate) backend: Backend,
     pub(crate) suite: Suite,
-    fingerprint: Fingerprint,
-    primary: Fingerprint,
-    user_id: Option<String>,
+    pub(crate) fingerprint: Fingerprint,
+    pub(crate) primary: Fingerprint,
+    pub(crate) user_id: Option<String>,
+}
+
+/// What makes the signatures: the secret in memory, or a signer that holds it elsewhere.
+#[derive(Clone)]
+pub(crate) enum Backend {
+    Memory {
+        keypair: KeyPair,
+        /// The fast path for RSA keys; `None` for other algorithms.
+        rsa: Option<crate::rsa::CrtRsa>,
+    },
+    External(Box<dyn crate::external::ExternalSigner>),
+}
+
+impl Backend {
+    pub(crate) fn signer(&mut self) -> &mut dyn openpgp::crypto::Signer {
+        match self {
+            Backend::Memory { rsa: Some(rsa), .. } => rsa,
+            Backend::Memory { keypair, .. } => keypair,
+            Backend::External(signer) => signer.as_mut(),
+        }
+    }
 }
 
 impl SigningKey {
@@ -310,8 +329,7 @@ impl SelectedKey {
         let keypair = unlock(self.key, passphrase)?;
         let rsa = crate::rsa::CrtRsa::new(&keypair);
         Ok(SigningKey {
-            keypair,
-            rsa,
+            backend: Backend::Memory { keypair, rsa },
             suite: self.suite,
             fingerprint,
             primary: self.primary,

@@ -10,6 +10,7 @@
 
 mod algorithm;
 mod error;
+mod external;
 mod format;
 mod hex;
 mod inspect;
@@ -23,6 +24,7 @@ mod verify;
 
 pub use algorithm::{hash_name, suite, Refusal, Suite};
 pub use error::{Error, ErrorKind};
+pub use external::{self_certify, ExternalSigner};
 pub use format::{
     is_signature_name, seal, signature_name, signature_path, signed_name, validate_relative, SealedRelease,
     MANIFEST_NAME, MAX_KEY_BYTES, MAX_NAME_PART_BYTES, RESERVED_NAMES, SIGNATURE_SUFFIX, SUMS_NAME,

@@ -88,11 +88,12 @@ impl SigningKey {
             None => Sha256::from_slice(&hasher.ctx.clone().into_digest().map_err(fail)?),
         };
         let builder = SignatureBuilder::new(SignatureType::Binary);
-        let sig = match self.rsa.as_mut() {
-            Some(rsa) => builder.sign_hash(rsa, hasher.ctx),
-            None => builder.sign_hash(&mut self.keypair, hasher.ctx),
-        }
-        .map_err(fail)?;
+        let external = matches!(self.backend, crate::key::Backend::External(_));
+        let sig = builder.sign_hash(self.backend.signer(), hasher.ctx).map_err(|e| match external {
+            // What the device said (access denied, throttled) is the error to report.
+            true => Error::External { fingerprint: fingerprint.clone(), source: e },
+            false => fail(e),
+        })?;
         let mut signature = Vec::with_capacity(1024);
         let mut w = armor::Writer::new(&mut signature, armor::Kind::Signature).map_err(|e| fail(e.into()))?;
         Packet::from(sig).serialize(&mut w).map_err(fail)?;

@@ -10,7 +10,7 @@ use relsign_cli::{Exit, Failure};
 use relsign_codebuild::{check_output, collect, Input, OutputState};
 
 use crate::cli::SignArgs;
-use crate::key_source;
+use crate::{key_source, kms_source};
 
 pub fn run(args: SignArgs) -> Result<Exit, Failure> {
     let mut report = Report::default();
@@ -20,7 +20,10 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
         Err(f) => report.failure("sources", f),
     }
     output(&args, inputs.as_deref().unwrap_or_default(), &mut report);
-    key_source::check(&args.key, &args.passphrase, &args.aws, &mut report);
+    match &args.key.kms_key_id {
+        Some(id) => kms_source::check(id, &args.key, &args.aws, &mut report),
+        None => key_source::check(&args.key, &args.passphrase, &args.aws, &mut report),
+    }
     report.finish("signer", args.json)
 }
 

@@ -27,7 +27,9 @@ fn main_help() -> String {
         "Examples:\n  \
          signer sign --key-file private.asc --passphrase-file pass.txt --out signed dist/\n  \
          signer verify --cert public.asc signed/\n  \
-         signer export-cert --key-file private.asc > public.asc\n\n{EXIT_CODES_HELP}"
+         signer export-cert --key-file private.asc > public.asc\n  \
+         signer kms-cert --kms-key-id alias/release-signing --user-id 'Release <release@example.org>' > public.asc\n  \
+         signer sign --kms-key-id alias/release-signing --out signed dist/\n\n{EXIT_CODES_HELP}"
     )
 }
 
@@ -45,6 +47,42 @@ pub enum Command {
     /// Print the public certificate of a secret key (what users verify with)
     #[command(after_help = EXPORT_HELP)]
     ExportCert(ExportCertArgs),
+    /// Make the OpenPGP certificate of an AWS KMS key, self-signed by KMS (what users verify with)
+    #[command(after_help = KMS_CERT_HELP)]
+    KmsCert(KmsCertArgs),
+}
+
+const KMS_CERT_HELP: &str = "\
+Examples:
+  signer kms-cert --kms-key-id alias/release-signing \\
+      --user-id 'Release Signing <release@example.org>' --expires 2y > public.asc
+  SIGNER_KMS_KEY_ID=arn:aws:kms:... signer kms-cert --user-id 'Release Signing <release@example.org>'
+
+The key's public key and creation time come from KMS (GetPublicKey, DescribeKey), so the
+fingerprint is the same on every run; the self-signature is one KMS Sign call. Keys of
+spec RSA_2048, RSA_3072, RSA_4096, ECC_NIST_P256 or ECC_NIST_P384 with usage SIGN_VERIFY.
+See `signer --help` for the exit codes.";
+
+#[derive(Args, Debug)]
+pub struct KmsCertArgs {
+    /// AWS KMS key (key ARN, key id or alias/NAME)
+    #[arg(long, env = "SIGNER_KMS_KEY_ID", value_name = "ID", required = true)]
+    pub kms_key_id: String,
+
+    /// The user ID the certificate names, as 'Name <email>'
+    #[arg(long, env = "SIGNER_USER_ID", value_name = "UID", required = true)]
+    pub user_id: String,
+
+    /// How long the certificate is valid from now (e.g. 2y, 18months); default: no expiry
+    #[arg(long, env = "SIGNER_CERT_EXPIRES", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub expires: Option<std::time::Duration>,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    /// Write to FILE instead of stdout
+    #[arg(long, short = 'o', env = "SIGNER_CERT_OUT", value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 const SIGN_HELP: &str = "\
@@ -56,6 +94,8 @@ Examples:
       --artifact-var AGENT_TAR --artifact-var AGENT_DEB --exported-vars signer.env
   # Locally: sign everything under dist/ (recursively) into ./signed
   PASSPHRASE=... signer sign --key-file private.asc dist/
+  # A key held in AWS KMS (one Sign call per artifact): no secret, no passphrase
+  signer sign --kms-key-id alias/release-signing --cert public.asc --out signed dist/
   # Passphrase from a file, a chosen subkey, JSON summary on stdout
   signer sign --key-file private.asc --passphrase-file pass.txt \\
       --signing-key 0123456789ABCDEF0123456789ABCDEF01234567 --json --out out/ a.tar b.deb
@@ -91,7 +131,9 @@ Examples:
   # In a buildspec, before the real run, with the same environment
   signer check --out signed
   # Locally, as JSON
-  signer check --json --key-file private.asc --passphrase-file pass.txt dist/";
+  signer check --json --key-file private.asc --passphrase-file pass.txt dist/
+  # A KMS key: its spec, usage, state and fingerprint, and a test signature verified here
+  signer check --kms-key-id alias/release-signing --out signed dist/";
 
 const EXPORT_HELP: &str = "\
 Examples:
@@ -121,6 +163,17 @@ pub struct KeyArgs {
     /// Version id of the key secret
     #[arg(long, env = "SIGNER_KEY_SECRET_VERSION_ID", value_name = "ID")]
     pub key_secret_version_id: Option<String>,
+
+    /// AWS KMS key that signs (key ARN, key id or alias/NAME): the secret never leaves KMS,
+    /// and no key, passphrase or Secrets Manager secret is read
+    #[arg(long, env = "SIGNER_KMS_KEY_ID", value_name = "ID",
+          conflicts_with_all = ["key_file", "key_secret_id", "signing_key"])]
+    pub kms_key_id: Option<String>,
+
+    /// With --kms-key-id: the certificate `signer kms-cert` made, which must be this key's
+    /// (its user ID then goes into the manifest)
+    #[arg(long = "cert", env = "SIGNER_KMS_CERT", value_name = "FILE", requires = "kms_key_id")]
+    pub kms_cert: Option<PathBuf>,
 
     /// Fingerprint or key ID of the certificate or subkey to sign with (default: the newest
     /// valid signing key, as GnuPG chooses)

@@ -26,6 +26,12 @@ fn non_empty_env(var: &str) -> Option<String> {
 }
 
 fn key_origin(key: &KeyArgs) -> Result<Origin, Failure> {
+    if key.kms_key_id.is_some() {
+        return Err(Failure::new(
+            Exit::Usage,
+            "a KMS key has no secret key to export: make its certificate with `signer kms-cert --kms-key-id ID --user-id 'Name <email>'`",
+        ));
+    }
     if let Some(path) = &key.key_file {
         return Ok(Origin::File(path.clone()));
     }
@@ -100,7 +106,7 @@ async fn fetch(
     }
 }
 
-fn aws_options(aws: &AwsArgs) -> AwsOptions {
+pub(crate) fn aws_options(aws: &AwsArgs) -> AwsOptions {
     AwsOptions {
         region: aws.region.clone(),
         max_attempts: Some(aws.aws_max_attempts),

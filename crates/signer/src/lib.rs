@@ -10,8 +10,11 @@
 
 mod check;
 mod cli;
+mod early;
 mod export_cert;
 mod key_source;
+mod kms_cert;
+mod kms_source;
 mod sign;
 mod verify;
 
@@ -37,6 +40,7 @@ where
         cli::Command::Verify(args) => verify::run(args),
         cli::Command::Check(args) => check::run(args),
         cli::Command::ExportCert(args) => export_cert::run(args),
+        cli::Command::KmsCert(args) => kms_cert::run(args),
     };
     relsign_cli::exit_code("signer", result)
 }

@@ -20,7 +20,8 @@ use relsign_pgp::{
 use serde::Serialize;
 
 use crate::cli::{Layout, SignArgs};
-use crate::key_source;
+use crate::early::{sign_as_hashed, Stage};
+use crate::{key_source, kms_source};
 
 /// Read size per worker: large enough for the kernel's readahead, small enough that
 /// memory stays flat whatever the file size.
@@ -66,21 +67,30 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
         let (args, cancel) = (&args, &cancel);
         let key = scope.spawn(move || {
             let unlocking = Instant::now();
-            let key =
-                key_source::selected_key(&args.key, &args.passphrase, &args.aws).and_then(|(key, pass)| {
-                    let _ = chosen.send(key.suite().hash);
-                    drop(chosen);
-                    key.unlock(pass.as_ref()).map_err(Failure::from)
-                });
+            let key = match &args.key.kms_key_id {
+                // A KMS key is ready once described: each artifact is signed as soon as it
+                // is hashed, while the others are still read.
+                Some(id) => kms_source::signing_key(id, &args.key, &args.aws).inspect(|key| {
+                    let _ = chosen.send((key.suite().hash, Some(key.clone())));
+                }),
+                None => key_source::selected_key(&args.key, &args.passphrase, &args.aws).and_then(
+                    |(key, pass)| {
+                        let _ = chosen.send((key.suite().hash, None));
+                        drop(chosen);
+                        key.unlock(pass.as_ref()).map_err(Failure::from)
+                    },
+                ),
+            };
             if key.is_err() {
                 cancel.store(true, Ordering::Relaxed);
             }
             (key, unlocking.elapsed())
         });
         let hashed = match hash_for.recv() {
-            Ok(hash) => Staging::new(&args.out, &roots).map_err(Stopped::from).and_then(|staging| {
+            Ok((hash, early)) => Staging::new(&args.out, &roots).map_err(Stopped::from).and_then(|staging| {
                 half_written.add(staging.root());
-                Ok((hash_all(&pool, &selection.artifacts, &staging, hash, cancel, started)?, staging))
+                let early = early.as_ref();
+                Ok((hash_all(&pool, &selection.artifacts, &staging, hash, early, cancel, started)?, staging))
             }),
             Err(_) => Err(Stopped::ForTheKey),
         };
@@ -286,8 +296,9 @@ fn print_summary(s: &Summary, json: bool) {
 }
 
 /// Why the hashing of the artifacts stopped before the end.
-enum Stopped {
-    /// The key failed, and its error is the one to report.
+pub(crate) enum Stopped {
+    /// The key failed (or, with a KMS key, refused a signature), and its error is the one
+    /// to report.
     ForTheKey,
     Failed(Failure),
 }
@@ -298,9 +309,10 @@ impl<E: Into<Failure>> From<E> for Stopped {
     }
 }
 
-/// Every artifact read once, staged and hashed, waiting for the key.
+/// Every artifact read once, staged and hashed, waiting for the key (or already being
+/// signed, with a KMS key).
 struct Hashed {
-    hashers: Vec<SignatureHasher>,
+    hashers: Vec<Stage>,
     /// From the start of the run to the first artifact fully hashed.
     first: Duration,
 }
@@ -316,23 +328,30 @@ fn hash_all(
     artifacts: &[Artifact],
     staging: &Staging,
     hash: HashAlgorithm,
+    early: Option<&SigningKey>,
     cancel: &AtomicBool,
     started: Instant,
 ) -> Result<Hashed, Stopped> {
     let first = OnceLock::new();
-    let hashers = pool.install(|| {
-        artifacts
-            .par_iter()
-            .map_init(
-                || vec![0u8; CHUNK],
-                |buf, artifact| {
-                    let hasher = hash_one(buf, artifact, staging, hash, cancel)?;
-                    first.get_or_init(|| started.elapsed());
-                    Ok(hasher)
-                },
-            )
-            .collect::<Result<Vec<_>, Stopped>>()
-    })?;
+    let hash_each = |then: &(dyn Fn(SignatureHasher) -> Stage + Sync)| {
+        pool.install(|| {
+            artifacts
+                .par_iter()
+                .map_init(
+                    || vec![0u8; CHUNK],
+                    |buf, artifact| {
+                        let hasher = hash_one(buf, artifact, staging, hash, cancel)?;
+                        first.get_or_init(|| started.elapsed());
+                        Ok(then(hasher))
+                    },
+                )
+                .collect::<Result<Vec<_>, Stopped>>()
+        })
+    };
+    let hashers = match early {
+        Some(key) => sign_as_hashed(key, cancel, hash_each)?,
+        None => hash_each(&Stage::Hashed)?,
+    };
     Ok(Hashed { hashers, first: first.get().copied().unwrap_or_else(|| started.elapsed()) })
 }
 
@@ -405,18 +424,18 @@ fn sign_all(
         artifacts
             .par_iter()
             .zip(hashed.hashers)
-            .map_init(|| key.clone(), |key, (artifact, hasher)| sign_one(key, hasher, artifact, staging))
+            .map_init(|| key.clone(), |key, (artifact, stage)| sign_one(key, stage, artifact, staging))
             .collect()
     })
 }
 
 fn sign_one(
     key: &mut SigningKey,
-    hasher: SignatureHasher,
+    stage: Stage,
     artifact: &Artifact,
     staging: &Staging,
 ) -> Result<ManifestArtifact, Failure> {
-    let signed = key.finish(hasher)?;
+    let signed = stage.signed(key)?;
     if signed.size != artifact.size {
         return Err(Failure::new(
             Exit::Input,

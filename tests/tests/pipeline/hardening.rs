@@ -899,7 +899,12 @@ fn the_bucket_policy_refuses_unconditional_writes_and_foreign_replacements() {
 #[test]
 fn every_codebuild_role_trusts_only_its_own_project() {
     let mut checked = 0;
-    for name in ["release-pipeline-stack.yml", "minimal-signing-build-stack.yml", "audit-logs-stack.yml"] {
+    for name in [
+        "release-pipeline-stack.yml",
+        "minimal-signing-build-stack.yml",
+        "audit-logs-stack.yml",
+        "kms-signing-key-stack.yml",
+    ] {
         let t = load(name);
         let mut params = base_params();
         for (k, v) in [

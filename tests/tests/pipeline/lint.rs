@@ -6,8 +6,12 @@ use std::process::Command;
 use relsign_tests::local_aws::venv;
 use relsign_tests::repo_root;
 
-const TEMPLATES: [&str; 3] =
-    ["release-pipeline-stack.yml", "minimal-signing-build-stack.yml", "audit-logs-stack.yml"];
+const TEMPLATES: [&str; 4] = [
+    "release-pipeline-stack.yml",
+    "minimal-signing-build-stack.yml",
+    "audit-logs-stack.yml",
+    "kms-signing-key-stack.yml",
+];
 
 #[test]
 fn cfn_lint_accepts_every_template() {

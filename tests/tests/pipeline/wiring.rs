@@ -149,8 +149,8 @@ fn another_role_reading_the_secrets_is_caught() {
 #[test]
 fn the_signer_writing_to_the_final_bucket_is_caught() {
     broken(
-        "              - Sid: ReadSigningSecrets\n",
-        "              - Sid: Publish\n                Effect: Allow\n                Action: s3:PutObject\n                Resource: !Sub 'arn:${AWS::Partition}:s3:::${ReleaseArtifactsBucketName}/*'\n              - Sid: ReadSigningSecrets\n",
+        "                - Sid: ReadSigningSecrets\n",
+        "                - Sid: Publish\n                  Effect: Allow\n                  Action: s3:PutObject\n                  Resource: !Sub 'arn:${AWS::Partition}:s3:::${ReleaseArtifactsBucketName}/*'\n                - Sid: ReadSigningSecrets\n",
         "only the copy role may touch the final bucket",
     );
 }

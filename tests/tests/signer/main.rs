@@ -5,6 +5,7 @@ mod exit_codes;
 mod implementations;
 mod interop;
 mod key_fixes;
+mod kms;
 mod large_file;
 mod odd_input;
 mod operator;

@@ -1,0 +1,133 @@
+//! Keys whose secret never leaves the device that holds it (a KMS, an HSM): a
+//! [`SigningKey`] over any sequoia `Signer`, and the self-signed certificate users verify
+//! such a key's signatures with.
+//!
+//! The OpenPGP key is the device's public key with the device's creation time, so its
+//! fingerprint is the same on every machine and in every run.
+
+use std::time::{Duration, SystemTime};
+
+use openpgp::cert::Cert;
+use openpgp::crypto::Signer;
+use openpgp::packet::signature::SignatureBuilder;
+use openpgp::packet::{Packet, UserID};
+use openpgp::serialize::SerializeInto;
+use openpgp::types::{Features, HashAlgorithm, KeyFlags, SignatureType, SymmetricAlgorithm};
+use openpgp::Fingerprint;
+use sequoia_openpgp as openpgp;
+
+use crate::algorithm::{suite, Suite};
+use crate::key::{load_certificates, policy, Backend};
+use crate::{Error, SigningKey};
+
+/// A signer each signing worker can hold its own copy of (cheap: a handle on the device).
+pub trait ExternalSigner: Signer + Send + Sync {
+    fn clone_box(&self) -> Box<dyn ExternalSigner>;
+}
+
+impl<T: Signer + Clone + Send + Sync + 'static> ExternalSigner for T {
+    fn clone_box(&self) -> Box<dyn ExternalSigner> {
+        Box::new(self.clone())
+    }
+}
+
+impl Clone for Box<dyn ExternalSigner> {
+    fn clone(&self) -> Self {
+        (**self).clone_box()
+    }
+}
+
+/// The suite of an external key, refusing what GnuPG 2.2 and sqv cannot verify.
+fn external_suite(signer: &dyn ExternalSigner) -> Result<(Suite, Fingerprint), Error> {
+    let public = signer.public();
+    let fingerprint = public.fingerprint();
+    let suite = suite(public, false).map_err(|r| Error::RefusedAlgorithm {
+        fingerprint: fingerprint.to_hex(),
+        algorithm: r.algorithm,
+        why: r.why,
+        instead: "use an RSA 2048 to 4096 or a NIST P-256 or P-384 key".into(),
+    })?;
+    Ok((suite, fingerprint))
+}
+
+impl SigningKey {
+    /// A signing key whose signatures `signer` makes; the key is its own certificate's
+    /// primary key, as [`self_certify`] makes it.
+    pub fn external(signer: Box<dyn ExternalSigner>) -> Result<SigningKey, Error> {
+        let (suite, fingerprint) = external_suite(signer.as_ref())?;
+        Ok(SigningKey {
+            backend: Backend::External(signer),
+            suite,
+            primary: fingerprint.clone(),
+            fingerprint,
+            user_id: None,
+        })
+    }
+
+    /// Checks that `bytes` (from `origin`, the user's `--cert`) holds this key's certificate
+    /// and takes its primary user ID for the manifest.
+    pub fn with_certificate(mut self, bytes: &[u8], origin: &str) -> Result<SigningKey, Error> {
+        let certs = load_certificates(bytes, origin)?;
+        let Some(cert) = certs.iter().find(|c| c.keys().any(|k| k.key().fingerprint() == self.fingerprint))
+        else {
+            return Err(Error::CertificateMismatch {
+                origin: origin.to_string(),
+                key: self.fingerprint.to_hex(),
+                found: certs.iter().map(|c| c.fingerprint().to_hex()).collect::<Vec<_>>().join(", "),
+            });
+        };
+        self.primary = cert.fingerprint();
+        let policy = policy();
+        self.user_id = cert.with_policy(&policy, None).ok().and_then(|vc| {
+            vc.primary_userid().ok().map(|u| String::from_utf8_lossy(u.userid().value()).into_owned())
+        });
+        Ok(self)
+    }
+}
+
+/// The armored v4 certificate of the key `signer` holds: its public key as the primary key
+/// (created when the device created it), `user_id`, and a positive certification the key
+/// makes itself, for signing and certifying, valid for `expires` from `now` (or forever).
+pub fn self_certify(
+    signer: &mut dyn ExternalSigner,
+    user_id: &str,
+    expires: Option<Duration>,
+    now: SystemTime,
+) -> Result<Vec<u8>, Error> {
+    let (suite, fingerprint) = external_suite(signer)?;
+    let fail = |e: anyhow::Error| Error::Sign { fingerprint: fingerprint.to_hex(), detail: e.to_string() };
+    let primary = signer.public().clone().role_into_primary();
+    let created = primary.creation_time();
+    // A clock a little behind the device's must not date the signature before the key.
+    let now = now.max(created);
+    let cert = Cert::try_from(vec![Packet::from(primary)]).map_err(fail)?;
+    let mut builder = SignatureBuilder::new(SignatureType::PositiveCertification)
+        .set_hash_algo(suite.hash)
+        .set_signature_creation_time(now)
+        .and_then(|b| b.set_key_flags(KeyFlags::empty().set_signing().set_certification()))
+        .and_then(|b| b.set_primary_userid(true))
+        .and_then(|b| b.set_features(Features::empty().set_seipdv1()))
+        .and_then(|b| {
+            b.set_preferred_hash_algorithms(vec![
+                HashAlgorithm::SHA512,
+                HashAlgorithm::SHA384,
+                HashAlgorithm::SHA256,
+            ])
+        })
+        .and_then(|b| {
+            b.set_preferred_symmetric_algorithms(vec![SymmetricAlgorithm::AES256, SymmetricAlgorithm::AES128])
+        })
+        .map_err(fail)?;
+    if let Some(valid_for) = expires {
+        // OpenPGP counts the validity from the key's creation, users from today.
+        let age = now.duration_since(created).unwrap_or_default();
+        builder = builder.set_key_validity_period(age + valid_for).map_err(fail)?;
+    }
+    let uid = UserID::from(user_id);
+    let binding = uid
+        .bind(signer, &cert, builder)
+        .map_err(|source| Error::External { fingerprint: fingerprint.to_hex(), source })?;
+    let (cert, _) = cert.insert_packets(vec![Packet::from(uid), binding.into()]).map_err(fail)?;
+    let armored = cert.armored().to_vec().map_err(fail)?;
+    Ok(armored)
+}

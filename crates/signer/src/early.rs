@@ -1,0 +1,69 @@
+//! Signing each artifact as soon as it is hashed, for keys held in KMS: a signature is a
+//! network round trip there, not CPU work, so the requests (at most
+//! `relsign_kms::MAX_IN_FLIGHT` at once) overlap the reading of the other artifacts.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Mutex;
+
+use relsign_cli::{Exit, Failure, REPORT_BUG};
+
+use crate::sign::Stopped;
+use relsign_pgp::{SignatureHasher, Signed, SigningKey};
+
+/// One artifact after hashing: its hash, or the signature under way.
+pub enum Stage {
+    Hashed(SignatureHasher),
+    Signing(Receiver<Result<Signed, Failure>>),
+}
+
+impl Stage {
+    /// The artifact's signature, made by `key` now if it was not already.
+    pub fn signed(self, key: &mut SigningKey) -> Result<Signed, Failure> {
+        match self {
+            Stage::Hashed(hasher) => Ok(key.finish(hasher)?),
+            Stage::Signing(signature) => signature.recv().map_err(|_| {
+                Failure::new(Exit::Internal, "a signing worker stopped early").with_fix(REPORT_BUG)
+            })?,
+        }
+    }
+}
+
+/// Runs `hash_each` with a continuation that hands every hashed artifact to a signing
+/// worker. The first signature refused cancels the reading, and is the error reported.
+pub fn sign_as_hashed(
+    key: &SigningKey,
+    cancel: &AtomicBool,
+    hash_each: impl FnOnce(&(dyn Fn(SignatureHasher) -> Stage + Sync)) -> Result<Vec<Stage>, Stopped>,
+) -> Result<Vec<Stage>, Stopped> {
+    let workers = rayon::ThreadPoolBuilder::new()
+        .num_threads(relsign_kms::MAX_IN_FLIGHT)
+        .thread_name(|i| format!("kms-sign-{i}"))
+        .build()
+        .map_err(|e| {
+            Failure::new(Exit::Internal, format!("cannot start the signing threads: {e}"))
+                .with_fix(REPORT_BUG)
+        })?;
+    let refused: Mutex<Option<Failure>> = Mutex::new(None);
+    let stages = workers.in_place_scope(|scope| {
+        hash_each(&|hasher| {
+            let (done, signature) = sync_channel(1);
+            let mut key = key.clone();
+            let refused = &refused;
+            scope.spawn(move |_| {
+                let signed = key.finish(hasher).map_err(Failure::from);
+                if let Err(f) = &signed {
+                    cancel.store(true, Ordering::Relaxed);
+                    let mut first = refused.lock().unwrap_or_else(|e| e.into_inner());
+                    first.get_or_insert_with(|| f.clone());
+                }
+                let _ = done.send(signed);
+            });
+            Stage::Signing(signature)
+        })
+    });
+    match refused.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        Some(first) => Err(Stopped::Failed(first)),
+        None => stages,
+    }
+}
