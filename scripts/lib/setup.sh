@@ -8,10 +8,8 @@ export RELSIGN_ROOT
 # simply builds into it.
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/relsign/target}
 
-# Prints the calling script's usage: its leading comment block, after the #! line.
-usage() {
-    awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
-}
+# shellcheck source=usage.sh
+source "$(dirname "${BASH_SOURCE[0]}")/usage.sh"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
