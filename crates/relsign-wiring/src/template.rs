@@ -151,6 +151,20 @@ impl Template {
         self.resolve(params, self.property(id, &[property])?)
     }
 
+    /// What a list item or property becomes once every `Fn::If` in front of it is decided
+    /// for these parameters: the branch chosen, or None for `AWS::NoValue` (or a condition
+    /// that cannot be decided).
+    pub fn chosen<'a>(&self, params: &Params, v: &'a Value) -> Option<&'a Value> {
+        if let Some([cond, yes, no]) = v.get("Fn::If").and_then(Value::as_array).map(Vec::as_slice) {
+            let branch = if self.condition(params, cond.as_str()?)? { yes } else { no };
+            return self.chosen(params, branch);
+        }
+        if v.get("Ref").and_then(Value::as_str) == Some("AWS::NoValue") {
+            return None;
+        }
+        Some(v)
+    }
+
     /// Whether the named condition holds for these parameters.
     pub fn condition(&self, params: &Params, name: &str) -> Option<bool> {
         let expr = self.root.get("Conditions")?.get(name)?;

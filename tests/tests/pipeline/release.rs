@@ -94,7 +94,7 @@ impl Run {
         }
 
         // Project variables, then the action's (which win), then what the test adds.
-        for var in project_variables(&self.template, &project) {
+        for var in project_variables(&self.template, &self.params, &project) {
             let value = self
                 .template
                 .resolve(&self.params, &var.2)
@@ -159,10 +159,17 @@ impl Run {
 }
 
 /// A project's environment variables as (name, type, value as written).
-fn project_variables(t: &Template, project: &str) -> Vec<(String, String, serde_json::Value)> {
+fn project_variables(
+    t: &Template,
+    params: &Params,
+    project: &str,
+) -> Vec<(String, String, serde_json::Value)> {
     let list = t.property(project, &["Environment", "EnvironmentVariables"]).and_then(|v| v.as_array());
     list.into_iter()
         .flatten()
+        // An entry under a condition (the KMS key or the two secrets) as deployed with these
+        // parameters.
+        .filter_map(|v| t.chosen(params, v))
         .map(|v| {
             let s = |k: &str| v[k].as_str().unwrap_or("PLAINTEXT").to_string();
             (s("Name"), s("Type"), v["Value"].clone())
