@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared set-up for scripts/demo, scripts/test and scripts/bench (sourced, not run).
 # Installs only what is missing, so a second run is quick and a fresh machine works.
 
@@ -6,6 +7,11 @@ export RELSIGN_ROOT
 # One target folder outside the clone, reused between runs as a cache; a fresh machine
 # simply builds into it.
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/relsign/target}
+
+# Prints the calling script's usage: its leading comment block, after the #! line.
+usage() {
+    awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
+}
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -148,6 +154,7 @@ start_moto() {
     port=$("$RELSIGN_VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     "$RELSIGN_VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"${MOTO_LOG:-/dev/null}" 2>&1 &
     MOTO_PID=$!
+    # shellcheck disable=SC2034 # read by the scripts that source this file
     MOTO_ENDPOINT="http://127.0.0.1:$port"
     for _ in $(seq 1 300); do
         if "$RELSIGN_VENV/bin/python" -c "import socket,sys; socket.create_connection(('127.0.0.1',$port),1)" 2>/dev/null; then
@@ -158,6 +165,14 @@ start_moto() {
     done
     echo "moto_server did not start on port $port" >&2
     return 1
+}
+
+# The environment that points the AWS SDK, the AWS CLI and relsign at a local endpoint
+# (moto, s3s-fs) with throwaway credentials and nothing read from ~/.aws.
+use_local_aws() {
+    export AWS_ENDPOINT_URL="$1" AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
+        AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true \
+        AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 }
 
 # s3s-fs: a Rust S3 server that checks every checksum, for the copier's tests.

@@ -5,6 +5,7 @@
 //! it never skips.
 
 pub mod codebuild;
+pub mod command;
 pub mod cw_pattern;
 pub mod gpg;
 pub mod implementations;
@@ -12,9 +13,10 @@ pub mod keys;
 pub mod local_aws;
 pub mod proxy;
 
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+
+pub use command::TestCommand;
 
 /// The path of a binary built from this workspace (`cargo build` puts them beside the
 /// test executables' `deps/` folder), or from `RELSIGN_TEST_BINARIES` when set: the
@@ -45,37 +47,6 @@ pub fn require_tool(tool: &str, package: &str) -> PathBuf {
         }
     }
     panic!("{tool} is not installed: install the Debian package {package} (scripts/test does)");
-}
-
-/// Runs `signer` with `args`, no inherited passphrase, and the given extra environment.
-pub fn signer<I, S>(args: I, envs: &[(&str, &str)]) -> Output
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    let mut cmd = Command::new(bin("signer"));
-    cmd.args(args).env_remove("PASSPHRASE").stdin(Stdio::null());
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run signer")
-}
-
-/// The workspace binary `name` with `args` and only `env` (plus PATH), so nothing of the
-/// machine's AWS or signing configuration leaks in.
-pub fn isolated(name: &str, args: &[&str], env: &[(String, String)]) -> Command {
-    let mut cmd = Command::new(bin(name));
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(Stdio::null());
-    cmd
-}
-
-/// Runs [`isolated`] to completion.
-pub fn run_isolated(name: &str, args: &[&str], env: &[(String, String)]) -> Output {
-    isolated(name, args, env).output().unwrap_or_else(|e| panic!("run {name}: {e}"))
 }
 
 /// The lines of stderr, for "one clear line" checks.
@@ -162,6 +133,15 @@ pub fn sample_tree(dir: &Path) {
             ("nested/deeper/empty.bin", b""),
         ],
     );
+}
+
+/// Copies every file under `from` to the same place under `to`.
+pub fn copy_tree(from: &Path, to: &Path) {
+    for rel in files_under(from) {
+        let dest = to.join(&rel);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(from.join(&rel), dest).unwrap();
+    }
 }
 
 /// Every file under `dir`, relative and `/`-separated, sorted.

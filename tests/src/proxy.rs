@@ -11,7 +11,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// What the proxy does with one request.
@@ -37,6 +37,9 @@ pub struct Seen {
 }
 
 type Rule = dyn Fn(&Seen, usize) -> Fault + Send + Sync;
+
+/// Every request the proxy saw, in order, with what it did to it.
+type Log = Arc<Mutex<Vec<(Seen, Fault)>>>;
 
 /// S3's per-connection behaviour, as the proxy models it.
 #[derive(Debug, Clone, Copy)]
@@ -92,6 +95,7 @@ pub struct Proxy {
     stop: Arc<AtomicBool>,
     pub requests: Arc<AtomicUsize>,
     pub faults: Arc<AtomicUsize>,
+    log: Log,
 }
 
 impl Proxy {
@@ -112,25 +116,47 @@ impl Proxy {
         let stop = Arc::new(AtomicBool::new(false));
         let requests = Arc::new(AtomicUsize::new(0));
         let faults = Arc::new(AtomicUsize::new(0));
+        let log = Log::default();
         let rule: Arc<Rule> = Arc::new(rule);
         let upstream = upstream.to_string();
-        let (stop2, requests2, faults2) = (stop.clone(), requests.clone(), faults.clone());
+        let (stop2, requests2, faults2, log2) = (stop.clone(), requests.clone(), faults.clone(), log.clone());
         std::thread::spawn(move || {
             while !stop2.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((client, _)) => {
                         client.set_nonblocking(false).unwrap();
-                        let (rule, upstream, requests, faults) =
-                            (rule.clone(), upstream.clone(), requests2.clone(), faults2.clone());
+                        let (rule, upstream, requests, faults, log) = (
+                            rule.clone(),
+                            upstream.clone(),
+                            requests2.clone(),
+                            faults2.clone(),
+                            log2.clone(),
+                        );
                         std::thread::spawn(move || {
-                            let _ = serve(client, &upstream, shape, &*rule, &requests, &faults);
+                            let _ = serve(client, &upstream, shape, &*rule, &requests, &faults, &log);
                         });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
             }
         });
-        Proxy { endpoint, stop, requests, faults }
+        Proxy { endpoint, stop, requests, faults, log }
+    }
+
+    /// How many requests failed by the proxy (any fault but a delay) the client sent again
+    /// afterwards (same method and target), and how many it failed: a client that retries
+    /// every failure has the two equal.
+    pub fn retried(&self) -> (usize, usize) {
+        let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        let failed: Vec<usize> =
+            (0..log.len()).filter(|&i| !matches!(log[i].1, Fault::Pass | Fault::Delay(_))).collect();
+        let again = failed
+            .iter()
+            .filter(|&&i| {
+                log[i + 1..].iter().any(|(s, _)| s.method == log[i].0.method && s.target == log[i].0.target)
+            })
+            .count();
+        (again, failed.len())
     }
 }
 
@@ -204,6 +230,7 @@ fn serve(
     rule: &Rule,
     requests: &AtomicUsize,
     faults: &AtomicUsize,
+    log: &Mutex<Vec<(Seen, Fault)>>,
 ) -> std::io::Result<()> {
     client.set_read_timeout(Some(Duration::from_secs(120)))?;
     let mut reader = BufReader::new(client.try_clone()?);
@@ -224,6 +251,7 @@ fn serve(
         if fault != Fault::Pass {
             faults.fetch_add(1, Ordering::SeqCst);
         }
+        log.lock().unwrap_or_else(|e| e.into_inner()).push((seen, fault.clone()));
         if let Fault::Delay(d) = fault {
             std::thread::sleep(d);
         }

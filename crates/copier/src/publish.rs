@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use relsign_aws::AwsOptions;
 use relsign_cli::junit::{self, Case, Outcome};
-use relsign_cli::{default_jobs, Exit, Failure};
+use relsign_cli::{default_jobs, Exit, Failure, REPORT_BUG};
 use relsign_pgp::{verify_folder, FolderOptions, FolderReport};
 use relsign_s3::{Destination, Plan, UploadOptions, Uploaded};
 
@@ -21,9 +21,8 @@ pub(crate) fn destination(args: &Args) -> Result<Destination, Failure> {
             match (base, sha) {
                 (Some(base), Some(sha)) => format!("{}/{sha}", base.trim_end_matches('/')),
                 _ => {
-                    return Err(Failure::new(
-                        Exit::Usage,
-                        "no destination: pass --to s3://BUCKET/PREFIX (or set RESULTS_BUCKET_URI and GIT_COMMIT_SHA)",
+                    return Err(Failure::new(Exit::Usage, "no destination").with_fix(
+                        "pass --to s3://BUCKET/PREFIX (or set RESULTS_BUCKET_URI and GIT_COMMIT_SHA)",
                     ))
                 }
             }
@@ -66,12 +65,9 @@ fn gate(args: &Args, jobs: usize, record: &mut Record) -> Result<(), Failure> {
     }
     Err(Failure::new(
         Exit::Verify,
-        format!(
-            "{} file(s) in {} do not verify (listed on stdout): nothing was uploaded; sign the release again",
-            failures.len(),
-            args.from.display()
-        ),
-    ))
+        format!("{} file(s) in {} do not verify (listed on stdout)", failures.len(), args.from.display()),
+    )
+    .with_fix("nothing was uploaded; sign the release again"))
 }
 
 /// What a run did to each file, for the JUnit report.
@@ -102,11 +98,8 @@ impl Record {
                 .collect();
         }
         let Some(plan) = &self.plan else {
-            let why = result
-                .as_ref()
-                .err()
-                .map(|f| f.message.clone())
-                .unwrap_or_else(|| "nothing to publish".into());
+            let why =
+                result.as_ref().err().map(|f| f.to_string()).unwrap_or_else(|| "nothing to publish".into());
             return vec![Case { name: "release".into(), outcome: Outcome::Failed(why) }];
         };
         plan.files
@@ -120,7 +113,7 @@ impl Record {
                         plan.destination.bucket,
                         u.key
                     )),
-                    (None, Err(f)) => Outcome::Failed(format!("not published: {}", f.message)),
+                    (None, Err(f)) => Outcome::Failed(format!("not published: {f}")),
                     (None, Ok(_)) => Outcome::Skipped("dry run: nothing uploaded".into()),
                 };
                 Case { name: p.file.name.clone(), outcome }
@@ -133,10 +126,8 @@ impl Record {
 /// COPIER_REQUIRE_SIGNATURES=false does not demand one.
 pub(crate) fn certificates_given(args: &Args) -> Result<(), Failure> {
     if args.require_signatures && args.cert.is_empty() {
-        return Err(Failure::new(
-            Exit::Usage,
-            "--require-signatures needs the certificate to verify with: pass --cert FILE (or COPIER_CERT)",
-        ));
+        return Err(Failure::new(Exit::Usage, "--require-signatures needs the certificate to verify with")
+            .with_fix("pass --cert FILE (or COPIER_CERT)"));
     }
     Ok(())
 }
@@ -149,7 +140,7 @@ pub fn run(args: Args) -> Result<Exit, Failure> {
         let written = junit::write(path, "copier", "uploads", &record.cases(&result));
         match (written, &result) {
             (Err(f), Ok(_)) => return Err(f),
-            (Err(f), Err(_)) => tracing::warn!("{}", f.message),
+            (Err(f), Err(_)) => tracing::warn!("{f}"),
             (Ok(()), _) => {}
         }
     }
@@ -160,10 +151,8 @@ fn publish(args: &Args, record: &mut Record) -> Result<Exit, Failure> {
     let started = Instant::now();
     let dest = destination(args)?;
     if !args.from.is_dir() {
-        return Err(Failure::new(
-            Exit::Input,
-            format!("{} is not a folder: check --from", args.from.display()),
-        ));
+        return Err(Failure::new(Exit::Input, format!("{} is not a folder", args.from.display()))
+            .with_fix("check --from"));
     }
     let cores = default_jobs();
     // The walk first: it refuses what cannot be published at all (a FIFO, a symlink out of
@@ -245,9 +234,7 @@ pub(crate) fn aws_options(args: &Args) -> AwsOptions {
 }
 
 pub(crate) fn runtime(cores: usize) -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cores.max(2))
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::new(Exit::Internal, format!("cannot start the async runtime: {e}")))
+    tokio::runtime::Builder::new_multi_thread().worker_threads(cores.max(2)).enable_all().build().map_err(
+        |e| Failure::new(Exit::Internal, format!("cannot start the async runtime: {e}")).with_fix(REPORT_BUG),
+    )
 }

@@ -53,10 +53,8 @@ pub fn write(path: &Path, program: &str, suite_name: &str, cases: &[Case]) -> Re
     report.add_test_suite(suite);
 
     let fail = |e: &dyn std::fmt::Display| {
-        Failure::new(
-            Exit::Output,
-            format!("cannot write the JUnit report {}: {e}: check --junit", path.display()),
-        )
+        Failure::new(Exit::Output, format!("cannot write the JUnit report {}: {e}", path.display()))
+            .with_fix("check --junit")
     };
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;

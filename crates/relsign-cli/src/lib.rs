@@ -1,5 +1,7 @@
-//! What relsign's two binaries share: the exit codes, which mean the same in both, the
-//! mapping of every library error to one of them, and the one-line error report on stderr.
+//! What relsign's two binaries share: the exit codes, which mean the same in both; the
+//! mapping of every library error to one of them, with its problem and fix kept apart; the
+//! one-line error report on stderr; the `check` report (`preflight`), JUnit reports,
+//! logging, process hardening, stop signals and the verifier both build from flags.
 
 use std::fmt;
 
@@ -56,22 +58,35 @@ Exit codes (the same for signer and copier):
   130 interrupted: stopped by SIGINT, after removing what it had half-written
   143 terminated: stopped by SIGTERM, after removing what it had half-written";
 
-/// A failure to report: one line on stderr and an exit code.
+/// The advice of every internal error.
+pub const REPORT_BUG: &str = "this is a bug in relsign: please report it";
+
+/// A failure to report: what is wrong and what to do about it, kept apart (so `check` can
+/// show them apart), joined as one line on stderr; and an exit code.
 #[derive(Debug)]
 pub struct Failure {
     pub exit: Exit,
-    pub message: String,
+    pub problem: String,
+    pub fix: Option<String>,
 }
 
 impl Failure {
-    pub fn new(exit: Exit, message: impl fmt::Display) -> Failure {
-        Failure { exit, message: message.to_string() }
+    /// A failure with nothing more to advise than its problem says.
+    pub fn new(exit: Exit, problem: impl fmt::Display) -> Failure {
+        Failure { exit, problem: problem.to_string(), fix: None }
     }
 
-    /// Prints `program: message` on stderr, on one line whatever the message holds.
+    /// What to do about it.
+    pub fn with_fix(mut self, fix: impl fmt::Display) -> Failure {
+        self.fix = Some(fix.to_string());
+        self
+    }
+
+    /// Prints `program: error: problem: fix` on stderr, on one line whatever they hold.
     pub fn report(&self, program: &str) {
+        let line = self.to_string();
         let one_line: String =
-            self.message.split(['\n', '\r']).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
+            line.split(['\n', '\r']).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
         if tracing::dispatcher::has_been_set() {
             tracing::error!(exit_code = self.exit.code(), "{one_line}");
         } else {
@@ -82,7 +97,10 @@ impl Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        match &self.fix {
+            Some(fix) => write!(f, "{}: {fix}", self.problem),
+            None => f.write_str(&self.problem),
+        }
     }
 }
 
@@ -113,7 +131,7 @@ impl From<relsign_pgp::Error> for Failure {
             relsign_pgp::ErrorKind::Input => Exit::Input,
             relsign_pgp::ErrorKind::Internal => Exit::Internal,
         };
-        Failure::new(exit, e)
+        Failure { exit, fix: e.fix(), problem: e.to_string() }
     }
 }
 
@@ -123,7 +141,7 @@ impl From<relsign_codebuild::Error> for Failure {
             relsign_codebuild::ErrorKind::Input => Exit::Input,
             relsign_codebuild::ErrorKind::Output => Exit::Output,
         };
-        Failure::new(exit, e)
+        Failure { exit, fix: e.fix(), problem: e.to_string() }
     }
 }
 
@@ -133,7 +151,7 @@ impl From<relsign_aws::Error> for Failure {
             relsign_aws::ErrorKind::Remote => Exit::Remote,
             relsign_aws::ErrorKind::Content => Exit::Key,
         };
-        Failure::new(exit, e)
+        Failure { exit, fix: e.fix(), problem: e.to_string() }
     }
 }
 
@@ -146,7 +164,7 @@ impl From<relsign_s3::Error> for Failure {
             relsign_s3::ErrorKind::Remote => Exit::Remote,
             relsign_s3::ErrorKind::Internal => Exit::Internal,
         };
-        Failure::new(exit, e)
+        Failure { exit, fix: e.fix(), problem: e.to_string() }
     }
 }
 

@@ -24,15 +24,6 @@ pub struct Report {
     pub items: Vec<Item>,
 }
 
-/// Every relsign error message ends with what to do, after its last `: `: the problem
-/// and its fix, apart.
-fn split_fix(message: &str) -> (String, Option<String>) {
-    match message.rsplit_once(": ") {
-        Some((problem, fix)) if !fix.trim().is_empty() => (problem.to_string(), Some(fix.trim().to_string())),
-        _ => (message.to_string(), None),
-    }
-}
-
 impl Report {
     pub fn ok(&mut self, topic: impl Into<String>, detail: impl Into<String>) {
         self.items.push(Item {
@@ -44,10 +35,15 @@ impl Report {
         });
     }
 
-    /// A problem from a relsign error: its message, and its closing advice as the fix.
+    /// A problem from a relsign error, with its fix.
     pub fn failure(&mut self, topic: impl Into<String>, failure: &Failure) {
-        let (detail, fix) = split_fix(&failure.message);
-        self.items.push(Item { topic: topic.into(), ok: false, detail, fix, exit: failure.exit });
+        self.items.push(Item {
+            topic: topic.into(),
+            ok: false,
+            detail: failure.problem.clone(),
+            fix: failure.fix.clone(),
+            exit: failure.exit,
+        });
     }
 
     /// A problem the check itself found, with its fix.
@@ -100,14 +96,17 @@ impl Report {
         match self.items.iter().find(|i| !i.ok) {
             None => Ok(Exit::Ok),
             Some(first) => {
-                let fix = first.fix.as_deref().map(|f| format!(": {f}")).unwrap_or_default();
-                Err(Failure::new(
+                let failure = Failure::new(
                     first.exit,
                     format!(
-                        "a run would fail: {problems} problem(s) (listed on stdout), the first: {}{fix}",
+                        "a run would fail: {problems} problem(s) (listed on stdout), the first: {}",
                         first.detail
                     ),
-                ))
+                );
+                Err(match &first.fix {
+                    Some(fix) => failure.with_fix(fix),
+                    None => failure,
+                })
             }
         }
     }
@@ -118,25 +117,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_fix_is_the_advice_after_the_last_colon() {
-        assert_eq!(
-            split_fix("secret x not found in Secrets Manager (us-east-1): check the secret ARN"),
-            (
-                "secret x not found in Secrets Manager (us-east-1)".to_string(),
-                Some("check the secret ARN".to_string())
-            )
-        );
-        assert_eq!(split_fix("no colon here"), ("no colon here".to_string(), None));
+    fn a_relsign_error_keeps_its_fix_apart_from_a_detail_holding_colons() {
+        let e = relsign_pgp::Error::Read {
+            path: "/k".into(),
+            source: std::io::Error::other("Permission denied: os error 13"),
+        };
+        let mut r = Report::default();
+        r.failure("key", &Failure::from(e));
+        assert_eq!(r.items[0].detail, "cannot read /k: Permission denied: os error 13");
+        assert_eq!(r.items[0].fix, None);
+        let e = relsign_pgp::Error::WrongPassphrase { fingerprint: "F".into() };
+        r.failure("key", &Failure::from(e));
+        assert_eq!(r.items[1].detail, "wrong passphrase for key F");
+        assert_eq!(r.items[1].fix.as_deref(), Some("check the passphrase secret matches this key"));
     }
 
     #[test]
     fn the_first_problem_decides_the_exit_code() {
         let mut r = Report::default();
         r.ok("a", "fine");
-        r.failure("key", &Failure::new(Exit::Key, "wrong passphrase for key F: check PASSPHRASE"));
+        r.failure("key", &Failure::new(Exit::Key, "wrong passphrase for key F").with_fix("check PASSPHRASE"));
         r.problem("out", Exit::Output, "not empty", "empty it");
         let err = r.finish("signer", true).unwrap_err();
         assert_eq!(err.exit, Exit::Key);
-        assert!(err.message.contains("2 problem(s)"), "{}", err.message);
+        assert!(err.problem.contains("2 problem(s)"), "{}", err.problem);
+        assert_eq!(err.fix.as_deref(), Some("check PASSPHRASE"));
     }
 }

@@ -19,7 +19,7 @@ impl StopSignal {
             StopSignal::Interrupt => (Exit::Interrupted, "SIGINT"),
             StopSignal::Terminate => (Exit::Terminated, "SIGTERM"),
         };
-        Failure::new(exit, format!("stopped by {name}: {cleaned}; run again to finish"))
+        Failure::new(exit, format!("stopped by {name}: {cleaned}")).with_fix("run again to finish")
     }
 
     /// Waits for SIGINT or SIGTERM on the current tokio runtime.

@@ -6,7 +6,11 @@ use std::fs::{self, File, FileType};
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
-use crate::{validate_relative, Error};
+use relsign_pgp::{
+    signed_name, validate_relative, MAX_KEY_BYTES, MAX_NAME_PART_BYTES, RESERVED_NAMES, SIGNATURE_SUFFIX,
+};
+
+use crate::Error;
 
 /// A file or folder to take artifacts from.
 #[derive(Debug, Clone, Default)]
@@ -29,9 +33,7 @@ impl Input {
 
 /// How artifacts are chosen and named.
 #[derive(Debug, Default)]
-pub struct Options<'a> {
-    /// Names relsign writes itself at the top of the output.
-    pub reserved: &'a [&'a str],
+pub struct Options {
     /// Only names matching one of these (all when empty).
     pub include: Vec<String>,
     /// No name matching one of these.
@@ -44,9 +46,9 @@ pub struct Options<'a> {
 }
 
 /// S3 keys hold at most 1024 bytes; every artifact's signature must fit.
-const MAX_NAME: usize = 1024 - ".asc".len();
+const MAX_NAME: usize = MAX_KEY_BYTES - SIGNATURE_SUFFIX.len();
 /// Linux file systems hold names of at most 255 bytes; the signature's must fit.
-const MAX_COMPONENT: usize = 255 - ".asc".len();
+const MAX_COMPONENT: usize = MAX_NAME_PART_BYTES - SIGNATURE_SUFFIX.len();
 
 /// Refuses, before anything is read, a name that cannot be written or published.
 fn check_length(artifact: &Artifact) -> Result<(), Error> {
@@ -60,7 +62,8 @@ fn check_length(artifact: &Artifact) -> Result<(), Error> {
     }
     let parts: Vec<&str> = artifact.name.split('/').collect();
     let last = parts.len() - 1;
-    let over = |(i, p): &(usize, &&str)| p.len() > if *i == last { MAX_COMPONENT } else { 255 };
+    let over =
+        |(i, p): &(usize, &&str)| p.len() > if *i == last { MAX_COMPONENT } else { MAX_NAME_PART_BYTES };
     if let Some((_, part)) = parts.iter().enumerate().find(over) {
         return Err(too_long(format!(
             "the part {:?} has {} bytes, and a file name (with .asc) holds at most 255",
@@ -73,7 +76,7 @@ fn check_length(artifact: &Artifact) -> Result<(), Error> {
 
 /// Refuses an artifact published inside a folder that is also a file of the release:
 /// a name relsign writes, another artifact, or another artifact's signature.
-fn check_folders(by_name: &BTreeMap<String, Artifact>, reserved: &[&str]) -> Result<(), Error> {
+fn check_folders(by_name: &BTreeMap<String, Artifact>) -> Result<(), Error> {
     for artifact in by_name.values() {
         let mut folder = String::new();
         let parts: Vec<&str> = artifact.name.split('/').collect();
@@ -82,11 +85,11 @@ fn check_folders(by_name: &BTreeMap<String, Artifact>, reserved: &[&str]) -> Res
                 folder.push('/');
             }
             folder.push_str(part);
-            let what = if reserved.contains(&folder.as_str()) {
+            let what = if RESERVED_NAMES.contains(&folder.as_str()) {
                 Some("a name relsign writes itself")
             } else if by_name.contains_key(&folder) {
                 Some("an artifact")
-            } else if folder.strip_suffix(".asc").is_some_and(|f| by_name.contains_key(f)) {
+            } else if signed_name(&folder).is_some_and(|f| by_name.contains_key(f)) {
                 Some("an artifact's signature")
             } else {
                 None
@@ -199,7 +202,7 @@ pub fn collect(inputs: &[Input], opts: &Options) -> Result<Selection, Error> {
                     .ok_or_else(|| Error::NonUtf8 { path: input.path.clone() })?
                     .to_string(),
             };
-            if name.ends_with(".asc") {
+            if relsign_pgp::is_signature_name(&name) {
                 skipped.push(input.path.clone());
                 continue;
             }
@@ -229,7 +232,7 @@ pub fn collect(inputs: &[Input], opts: &Options) -> Result<Selection, Error> {
             }
         }
         check_length(&artifact)?;
-        if opts.reserved.contains(&artifact.name.as_str()) {
+        if RESERVED_NAMES.contains(&artifact.name.as_str()) {
             return Err(Error::Reserved { name: artifact.name, path: artifact.path });
         }
         if let Some(first) = by_name.get(&artifact.name) {
@@ -244,7 +247,7 @@ pub fn collect(inputs: &[Input], opts: &Options) -> Result<Selection, Error> {
             .map_err(|e| Error::InputUnreadable { path: artifact.path.clone(), source: e })?;
         by_name.insert(artifact.name.clone(), artifact);
     }
-    check_folders(&by_name, opts.reserved)?;
+    check_folders(&by_name)?;
     check_secret_files(&by_name, &opts.secret_files)?;
     if by_name.is_empty() {
         let inputs = inputs.iter().map(|i| i.path.display().to_string()).collect::<Vec<_>>().join(", ");
@@ -287,7 +290,7 @@ fn walk_folder(input: &Input, found: &mut Vec<Artifact>, skipped: &mut Vec<PathB
         } else {
             return Err(Error::NotRegular { path: path.to_path_buf(), kind: kind_name(file_type) });
         };
-        if name.ends_with(".asc") {
+        if relsign_pgp::is_signature_name(&name) {
             skipped.push(path.to_path_buf());
             continue;
         }

@@ -1,80 +1,141 @@
-//! The one error type of relsign-codebuild. Each message names the file and what to do.
+//! The one error type of relsign-codebuild: each error names the file (its message) and
+//! what to do about it ([`Error::fix`]).
 
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("input {path} does not exist: check the path (or the build output that should have made it)")]
+    #[error("input {path} does not exist")]
     InputMissing { path: PathBuf },
 
-    #[error("cannot read input {path}: {source}: fix its permissions or leave it out")]
+    #[error("cannot read input {path}: {source}")]
     InputUnreadable { path: PathBuf, source: std::io::Error },
 
-    #[error("{path} is a {kind}, not a regular file: only regular files are signed; remove it from the build output")]
+    #[error("{path} is a {kind}, not a regular file")]
     NotRegular { path: PathBuf, kind: &'static str },
 
-    #[error("{path} is a symlink to {target}, outside {root}: copy the file into the build output instead")]
+    #[error("{path} is a symlink to {target}, outside {root}")]
     SymlinkEscape { path: PathBuf, target: PathBuf, root: PathBuf },
 
-    #[error("{path} is a symlink to a folder: name the folder itself as an input instead")]
+    #[error("{path} is a symlink to a folder")]
     SymlinkToFolder { path: PathBuf },
 
-    #[error("{path}: file name is not valid UTF-8: rename it (names go into SHA256SUMS, manifest.json and S3 keys)")]
+    #[error("{path}: file name is not valid UTF-8")]
     NonUtf8 { path: PathBuf },
 
-    #[error("{name:?} ({path}): {why}: rename the file")]
+    #[error("{name:?} ({path}): {why}")]
     BadName { name: String, path: PathBuf, why: &'static str },
 
-    #[error("{path} would be published as {name}, a name relsign writes itself: rename it")]
+    #[error("{path} would be published as {name}, a name relsign writes itself")]
     Reserved { name: String, path: PathBuf },
 
-    #[error("{path} is the {what}: secret material is never signed or published; keep it outside the folders signed")]
+    #[error("{path} is the {what}")]
     SecretFile { path: PathBuf, what: &'static str },
 
-    #[error("{name:?} ({path}) is too long to publish: {why}; shorten the name")]
+    #[error("{name:?} ({path}) is too long to publish: {why}")]
     NameTooLong { name: String, path: PathBuf, why: String },
 
-    #[error("{path} would be published inside the folder {folder}/, but {folder} is also {what}: rename one of them")]
+    #[error("{path} would be published inside the folder {folder}/, but {folder} is also {what}")]
     FolderCollision { path: PathBuf, folder: String, what: &'static str },
 
-    #[error("two artifacts would be published as {name}: {first} and {second}; use --layout by-source, rename one, or sign them in separate runs")]
+    #[error("two artifacts would be published as {name}: {first} and {second}")]
     Duplicate { name: String, first: PathBuf, second: PathBuf },
 
-    #[error("variable {var} (from --artifact-var) is not set: export it from the build stage and pass it in the action's EnvironmentVariables")]
+    #[error("variable {var} (from --artifact-var) is not set")]
     VariableUnset { var: String },
 
-    #[error("variable {var} (from --artifact-var) is empty: the build stage exported no file name")]
+    #[error("variable {var} (from --artifact-var) is empty")]
     VariableEmpty { var: String },
 
-    #[error("variable {var}={value:?} is refused ({why}): it must name a file inside a build output")]
+    #[error("variable {var}={value:?} is refused ({why})")]
     VariableBadValue { var: String, value: String, why: &'static str },
 
-    #[error("variable {var}={value:?} names no file in any source (searched {searched}): check the build stage's output artifacts and the GPG action's InputArtifacts")]
+    #[error("variable {var}={value:?} names no file in any source (searched {searched})")]
     VariableNotFound { var: String, value: String, searched: String },
 
-    #[error("variable {var}={value:?} names a file found in two sources ({sources}): use --layout by-source or rename one")]
+    #[error("variable {var}={value:?} names a file found in two sources ({sources})")]
     VariableAmbiguous { var: String, value: String, sources: String },
 
-    #[error("nothing to sign: no PATH given and no CODEBUILD_SRC_DIR_* variable set; name files or folders, or add --source NAME=DIR")]
+    #[error("nothing to sign: no PATH given and no CODEBUILD_SRC_DIR_* variable set")]
     NoSources,
 
     #[error("bad --include/--exclude pattern {pattern:?}: {detail}")]
     BadPattern { pattern: String, detail: String },
 
-    #[error("no artifacts to sign in {inputs}: check the inputs (existing .asc files are not signed again)")]
+    #[error("no artifacts to sign in {inputs}")]
     NoArtifacts { inputs: String },
 
-    #[error("output folder {out} is inside input {input}: choose an --out outside every input, or it would sign its own output")]
+    #[error("output folder {out} is inside input {input}")]
     OutputInsideInput { out: PathBuf, input: PathBuf },
 
-    #[error("output {out} exists and is not a folder: choose another --out")]
+    #[error("output {out} exists and is not a folder")]
     OutputIsFile { out: PathBuf },
 
-    #[error("output folder {out} is not empty: remove it or choose another --out (relsign never mixes two runs in one folder)")]
+    #[error("output folder {out} is not empty")]
     OutputNotEmpty { out: PathBuf },
 
-    #[error("cannot write {path}: {source}: check free space and permissions of the output folder")]
+    #[error("cannot write {path}: {source}")]
     OutputWrite { path: PathBuf, source: std::io::Error },
+}
+
+impl Error {
+    /// What to do about it, apart from the problem itself: the one-line report joins
+    /// them as `problem: fix`, and `check` shows them on separate lines.
+    pub fn fix(&self) -> Option<String> {
+        match self {
+            Error::InputMissing { .. } => {
+                Some("check the path (or the build output that should have made it)".to_string())
+            }
+            Error::InputUnreadable { .. } => Some("fix its permissions or leave it out".to_string()),
+            Error::NotRegular { .. } => {
+                Some("only regular files are signed; remove it from the build output".to_string())
+            }
+            Error::SymlinkEscape { .. } => Some("copy the file into the build output instead".to_string()),
+            Error::SymlinkToFolder { .. } => Some("name the folder itself as an input instead".to_string()),
+            Error::NonUtf8 { .. } => {
+                Some("rename it (names go into SHA256SUMS, manifest.json and S3 keys)".to_string())
+            }
+            Error::BadName { .. } => Some("rename the file".to_string()),
+            Error::Reserved { .. } => Some("rename it".to_string()),
+            Error::SecretFile { .. } => Some(
+                "secret material is never signed or published; keep it outside the folders signed"
+                    .to_string(),
+            ),
+            Error::NameTooLong { .. } => Some("shorten the name".to_string()),
+            Error::FolderCollision { .. } => Some("rename one of them".to_string()),
+            Error::Duplicate { .. } => {
+                Some("use --layout by-source, rename one, or sign them in separate runs".to_string())
+            }
+            Error::VariableUnset { .. } => Some(
+                "export it from the build stage and pass it in the action's EnvironmentVariables".to_string(),
+            ),
+            Error::VariableEmpty { .. } => Some(
+                "the build stage exported no file name; check what it writes into the variable".to_string(),
+            ),
+            Error::VariableBadValue { .. } => Some("it must name a file inside a build output".to_string()),
+            Error::VariableNotFound { .. } => Some(
+                "check the build stage's output artifacts and the GPG action's InputArtifacts".to_string(),
+            ),
+            Error::VariableAmbiguous { .. } => Some("use --layout by-source or rename one".to_string()),
+            Error::NoSources => Some("name files or folders, or add --source NAME=DIR".to_string()),
+            Error::BadPattern { .. } => {
+                Some("write it as a glob such as `*.tar.gz` or `dist/**`".to_string())
+            }
+            Error::NoArtifacts { .. } => {
+                Some("check the inputs (existing .asc files are not signed again)".to_string())
+            }
+            Error::OutputInsideInput { .. } => {
+                Some("choose an --out outside every input, or it would sign its own output".to_string())
+            }
+            Error::OutputIsFile { .. } => Some("choose another --out".to_string()),
+            Error::OutputNotEmpty { .. } => Some(
+                "remove it or choose another --out (relsign never mixes two runs in one folder)".to_string(),
+            ),
+            Error::OutputWrite { .. } => {
+                Some("check free space and permissions of the output folder".to_string())
+            }
+        }
+    }
 }
 
 /// Which side the problem is on, for callers that map errors to exit codes.
@@ -91,7 +152,26 @@ impl Error {
             | Error::OutputIsFile { .. }
             | Error::OutputNotEmpty { .. }
             | Error::OutputWrite { .. } => ErrorKind::Output,
-            _ => ErrorKind::Input,
+            Error::InputMissing { .. }
+            | Error::InputUnreadable { .. }
+            | Error::NotRegular { .. }
+            | Error::SymlinkEscape { .. }
+            | Error::SymlinkToFolder { .. }
+            | Error::NonUtf8 { .. }
+            | Error::BadName { .. }
+            | Error::Reserved { .. }
+            | Error::SecretFile { .. }
+            | Error::NameTooLong { .. }
+            | Error::FolderCollision { .. }
+            | Error::Duplicate { .. }
+            | Error::VariableUnset { .. }
+            | Error::VariableEmpty { .. }
+            | Error::VariableBadValue { .. }
+            | Error::VariableNotFound { .. }
+            | Error::VariableAmbiguous { .. }
+            | Error::NoSources
+            | Error::BadPattern { .. }
+            | Error::NoArtifacts { .. } => ErrorKind::Input,
         }
     }
 }

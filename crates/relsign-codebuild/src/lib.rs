@@ -7,12 +7,10 @@
 
 mod artifact;
 mod error;
-mod name;
 mod output;
 mod source;
 
 pub use artifact::{collect, Artifact, Input, Options, Selection};
 pub use error::{Error, ErrorKind};
-pub use name::validate_relative;
-pub use output::Staging;
+pub use output::{check_output, OutputState, Staging};
 pub use source::{artifact_from_variable, merge_sources, parse_source, sources_from_env, Source};

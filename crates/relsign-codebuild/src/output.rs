@@ -19,43 +19,62 @@ fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |source| Error::OutputWrite { path: path.to_path_buf(), source }
 }
 
-/// `path` made absolute without requiring it to exist (its parent must, once created).
+/// `path` made absolute without requiring it (or its parents) to exist: the nearest
+/// existing ancestor resolved, the rest appended.
 fn absolute(path: &Path) -> std::io::Result<PathBuf> {
-    match fs::canonicalize(path) {
-        Ok(p) => Ok(p),
-        Err(_) => {
-            let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            let name = path.file_name().ok_or_else(|| std::io::Error::other("output has no name"))?;
-            Ok(fs::canonicalize(parent)?.join(name))
+    let path = if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir()?.join(path) };
+    for ancestor in path.ancestors() {
+        if let Ok(resolved) = fs::canonicalize(ancestor) {
+            let rest = path.strip_prefix(ancestor).unwrap_or(Path::new(""));
+            return Ok(if rest.as_os_str().is_empty() { resolved } else { resolved.join(rest) });
         }
     }
+    Err(std::io::Error::other("no part of the output path exists"))
+}
+
+/// What `--out` is before a run, once it passed the checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputState {
+    /// It will be created.
+    Absent,
+    /// An empty folder, which the release will replace.
+    Empty,
+}
+
+/// The checks every run makes of `out` before it writes anything, and `signer check` too:
+/// absent or an empty folder, and not inside any input folder (it would sign its own
+/// output). Creates nothing.
+pub fn check_output(out: &Path, inputs: &[&Path]) -> Result<OutputState, Error> {
+    let state = match fs::symlink_metadata(out) {
+        Ok(meta) if !meta.is_dir() => return Err(Error::OutputIsFile { out: out.to_path_buf() }),
+        Ok(_) => {
+            let mut entries = fs::read_dir(out).map_err(write_error(out))?;
+            if entries.next().is_some() {
+                return Err(Error::OutputNotEmpty { out: out.to_path_buf() });
+            }
+            OutputState::Empty
+        }
+        Err(_) => OutputState::Absent,
+    };
+    let abs_out = absolute(out).map_err(write_error(out))?;
+    for input in inputs {
+        let Ok(abs_in) = fs::canonicalize(input) else {
+            continue;
+        };
+        if abs_in.is_dir() && abs_out.starts_with(&abs_in) {
+            return Err(Error::OutputInsideInput { out: out.to_path_buf(), input: input.to_path_buf() });
+        }
+    }
+    Ok(state)
 }
 
 impl Staging {
     /// Checks `out` (absent or an empty folder, not inside any input folder) and creates the
     /// staging folder beside it.
     pub fn new(out: &Path, inputs: &[&Path]) -> Result<Staging, Error> {
-        match fs::symlink_metadata(out) {
-            Ok(meta) if !meta.is_dir() => return Err(Error::OutputIsFile { out: out.to_path_buf() }),
-            Ok(_) => {
-                let mut entries = fs::read_dir(out).map_err(write_error(out))?;
-                if entries.next().is_some() {
-                    return Err(Error::OutputNotEmpty { out: out.to_path_buf() });
-                }
-            }
-            Err(_) => {}
-        }
+        check_output(out, inputs)?;
         let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         fs::create_dir_all(parent).map_err(write_error(parent))?;
-        let abs_out = absolute(out).map_err(write_error(out))?;
-        for input in inputs {
-            let Ok(abs_in) = fs::canonicalize(input) else {
-                continue;
-            };
-            if abs_in.is_dir() && abs_out.starts_with(&abs_in) {
-                return Err(Error::OutputInsideInput { out: out.to_path_buf(), input: input.to_path_buf() });
-            }
-        }
         let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("signed");
         let dir = tempfile::Builder::new()
             .prefix(&format!(".{name}.partial-"))

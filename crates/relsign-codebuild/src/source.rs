@@ -36,7 +36,7 @@ pub fn parse_source(arg: &str) -> Result<Source, String> {
     if name.is_empty() || dir.is_empty() {
         return Err(format!("{arg:?} is not NAME=DIR"));
     }
-    if crate::validate_relative(name).is_err() || name.contains('/') {
+    if relsign_pgp::validate_relative(name).is_err() || name.contains('/') {
         return Err(format!("source name {name:?} must be a plain name"));
     }
     Ok(Source { name: name.to_string(), dir: PathBuf::from(dir) })
@@ -65,7 +65,7 @@ pub fn artifact_from_variable(
         Some(v) if v.trim().is_empty() => return Err(Error::VariableEmpty { var: var.to_string() }),
         Some(v) => v,
     };
-    if let Err(why) = crate::validate_relative(value) {
+    if let Err(why) = relsign_pgp::validate_relative(value) {
         return Err(Error::VariableBadValue { var: var.to_string(), value: value.to_string(), why });
     }
     let found: Vec<&Source> =

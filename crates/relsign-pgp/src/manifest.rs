@@ -7,8 +7,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Sha256};
 
-pub const MANIFEST_NAME: &str = "manifest.json";
-
 /// The schema identifier written into every manifest.
 const SCHEMA: &str = "relsign-manifest/1";
 

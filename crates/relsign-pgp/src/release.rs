@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::{
-    is_signature_name, signature_name, ChecksumList, Error, Failure, Sha256, Sha256Hasher, Verified,
-    Verifier, MANIFEST_NAME, SUMS_NAME, SUMS_SIG_NAME,
+    is_signature_name, signature_name, signed_name, ChecksumList, Error, Rejection, Sha256, Sha256Hasher,
+    Verified, Verifier, MANIFEST_NAME, SUMS_NAME, SUMS_SIG_NAME,
 };
 
 /// How strict the check is and how much of the machine it may use.
@@ -62,11 +62,11 @@ impl FolderReport {
 }
 
 /// Verifies `signature` (a file path) over `data` (a file path).
-pub fn verify_file(verifier: &Verifier, data: &Path, signature: &Path) -> Result<Verified, String> {
-    let sig = crate::read_capped(signature, crate::MAX_SIGNATURE)
-        .map_err(|e| format!("cannot read {}: {e}", signature.display()))?;
-    let file = crate::open_regular(data).map_err(|e| format!("cannot read {}: {e}", data.display()))?;
-    verifier.verify(&sig, BufReader::with_capacity(256 * 1024, file)).map_err(|f| f.to_string())
+pub fn verify_file(verifier: &Verifier, data: &Path, signature: &Path) -> Result<Verified, Rejection> {
+    let unreadable = |path: &Path, source| Rejection::Unreadable { path: path.to_path_buf(), source };
+    let sig = crate::read_capped(signature, crate::MAX_SIGNATURE).map_err(|e| unreadable(signature, e))?;
+    let file = crate::open_regular(data).map_err(|e| unreadable(data, e))?;
+    verifier.verify(&sig, BufReader::with_capacity(256 * 1024, file))
 }
 
 /// The signed checksum list of a folder, once its signature has been checked.
@@ -76,15 +76,15 @@ pub struct SignedSums {
 }
 
 /// Reads `SHA256SUMS` and checks `SHA256SUMS.asc` over it.
-pub fn verify_sums(verifier: &Verifier, sums: &Path) -> Result<SignedSums, String> {
-    let sig_path = PathBuf::from(format!("{}.asc", sums.display()));
+pub fn verify_sums(verifier: &Verifier, sums: &Path) -> Result<SignedSums, Rejection> {
+    let sig_path = crate::signature_path(sums);
     let text = crate::read_capped(sums, crate::MAX_SUMS)
-        .map_err(|e| format!("cannot read {}: {e}", sums.display()))?;
+        .map_err(|source| Rejection::Unreadable { path: sums.to_path_buf(), source })?;
     let sig = crate::read_capped(&sig_path, crate::MAX_SIGNATURE)
-        .map_err(|e| format!("no signature for the checksum list ({}: {e})", sig_path.display()))?;
-    let signature = verifier.verify(&sig, text.as_slice()).map_err(|f: Failure| f.to_string())?;
-    let text = String::from_utf8(text).map_err(|_| "the checksum list is not UTF-8 text".to_string())?;
-    let list = ChecksumList::parse(&text, &sums.display().to_string()).map_err(|e: Error| e.to_string())?;
+        .map_err(|source| Rejection::UnsignedSums { signature: sig_path.clone(), source })?;
+    let signature = verifier.verify(&sig, text.as_slice())?;
+    let text = String::from_utf8(text).map_err(|_| Rejection::SumsNotText)?;
+    let list = ChecksumList::parse(&text, &sums.display().to_string()).map_err(Rejection::BadSums)?;
     Ok(SignedSums { list, signature })
 }
 
@@ -136,7 +136,7 @@ pub fn verify_folder(dir: &Path, verifier: &Verifier, opts: FolderOptions) -> Re
                 Some(s.list)
             }
             Err(why) => {
-                report.files.push(FileCheck::failed(SUMS_NAME, why));
+                report.files.push(FileCheck::failed(SUMS_NAME, why.to_string()));
                 None
             }
         },
@@ -158,7 +158,7 @@ pub fn verify_folder(dir: &Path, verifier: &Verifier, opts: FolderOptions) -> Re
     report.files.extend(checks);
 
     for rel in files.keys().filter(|r| is_signature_name(r) && r.as_str() != SUMS_SIG_NAME) {
-        let target = &rel[..rel.len() - ".asc".len()];
+        let target = signed_name(rel).unwrap_or(rel);
         if !files.contains_key(target) {
             report.files.push(FileCheck::failed(
                 rel.clone(),
@@ -195,7 +195,7 @@ fn check_one(
                 }
                 _ => FileStatus::Signed(v),
             },
-            Err(why) => FileStatus::Failed(why),
+            Err(why) => FileStatus::Failed(why.to_string()),
         },
         // Only the manifest may go without its own signature: the signed list covers it.
         None if rel == MANIFEST_NAME && matches!(listed, Some(Some(_))) => match sha256_file(path) {
@@ -211,8 +211,7 @@ fn check_one(
 /// Checks that every file `list` names, relative to `base`, has the listed digest.
 pub fn verify_listed(base: &Path, list: &ChecksumList, jobs: usize) -> Vec<FileCheck> {
     let check = |(name, want): &(String, Sha256)| {
-        let plain = !name.starts_with('/') && name.split('/').all(|part| !matches!(part, "" | "." | ".."));
-        let status = if crate::is_signature_name(name) || !plain {
+        let status = if is_signature_name(name) || crate::validate_relative(name).is_err() {
             FileStatus::Failed("refused: a listed name must be a plain relative path".into())
         } else {
             match sha256_file(&base.join(name)) {

@@ -3,9 +3,6 @@
 
 use crate::{Error, Sha256};
 
-pub const SUMS_NAME: &str = "SHA256SUMS";
-pub const SUMS_SIG_NAME: &str = "SHA256SUMS.asc";
-
 /// Paths (relative, `/`-separated) and their digests, in the order given.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChecksumList {
@@ -79,10 +76,7 @@ impl ChecksumList {
             };
             // Every name must stay inside the folder the list describes, whoever reads it, and
             // be one relsign could have written (no control characters, as artifact names).
-            if name.starts_with('/')
-                || name.split('/').any(|p| matches!(p, "" | "." | ".."))
-                || name.chars().any(char::is_control)
-            {
+            if crate::validate_relative(&name).is_err() {
                 return Err(bad(
                     "the file name is not a plain path inside the folder (leading /, empty, . or .. part, or a control character)",
                 ));

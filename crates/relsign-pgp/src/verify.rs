@@ -36,7 +36,7 @@ pub struct Verified {
 
 /// Why a signature does not verify.
 #[derive(Debug)]
-pub enum Failure {
+pub enum Rejection {
     /// The data or the signature was changed after signing.
     BadSignature(String),
     /// The signature is intact but made in a way the policy (and GnuPG) rejects: a weak
@@ -60,31 +60,48 @@ pub enum Failure {
     SecretMaterial,
     /// A good signature by a certificate `--signer-fingerprint` does not name.
     NotAllowed(String),
+    /// A file of the release could not be read.
+    Unreadable { path: std::path::PathBuf, source: io::Error },
+    /// The checksum list has no signature beside it.
+    UnsignedSums { signature: std::path::PathBuf, source: io::Error },
+    /// The checksum list is signed but is not text.
+    SumsNotText,
+    /// The checksum list is signed but cannot be read as one.
+    BadSums(crate::Error),
 }
 
-impl fmt::Display for Failure {
+impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::BadSignature(d) => {
+            Rejection::BadSignature(d) => {
                 write!(f, "BAD signature: the file or its .asc was changed after signing ({d})")
             }
-            Failure::UnknownKey(k) => {
+            Rejection::UnknownKey(k) => {
                 write!(f, "made by key {k}, which no --cert holds: pass the signer's certificate")
             }
-            Failure::Policy(d) => write!(f, "signature rejected by policy: {d}"),
-            Failure::KeyExpired(d) => write!(f, "signing key had expired: {d}"),
-            Failure::KeyRevoked(d) => write!(f, "signing key is revoked: {d}"),
-            Failure::BadKey(d) => write!(f, "signing key not valid: {d}"),
-            Failure::Malformed(d) => write!(f, "not an OpenPGP signature: {d}"),
-            Failure::NoSignature => write!(f, "the .asc holds no signature"),
-            Failure::Read(e) => write!(f, "cannot read: {e}"),
-            Failure::SecretMaterial => write!(
+            Rejection::Policy(d) => write!(f, "signature rejected by policy: {d}"),
+            Rejection::KeyExpired(d) => write!(f, "signing key had expired: {d}"),
+            Rejection::KeyRevoked(d) => write!(f, "signing key is revoked: {d}"),
+            Rejection::BadKey(d) => write!(f, "signing key not valid: {d}"),
+            Rejection::Malformed(d) => write!(f, "not an OpenPGP signature: {d}"),
+            Rejection::NoSignature => write!(f, "the .asc holds no signature"),
+            Rejection::Read(e) => write!(f, "cannot read: {e}"),
+            Rejection::SecretMaterial => write!(
                 f,
                 "holds OpenPGP secret-key material, which is never published: remove it from the release and sign again"
             ),
-            Failure::NotAllowed(k) => {
+            Rejection::NotAllowed(k) => {
                 write!(f, "made by key {k}, which no --signer-fingerprint names: pass the signer's fingerprint")
             }
+            Rejection::Unreadable { path, source } => write!(f, "cannot read {}: {source}", path.display()),
+            Rejection::UnsignedSums { signature, source } => {
+                write!(f, "no signature for the checksum list ({}: {source})", signature.display())
+            }
+            Rejection::SumsNotText => write!(f, "the checksum list is not UTF-8 text"),
+            Rejection::BadSums(e) => match e.fix() {
+                Some(fix) => write!(f, "{e}: {fix}"),
+                None => write!(f, "{e}"),
+            },
         }
     }
 }
@@ -167,7 +184,7 @@ impl Verifier {
 
     /// Verifies `signature` (the content of an `.asc`) over what `data` yields, and
     /// returns the data's SHA-256 computed in the same read.
-    pub fn verify(&self, signature: &[u8], data: impl Read + Send + Sync) -> Result<Verified, Failure> {
+    pub fn verify(&self, signature: &[u8], data: impl Read + Send + Sync) -> Result<Verified, Rejection> {
         let policy = policy();
         let mut helper = Helper { verifier: self, outcome: None };
         let mut reader = DigestingReader {
@@ -177,33 +194,34 @@ impl Verifier {
             size: 0,
             error: None,
         };
-        let builder =
-            DetachedVerifierBuilder::from_bytes(signature).map_err(|e| Failure::Malformed(e.to_string()))?;
-        let mut verifier =
-            builder.with_policy(&policy, None, &mut helper).map_err(|e| Failure::Malformed(e.to_string()))?;
+        let builder = DetachedVerifierBuilder::from_bytes(signature)
+            .map_err(|e| Rejection::Malformed(e.to_string()))?;
+        let mut verifier = builder
+            .with_policy(&policy, None, &mut helper)
+            .map_err(|e| Rejection::Malformed(e.to_string()))?;
         let result = verifier.verify_reader(&mut reader);
         drop(verifier);
         if let Some(e) = reader.error.take() {
-            return Err(Failure::Read(e));
+            return Err(Rejection::Read(e));
         }
         if let Err(e) = result {
-            return Err(Failure::Malformed(e.to_string()));
+            return Err(Rejection::Malformed(e.to_string()));
         }
         let sha256 = reader.hasher.finish();
         if reader.secret.finish() {
-            return Err(Failure::SecretMaterial);
+            return Err(Rejection::SecretMaterial);
         }
         match helper.outcome {
             Some(Ok((fingerprint, primary, created))) => {
                 Ok(Verified { fingerprint, primary, created, sha256, size: reader.size })
             }
             Some(Err(f)) => Err(f),
-            None => Err(Failure::NoSignature),
+            None => Err(Rejection::NoSignature),
         }
     }
 }
 
-type Outcome = Result<(String, String, SystemTime), Failure>;
+type Outcome = Result<(String, String, SystemTime), Rejection>;
 
 struct Helper<'a> {
     verifier: &'a Verifier,
@@ -226,10 +244,10 @@ impl VerificationHelper for &mut Helper<'_> {
             for result in results {
                 let outcome = match result {
                     Ok(GoodChecksum { ka, .. }) if !self.verifier.allowed(ka.cert()) => {
-                        Err(Failure::NotAllowed(ka.key().fingerprint().to_hex()))
+                        Err(Rejection::NotAllowed(ka.key().fingerprint().to_hex()))
                     }
                     Ok(GoodChecksum { sig, ka }) => match too_short(sig, ka.key()) {
-                        Some(why) => Err(Failure::Policy(why)),
+                        Some(why) => Err(Rejection::Policy(why)),
                         None => Ok((
                             ka.key().fingerprint().to_hex(),
                             ka.cert().fingerprint().to_hex(),
@@ -239,7 +257,7 @@ impl VerificationHelper for &mut Helper<'_> {
                     // GnuPG judges the hash before the digest: a weak signature is reported
                     // as weak even when the file was changed too.
                     Err(VerificationError::BadSignature { sig, ka, error }) => match weak(sig, ka.key()) {
-                        Some(why) => Err(Failure::Policy(why)),
+                        Some(why) => Err(Rejection::Policy(why)),
                         None => Err(classify(VerificationError::BadSignature { sig, ka, error })),
                     },
                     Err(e) => Err(classify(e)),
@@ -257,38 +275,38 @@ impl VerificationHelper for &mut Helper<'_> {
     }
 }
 
-fn classify(e: VerificationError) -> Failure {
+fn classify(e: VerificationError) -> Rejection {
     let detail = |error: &anyhow::Error| error.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ");
     match e {
-        VerificationError::MissingKey { sig } => Failure::UnknownKey(
+        VerificationError::MissingKey { sig } => Rejection::UnknownKey(
             sig.get_issuers().first().map(|h| h.to_hex()).unwrap_or_else(|| "(no issuer)".into()),
         ),
         VerificationError::BadSignature { sig, error, .. } => match error.downcast_ref::<openpgp::Error>() {
-            Some(openpgp::Error::PolicyViolation(..)) => Failure::Policy(format!(
+            Some(openpgp::Error::PolicyViolation(..)) => Rejection::Policy(format!(
                 "made over {}: {}; sign it again with a current tool",
                 hash_name(sig.hash_algo()),
                 detail(&error)
             )),
             Some(openpgp::Error::NotYetLive(_)) | Some(openpgp::Error::Expired(_)) => {
-                Failure::BadKey(format!("the signature itself is not valid now: {}", detail(&error)))
+                Rejection::BadKey(format!("the signature itself is not valid now: {}", detail(&error)))
             }
-            _ => Failure::BadSignature(detail(&error)),
+            _ => Rejection::BadSignature(detail(&error)),
         },
         VerificationError::BadKey { ka, error, .. } => {
             let msg = detail(&error);
             let who = ka.key().fingerprint().to_hex();
             match error.downcast_ref::<openpgp::Error>() {
-                Some(openpgp::Error::Expired(_)) => Failure::KeyExpired(format!("{who}: {msg}")),
-                _ if msg.contains("revoked") => Failure::KeyRevoked(format!("{who}: {msg}")),
-                _ => Failure::BadKey(format!("{who}: {msg}")),
+                Some(openpgp::Error::Expired(_)) => Rejection::KeyExpired(format!("{who}: {msg}")),
+                _ if msg.contains("revoked") => Rejection::KeyRevoked(format!("{who}: {msg}")),
+                _ => Rejection::BadKey(format!("{who}: {msg}")),
             }
         }
         VerificationError::UnboundKey { cert, error, .. } => {
-            Failure::BadKey(format!("{}: {}", cert.fingerprint().to_hex(), detail(&error)))
+            Rejection::BadKey(format!("{}: {}", cert.fingerprint().to_hex(), detail(&error)))
         }
-        VerificationError::MalformedSignature { error, .. } => Failure::Malformed(detail(&error)),
-        VerificationError::UnknownSignature { sig } => Failure::Malformed(sig.error().to_string()),
-        other => Failure::Malformed(other.to_string()),
+        VerificationError::MalformedSignature { error, .. } => Rejection::Malformed(detail(&error)),
+        VerificationError::UnknownSignature { sig } => Rejection::Malformed(sig.error().to_string()),
+        other => Rejection::Malformed(other.to_string()),
     }
 }
 

@@ -51,8 +51,9 @@ impl FromStr for Destination {
             return Err(bad("not a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)"));
         }
         let prefix = prefix.trim_matches('/');
-        if prefix.split('/').any(|p| p == "." || p == "..") || prefix.contains("//") {
-            return Err(bad("the prefix holds an empty, `.` or `..` part"));
+        if !prefix.is_empty() {
+            relsign_pgp::validate_relative(prefix)
+                .map_err(|why| bad(&format!("the prefix is refused ({why})")))?;
         }
         let prefix = if prefix.is_empty() { String::new() } else { format!("{prefix}/") };
         Ok(Destination { bucket: bucket.to_string(), prefix })

@@ -1,67 +1,94 @@
-//! The one error type of relsign-s3. Each message names the object or file and what to do.
+//! The one error type of relsign-s3: each error names the object or file (its message) and
+//! what to do about it ([`Error::fix`]).
 
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("destination {destination:?}: {why}: use s3://BUCKET/PREFIX")]
+    #[error("destination {destination:?}: {why}")]
     BadDestination { destination: String, why: String },
 
     #[error("cannot read {path}: {detail}")]
     Read { path: PathBuf, detail: String },
 
-    #[error("{path} is not a regular file (symlink or special file): a release folder holds only files")]
+    #[error("{path} is not a regular file (symlink or special file)")]
     NotRegular { path: PathBuf },
 
-    #[error("{path}: {why}: rename it")]
+    #[error("{path}: {why}")]
     BadName { path: PathBuf, why: String },
 
-    #[error("{path} holds OpenPGP secret-key material, which is never published: remove it from the folder")]
+    #[error("{path} holds OpenPGP secret-key material, which is never published")]
     SecretMaterial { path: PathBuf },
 
-    #[error("{path} would be published under a key of {key_bytes} bytes, and S3 keys hold at most 1024: shorten the name or the prefix")]
+    #[error("{path} would be published under a key of {key_bytes} bytes, and S3 keys hold at most 1024")]
     KeyTooLong { path: PathBuf, key_bytes: usize },
 
-    #[error("{key:?} has a part of {part_bytes} bytes, and file systems hold names of at most 255: users could not download it; shorten the prefix or the name")]
+    #[error("{key:?} has a part of {part_bytes} bytes, and file systems hold names of at most 255")]
     PartTooLong { key: String, part_bytes: usize },
 
-    #[error("s3://{bucket}/{key} is claimed by another signing of this release (its SHA256SUMS differs and was written first): nothing of this run was uploaded; if that release's SHA256SUMS.asc is there and verifies it is published, else publish to a new prefix or pass --overwrite")]
+    #[error("s3://{bucket}/{key} is claimed by another signing of this release (its SHA256SUMS differs and was written first)")]
     Claimed { bucket: String, key: String },
 
-    #[error("s3://{bucket}/{key} was written by another run while this one published ({operation} refused by its condition): SHA256SUMS.asc was not written; check who else publishes to this prefix, then run again")]
+    #[error("s3://{bucket}/{key} was written by another run while this one published ({operation} refused by its condition)")]
     Raced { bucket: String, key: String, operation: String },
 
-    #[error("s3://{bucket}/{key} changed or vanished after this run wrote or checked it: SHA256SUMS.asc was not written, so the release is not marked complete; check who else writes to this prefix, then run again")]
+    #[error("s3://{bucket}/{key} changed or vanished after this run wrote or checked it")]
     NotSealed { bucket: String, key: String },
 
-    #[error("{detail}: this is a bug in copier, please report it")]
+    #[error("{detail}")]
     Internal { detail: String },
 
-    #[error("{path} changed since it was signed (its SHA-256 is not the one in SHA256SUMS): sign again")]
+    #[error("{path} changed since it was signed (its SHA-256 is not the one in SHA256SUMS)")]
     Changed { path: PathBuf },
 
-    #[error("{count} object(s) already at the destination differ from the local files ({keys}): nothing was uploaded; publish to a new prefix or pass --overwrite")]
+    #[error("{count} object(s) already at the destination differ from the local files ({keys})")]
     Conflict { count: usize, keys: String },
 
-    #[error("bucket {bucket} does not exist: create it or check --to")]
+    #[error("bucket {bucket} does not exist")]
     NoBucket { bucket: String },
 
-    #[error(
-        "access denied to s3://{bucket}/{key} ({operation}): allow {action} on {resource} for this role"
-    )]
+    #[error("access denied to s3://{bucket}/{key} ({operation})")]
     AccessDenied { bucket: String, key: String, operation: String, action: &'static str, resource: String },
 
-    #[error("cannot reach S3 ({operation} s3://{bucket}/{key}): {detail}: check the network, AWS_REGION and AWS_ENDPOINT_URL*")]
+    #[error("cannot reach S3 ({operation} s3://{bucket}/{key}): {detail}")]
     Unreachable { bucket: String, key: String, operation: String, detail: String },
 
-    #[error("no AWS credentials found: {detail}: run inside CodeBuild, or set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")]
+    #[error("no AWS credentials found: {detail}")]
     NoCredentials { detail: String },
 
     #[error("S3 {operation} s3://{bucket}/{key} failed: {detail}")]
     Service { bucket: String, key: String, operation: String, detail: String },
 
-    #[error("S3 returned checksum {got} for s3://{bucket}/{key}, expected {want}: the object is not what was sent; run again")]
+    #[error("S3 returned checksum {got} for s3://{bucket}/{key}, expected {want}")]
     ChecksumMismatch { bucket: String, key: String, want: String, got: String },
+}
+
+impl Error {
+    /// What to do about it, apart from the problem itself: the one-line report joins
+    /// them as `problem: fix`, and `check` shows them on separate lines.
+    pub fn fix(&self) -> Option<String> {
+        match self {
+            Error::BadDestination { .. } => Some("use s3://BUCKET/PREFIX".to_string()),
+            Error::Read { .. } => None,
+            Error::NotRegular { .. } => Some("a release folder holds only files".to_string()),
+            Error::BadName { .. } => Some("rename it".to_string()),
+            Error::SecretMaterial { .. } => Some("remove it from the folder".to_string()),
+            Error::KeyTooLong { .. } => Some("shorten the name or the prefix".to_string()),
+            Error::PartTooLong { .. } => Some("users could not download it; shorten the prefix or the name".to_string()),
+            Error::Claimed { .. } => Some("nothing of this run was uploaded; if that release's SHA256SUMS.asc is there and verifies it is published, else publish to a new prefix or pass --overwrite".to_string()),
+            Error::Raced { .. } => Some("SHA256SUMS.asc was not written; check who else publishes to this prefix, then run again".to_string()),
+            Error::NotSealed { .. } => Some("SHA256SUMS.asc was not written, so the release is not marked complete; check who else writes to this prefix, then run again".to_string()),
+            Error::Internal { .. } => Some("this is a bug in copier, please report it".to_string()),
+            Error::Changed { .. } => Some("sign again".to_string()),
+            Error::Conflict { .. } => Some("nothing was uploaded; publish to a new prefix or pass --overwrite".to_string()),
+            Error::NoBucket { .. } => Some("create it or check --to".to_string()),
+            Error::AccessDenied { action, resource, .. } => Some(format!("allow {action} on {resource} for this role")),
+            Error::Unreachable { .. } => Some("check the network, AWS_REGION and AWS_ENDPOINT_URL*".to_string()),
+            Error::NoCredentials { .. } => Some("run inside CodeBuild, or set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY".to_string()),
+            Error::Service { .. } => None,
+            Error::ChecksumMismatch { .. } => Some("the object is not what was sent; run again".to_string()),
+        }
+    }
 }
 
 /// Which side the problem is on, for exit codes.

@@ -12,12 +12,14 @@
 
 mod destination;
 mod error;
+mod housekeeping;
+mod object;
 mod plan;
-mod upload;
+mod transfer;
 
 pub use destination::Destination;
 pub use error::{Error, ErrorKind};
-pub use plan::{check_keys, scan, Action, LocalFile, Phase, Plan, PlannedFile, RemoteObject};
-pub use upload::{
-    abort_stale_uploads, execute, preflight, Inflight, Preflight, Progress, UploadOptions, Uploaded,
-};
+pub use housekeeping::{abort_stale_uploads, preflight, Inflight, Preflight};
+pub use object::RemoteObject;
+pub use plan::{check_keys, scan, Action, LocalFile, Phase, Plan, PlannedFile};
+pub use transfer::{execute, Progress, UploadOptions, Uploaded};

@@ -4,9 +4,13 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use relsign_pgp::{sha256_file, ChecksumList, Sha256, MANIFEST_NAME, SUMS_NAME, SUMS_SIG_NAME};
+use relsign_pgp::{
+    sha256_file, ChecksumList, Sha256, MANIFEST_NAME, MAX_KEY_BYTES, MAX_NAME_PART_BYTES, SUMS_NAME,
+    SUMS_SIG_NAME,
+};
 
-use crate::{Destination, Error};
+use crate::object::{head, list_etags, md5_file, plain_md5, same_object};
+use crate::{Destination, Error, RemoteObject};
 
 /// Upload order: a later phase starts only when the earlier one is complete, so the
 /// checksum list's signature, uploaded last, marks a complete release.
@@ -60,7 +64,10 @@ pub fn scan(dir: &Path) -> Result<Vec<LocalFile>, Error> {
     let listed = match relsign_pgp::read_capped(&sums_path, relsign_pgp::MAX_SUMS) {
         Ok(bytes) => {
             let text = String::from_utf8(bytes).map_err(|_| read_err(&sums_path, &"not UTF-8 text"))?;
-            ChecksumList::parse(&text, SUMS_NAME).map_err(|e| read_err(&sums_path, &e))?
+            ChecksumList::parse(&text, SUMS_NAME).map_err(|e| match e.fix() {
+                Some(fix) => read_err(&sums_path, &format!("{e}: {fix}")),
+                None => read_err(&sums_path, &e),
+            })?
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => ChecksumList::new(),
         Err(e) => return Err(read_err(&sums_path, &e)),
@@ -79,7 +86,7 @@ pub fn scan(dir: &Path) -> Result<Vec<LocalFile>, Error> {
         let Some(name) = rel.to_str().map(|s| s.replace(std::path::MAIN_SEPARATOR, "/")) else {
             return Err(Error::BadName { path, why: "file name is not UTF-8".into() });
         };
-        if let Err(why) = relsign_codebuild::validate_relative(&name) {
+        if let Err(why) = relsign_pgp::validate_relative(&name) {
             return Err(Error::BadName { path, why: why.into() });
         }
         // A key file is refused here even without the gate (which reads every byte).
@@ -95,50 +102,6 @@ pub fn scan(dir: &Path) -> Result<Vec<LocalFile>, Error> {
         files.push(LocalFile { name, path, size, sha256, phase });
     }
     Ok(files)
-}
-
-/// An object already at the destination, as S3 describes it.
-#[derive(Debug, Clone, Default)]
-pub struct RemoteObject {
-    pub size: u64,
-    pub etag: Option<String>,
-    /// The full-object SHA-256 S3 verified when the object was written whole.
-    pub checksum_sha256: Option<Sha256>,
-    /// The full-object CRC64NVME S3 computed for a multipart object (base64).
-    pub checksum_crc64nvme: Option<String>,
-    /// The `sha256` metadata copier writes: a claim, not a proof.
-    pub metadata_sha256: Option<Sha256>,
-    /// The listing's ETag is the MD5 S3 computed of the object and it equals the local
-    /// file's: the object is the file, with no HeadObject needed.
-    pub etag_is_local_md5: bool,
-}
-
-/// The MD5 an ETag holds when it is one: 32 hex digits, no part count (multipart) suffix.
-fn plain_md5(etag: &str) -> Option<[u8; 16]> {
-    let hex = etag.trim_matches('"');
-    if hex.len() != 32 {
-        return None;
-    }
-    let mut out = [0u8; 16];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
-
-fn md5_file(path: &Path) -> std::io::Result<[u8; 16]> {
-    use md5::Digest;
-    use std::io::Read;
-    let mut file = relsign_pgp::open_regular(path)?;
-    let mut hasher = md5::Md5::new();
-    let mut buf = vec![0u8; 256 << 10];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            return Ok(hasher.finalize().into());
-        }
-        hasher.update(&buf[..n]);
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,57 +129,19 @@ pub struct Plan {
     pub files: Vec<PlannedFile>,
 }
 
-/// The metadata key holding the object's SHA-256 (hex).
-pub(crate) const SHA256_METADATA: &str = "sha256";
-
-/// S3's longest object key, in bytes.
-const MAX_KEY: usize = 1024;
-
-/// Linux file systems hold names of at most this many bytes.
-const MAX_COMPONENT: usize = 255;
-
 /// Refuses, before anything is sent, a release whose keys S3 would refuse, or that users
 /// could not download into a file system.
 pub fn check_keys(destination: &Destination, files: &[LocalFile]) -> Result<(), Error> {
     for f in files {
         let key = destination.key(&f.name);
-        if key.len() > MAX_KEY {
+        if key.len() > MAX_KEY_BYTES {
             return Err(Error::KeyTooLong { path: f.path.clone(), key_bytes: key.len() });
         }
-        if let Some(part) = key.split('/').find(|p| p.len() > MAX_COMPONENT) {
+        if let Some(part) = key.split('/').find(|p| p.len() > MAX_NAME_PART_BYTES) {
             return Err(Error::PartTooLong { key: key.clone(), part_bytes: part.len() });
         }
     }
     Ok(())
-}
-
-/// Whether `remote` holds exactly `file`, judged by what S3 verified: the SHA-256 of a
-/// single PUT, else the CRC64NVME of a multipart object together with the SHA-256 claimed
-/// in its metadata. Err says why it cannot be taken as identical.
-pub(crate) fn same_object(file: &LocalFile, remote: &RemoteObject) -> Result<(), &'static str> {
-    if remote.size != file.size {
-        return Err("another size");
-    }
-    if remote.etag_is_local_md5 {
-        return Ok(());
-    }
-    if let Some(verified) = remote.checksum_sha256 {
-        if remote.metadata_sha256.is_some_and(|m| m != verified) {
-            return Err("its sha256 metadata disagrees with the SHA-256 S3 verified");
-        }
-        return if verified == file.sha256 { Ok(()) } else { Err("other bytes") };
-    }
-    let Some(crc) = &remote.checksum_crc64nvme else {
-        return Err("S3 holds no checksum it verified for it");
-    };
-    if remote.metadata_sha256 != Some(file.sha256) {
-        return Err("other bytes");
-    }
-    match crate::upload::crc64nvme_file(&file.path) {
-        Ok(local) if local == *crc => Ok(()),
-        Ok(_) => Err("its CRC64NVME (verified by S3) is not the local file's: its sha256 metadata is wrong"),
-        Err(_) => Err("the local file cannot be read to compare"),
-    }
 }
 
 impl Plan {
@@ -269,7 +194,7 @@ async fn list(
     jobs: usize,
 ) -> Result<HashMap<String, RemoteObject>, Error> {
     let by_key: HashMap<String, &LocalFile> = files.iter().map(|f| (dest.key(&f.name), f)).collect();
-    let present = crate::upload::list_etags(client, dest).await?;
+    let present = list_etags(client, dest).await?;
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
     let mut heads = tokio::task::JoinSet::new();
     for (key, (size, etag)) in present {
@@ -286,7 +211,7 @@ async fn list(
                     return Ok::<_, Error>((key, Some(object)));
                 }
             }
-            let object = crate::upload::head(&client, &bucket, &key).await?;
+            let object = head(&client, &bucket, &key).await?;
             Ok((key, object.map(|o| RemoteObject { size, ..o })))
         });
     }

@@ -13,6 +13,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// What to do about it, apart from the problem itself.
+    pub fn fix(&self) -> Option<String> {
+        match self {
+            Error::Io { .. } => Some("check the path".to_string()),
+            Error::Yaml { .. } => Some("fix the YAML (cfn-lint shows where)".to_string()),
+            Error::Shape { .. } => None,
+        }
+    }
+
     pub(crate) fn shape(what: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Shape { what: what.into(), message: message.into() }
     }

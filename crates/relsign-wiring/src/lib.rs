@@ -3,6 +3,7 @@
 //! artifact nobody produces, a `#{Namespace.Var}` nobody exports, a buildspec that does not
 //! exist, a role with more rights than its stage needs.
 //!
+//! Users run it as `relsign check-pipeline TEMPLATE` after editing their pipeline;
 //! `relsign-tests` uses it for the wiring test and for its CodeBuild-like harness (which
 //! resolves a project's environment the way CloudFormation would).
 

@@ -1,14 +1,18 @@
 //! `relsign`: signer and copier in one binary, chosen by the name it runs under (`signer`
-//! and `copier` are links to it) or by its first argument (`relsign signer sign ...`).
+//! and `copier` are links to it) or by its first argument (`relsign signer sign ...`), and
+//! `relsign check-pipeline`, the wiring check of a release pipeline template.
 //!
 //! Both programs link the same OpenPGP, AWS and TLS code; one file instead of two halves
 //! the size of the signing image, the tarball and the .deb.
+
+mod check_pipeline;
 
 use std::ffi::OsString;
 use std::path::Path;
 
 const USAGE: &str = "relsign: run it as signer or copier (links named so), or as `relsign signer ...` / \
-                     `relsign copier ...`; `relsign generate DIR` writes completions and man pages";
+                     `relsign copier ...`; `relsign check-pipeline TEMPLATE` checks a pipeline's \
+                     wiring; `relsign generate DIR` writes completions and man pages";
 
 fn main() {
     let mut args: Vec<OsString> = std::env::args_os().collect();
@@ -24,6 +28,10 @@ fn main() {
             Some("copier") => {
                 args.remove(0);
                 copier::main_from(args)
+            }
+            Some("check-pipeline") => {
+                args.remove(0);
+                check_pipeline::main_from(args)
             }
             Some("generate") => match args.get(2) {
                 Some(dir) => generate(Path::new(dir)),

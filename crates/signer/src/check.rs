@@ -3,30 +3,31 @@
 //! the passphrase) and whether each works, unlocking the key but signing nothing.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use relsign_cli::preflight::Report;
 use relsign_cli::{Exit, Failure};
-use relsign_codebuild::collect;
+use relsign_codebuild::{check_output, collect, Input, OutputState};
 
 use crate::cli::SignArgs;
 use crate::key_source;
 
 pub fn run(args: SignArgs) -> Result<Exit, Failure> {
     let mut report = Report::default();
-    sources(&args, &mut report);
-    output(&args, &mut report);
+    let inputs = crate::sign::inputs(&args);
+    match &inputs {
+        Ok(inputs) => sources(&args, inputs, &mut report),
+        Err(f) => report.failure("sources", f),
+    }
+    output(&args, inputs.as_deref().unwrap_or_default(), &mut report);
     key_source::check(&args.key, &args.passphrase, &args.aws, &mut report);
     report.finish("signer", args.json)
 }
 
 /// Each source or path with the number and size of the files a run would sign.
-fn sources(args: &SignArgs, report: &mut Report) {
-    let inputs = match crate::sign::inputs(args) {
-        Ok(inputs) => inputs,
-        Err(f) => return report.failure("sources", &f),
-    };
+fn sources(args: &SignArgs, inputs: &[Input], report: &mut Report) {
     let options = crate::sign::selection_options(args);
-    let selection = match collect(&inputs, &options) {
+    let selection = match collect(inputs, &options) {
         Ok(s) => s,
         Err(e) => return report.failure("sources", &Failure::from(e)),
     };
@@ -40,7 +41,7 @@ fn sources(args: &SignArgs, report: &mut Report) {
         entry.0 += 1;
         entry.1 += a.size;
     }
-    for input in &inputs {
+    for input in inputs {
         let label = input.source.as_ref().map(|s| format!("source {s}")).unwrap_or_else(|| "paths".into());
         let (count, _) = per_input.get(&label).copied().unwrap_or_default();
         if count == 0 && input.source.is_some() {
@@ -65,26 +66,17 @@ fn sources(args: &SignArgs, report: &mut Report) {
     }
 }
 
-/// The output folder must be absent or empty, and its parent writable.
-fn output(args: &SignArgs, report: &mut Report) {
+/// The output folder passes the checks `sign` makes (absent or empty, outside every
+/// input), and can be created.
+fn output(args: &SignArgs, inputs: &[Input], report: &mut Report) {
     let out = &args.out;
-    match std::fs::read_dir(out).map(|mut entries| entries.next().is_some()) {
-        Ok(true) => report.problem(
-            "output",
-            Exit::Output,
-            format!("{} is not empty", out.display()),
-            "pass an absent or empty --out (signer never mixes a release with older files)",
-        ),
-        Ok(false) => report.ok("output", format!("{} exists and is empty", out.display())),
-        Err(_) if out.exists() => report.problem(
-            "output",
-            Exit::Output,
-            format!("{} is not a folder", out.display()),
-            "pass a folder path as --out",
-        ),
-        Err(_) => {
-            let parent =
-                out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let roots = crate::sign::input_roots(inputs);
+    let roots: Vec<&Path> = roots.iter().map(PathBuf::as_path).collect();
+    match check_output(out, &roots) {
+        Err(e) => report.failure("output", &Failure::from(e)),
+        Ok(OutputState::Empty) => report.ok("output", format!("{} exists and is empty", out.display())),
+        Ok(OutputState::Absent) => {
+            let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
             match tempfile::tempdir_in(parent.ancestors().find(|p| p.exists()).unwrap_or(parent)) {
                 Ok(_) => report.ok("output", format!("{} will be created", out.display())),
                 Err(e) => report.problem(

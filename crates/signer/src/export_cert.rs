@@ -11,8 +11,10 @@ pub fn run(args: ExportCertArgs) -> Result<Exit, Failure> {
     let ring = key_source::key_ring(&args.key, &args.aws)?;
     let armored = ring.public_certificates(args.key.signing_key.as_deref())?;
     match &args.output {
-        Some(path) => std::fs::write(path, &armored)
-            .map_err(|e| Failure::new(Exit::Output, format!("cannot write {}: {e}", path.display())))?,
+        Some(path) => std::fs::write(path, &armored).map_err(|e| {
+            Failure::new(Exit::Output, format!("cannot write {}: {e}", path.display()))
+                .with_fix("check --output")
+        })?,
         None => std::io::stdout()
             .write_all(&armored)
             .map_err(|e| Failure::new(Exit::Output, format!("cannot write to stdout: {e}")))?,

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use relsign_aws::{AwsOptions, SecretRef, SecretsClient, Zeroizing};
 use relsign_cli::preflight::Report;
-use relsign_cli::{Exit, Failure};
+use relsign_cli::{Exit, Failure, REPORT_BUG};
 use relsign_pgp::{KeyRing, Passphrase, SelectedKey, Suite};
 
 use crate::cli::{AwsArgs, KeyArgs, PassphraseArgs};
@@ -36,10 +36,8 @@ fn key_origin(key: &KeyArgs) -> Result<Origin, Failure> {
             version_id: key.key_secret_version_id.clone(),
             json_field: key.key_secret_field.clone(),
         })),
-        None => Err(Failure::new(
-            Exit::Usage,
-            "no key given: pass --key-file FILE or --key-secret-id ID (or set PRIVATE_KEY_ARN)",
-        )),
+        None => Err(Failure::new(Exit::Usage, "no key given")
+            .with_fix("pass --key-file FILE or --key-secret-id ID (or set PRIVATE_KEY_ARN)")),
     }
 }
 
@@ -63,7 +61,8 @@ const MAX_SECRET_FILE: u64 = 4 << 20;
 
 fn read_file(path: &PathBuf, what: &str, flag: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
     let fail = |e: std::io::Error| {
-        Failure::new(Exit::Key, format!("cannot read {what} {}: {e}: check {flag}", path.display()))
+        Failure::new(Exit::Key, format!("cannot read {what} {}: {e}", path.display()))
+            .with_fix(format!("check {flag}"))
     };
     // Not a FIFO or a device: those would hang the run or never end.
     let file = relsign_pgp::open_regular(path).map_err(fail)?;
@@ -75,11 +74,12 @@ fn read_file(path: &PathBuf, what: &str, flag: &str) -> Result<Zeroizing<Vec<u8>
         return Err(Failure::new(
             Exit::Key,
             format!(
-                "{what} {} is larger than {} MiB, far more than any secret key export: check {flag}",
+                "{what} {} is larger than {} MiB, far more than any secret key export",
                 path.display(),
                 MAX_SECRET_FILE >> 20
             ),
-        ));
+        )
+        .with_fix(format!("check {flag}")));
     }
     Ok(bytes)
 }
@@ -118,10 +118,9 @@ fn needs_aws(key: &Origin, pass: Option<&Origin>) -> bool {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::new(Exit::Internal, format!("cannot start the async runtime: {e}")))
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| {
+        Failure::new(Exit::Internal, format!("cannot start the async runtime: {e}")).with_fix(REPORT_BUG)
+    })
 }
 
 /// The key and the passphrase bytes, the secrets fetched concurrently.
@@ -172,10 +171,11 @@ fn key_ring_from(bytes: &[u8], origin: &Origin) -> Result<KeyRing, Failure> {
         // A JSON secret is a common slip: say which option reads a field of it.
         let json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
         match origin {
-            Origin::Secret(s) if json && s.json_field.is_none() => Failure::new(
-                Exit::Key,
-                format!("{label} holds JSON, not an armored key: name the field holding the key with --key-secret-field, or store the key as plain text"),
-            ),
+            Origin::Secret(s) if json && s.json_field.is_none() => {
+                Failure::new(Exit::Key, format!("{label} holds JSON, not an armored key")).with_fix(
+                    "name the field holding the key with --key-secret-field, or store the key as plain text",
+                )
+            }
             _ => Failure::from(e),
         }
     })

@@ -1,8 +1,12 @@
 //! `signer`: signs release artifacts with detached, armored OpenPGP signatures that
-//! `gpg --verify` and `sqv` accept, writes the signed checksum list, and verifies it all.
+//! `gpg --verify` and `sqv` accept, seals the release with a signed checksum list and a
+//! manifest, checks a setup before a run (`check`), verifies a release (`verify`) and
+//! exports the certificate users verify with (`export-cert`).
 //!
-//! A thin binary: it parses arguments and calls relsign-pgp and relsign-codebuild. The
-//! library form lets the multi-call `relsign` binary hold signer and copier in one file.
+//! A thin binary: flags in `cli`, one module a subcommand, over relsign-codebuild (which
+//! files are artifacts, the output folder), relsign-aws (the key's secrets) and relsign-pgp
+//! (keys, signatures and the release format). The library form lets the multi-call
+//! `relsign` binary hold signer and copier in one file.
 
 mod check;
 mod cli;

@@ -6,16 +6,16 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
-use relsign_cli::{default_jobs, Exit, Failure};
+use relsign_cli::{default_jobs, Exit, Failure, REPORT_BUG};
 use relsign_codebuild::{
     artifact_from_variable, collect, merge_sources, sources_from_env, Artifact, Input, Options, Staging,
 };
 use relsign_pgp::{
-    signature_name, ChecksumList, HashAlgorithm, Manifest, ManifestArtifact, ManifestSigner, SecretScan,
-    Sha256, SignatureHasher, SigningKey, MANIFEST_NAME, SUMS_NAME, SUMS_SIG_NAME,
+    seal, signature_name, HashAlgorithm, ManifestArtifact, ManifestSigner, SecretScan, Sha256,
+    SignatureHasher, SigningKey,
 };
 use serde::Serialize;
 
@@ -51,8 +51,7 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
         tracing::info!("not signing existing signature {}", skipped.display());
     }
     let half_written = HalfWritten::on_stop_signal();
-    let roots: Vec<PathBuf> =
-        inputs.iter().map(|i| i.root.clone().unwrap_or_else(|| i.path.clone())).collect();
+    let roots = input_roots(&inputs);
     let roots: Vec<&Path> = roots.iter().map(PathBuf::as_path).collect();
     let jobs = args.jobs.map(usize::from).unwrap_or_else(default_jobs);
 
@@ -79,17 +78,16 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
             (key, unlocking.elapsed())
         });
         let hashed = match hash_for.recv() {
-            Ok(hash) => Staging::new(&args.out, &roots).map_err(Failure::from).and_then(|staging| {
+            Ok(hash) => Staging::new(&args.out, &roots).map_err(Stopped::from).and_then(|staging| {
                 half_written.add(staging.root());
                 Ok((hash_all(&pool, &selection.artifacts, &staging, hash, cancel, started)?, staging))
             }),
-            // The key failed before it was chosen: its error is the one reported.
-            Err(_) => Err(Failure::new(Exit::Internal, "cancelled")),
+            Err(_) => Err(Stopped::ForTheKey),
         };
         (key.join(), hashed)
     });
-    let (key, key_time) =
-        key.map_err(|_| Failure::new(Exit::Internal, "the key loading thread panicked: please report this"))?;
+    let (key, key_time) = key
+        .map_err(|_| Failure::new(Exit::Internal, "the key loading thread panicked").with_fix(REPORT_BUG))?;
     // A key that cannot sign is the first thing to fix, whatever the artifacts' state.
     let mut key = key?;
     tracing::debug!(
@@ -100,46 +98,33 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
         key.suite().name,
         relsign_pgp::hash_name(key.suite().hash)
     );
-    let (hashed, staging) = hashed?;
+    let (hashed, staging) = hashed.map_err(|stopped| match stopped {
+        Stopped::Failed(failure) => failure,
+        Stopped::ForTheKey => {
+            Failure::new(Exit::Internal, "the artifacts' hashing stopped for a key that loaded")
+                .with_fix(REPORT_BUG)
+        }
+    })?;
     let first_hashed = hashed.first;
     let artifacts = sign_all(&pool, &key, &selection.artifacts, hashed, &staging)?;
 
-    let signer = ManifestSigner {
-        fingerprint: key.fingerprint(),
-        primary_fingerprint: key.primary_fingerprint(),
-        user_id: key.user_id().map(str::to_string),
-    };
-    let tool = format!("signer {}", env!("CARGO_PKG_VERSION"));
-    let mut manifest = Manifest::new(tool, SystemTime::now(), signer);
-    manifest.artifacts = artifacts;
-    for (key, var) in [
+    let build = [
         ("codebuild_build_id", "CODEBUILD_BUILD_ID"),
         ("source_version", "CODEBUILD_RESOLVED_SOURCE_VERSION"),
-    ] {
-        if let Some(value) = std::env::var(var).ok().filter(|v| !v.is_empty()) {
-            manifest.build.insert(key.to_string(), value);
-        }
+    ]
+    .into_iter()
+    .filter_map(|(key, var)| Some((key.to_string(), std::env::var(var).ok().filter(|v| !v.is_empty())?)))
+    .collect();
+    let release = seal(&mut key, format!("signer {}", env!("CARGO_PKG_VERSION")), build, artifacts)?;
+    for (name, bytes) in release.files() {
+        staging.write(name, bytes)?;
     }
-    let manifest_json = manifest.to_json();
-    staging.write(MANIFEST_NAME, &manifest_json)?;
-
-    let mut listed: Vec<(&str, Sha256)> =
-        manifest.artifacts.iter().map(|a| (a.path.as_str(), a.sha256)).collect();
-    listed.push((MANIFEST_NAME, Sha256::of(&manifest_json)));
-    listed.sort();
-    let mut sums = ChecksumList::new();
-    for (path, digest) in listed {
-        sums.push(path, digest);
-    }
-    let sums_text = sums.to_text();
-    let sums_sig = key.sign_bytes(sums_text.as_bytes())?;
-    staging.write(SUMS_NAME, sums_text.as_bytes())?;
-    staging.write(SUMS_SIG_NAME, &sums_sig.signature)?;
+    let manifest = &release.manifest;
     let mut summary = Summary {
         out: &args.out,
         signer: &manifest.signer,
         artifacts: &manifest.artifacts,
-        sha256sums: sums_sig.sha256,
+        sha256sums: release.sums_signature.sha256,
         skipped_signatures: selection.skipped_signatures.iter().map(|p| p.display().to_string()).collect(),
         seconds: 0.0,
         key_seconds: key_time.as_secs_f64(),
@@ -210,7 +195,7 @@ impl HalfWritten {
 }
 
 /// How artifacts are chosen and named, for `sign` and `check` alike.
-pub(crate) fn selection_options(args: &SignArgs) -> Options<'static> {
+pub(crate) fn selection_options(args: &SignArgs) -> Options {
     let mut secret_files = Vec::new();
     if let Some(key) = &args.key.key_file {
         secret_files.push((key.clone(), "signing key file (--key-file)"));
@@ -219,12 +204,16 @@ pub(crate) fn selection_options(args: &SignArgs) -> Options<'static> {
         secret_files.push((pass.clone(), "passphrase file (--passphrase-file)"));
     }
     Options {
-        reserved: &[SUMS_NAME, SUMS_SIG_NAME, MANIFEST_NAME],
         include: args.include.clone(),
         exclude: args.exclude.clone(),
         by_source: args.layout == Layout::BySource,
         secret_files,
     }
+}
+
+/// The folders (or files) the inputs come from, which `--out` may not lie inside.
+pub(crate) fn input_roots(inputs: &[Input]) -> Vec<PathBuf> {
+    inputs.iter().map(|i| i.root.clone().unwrap_or_else(|| i.path.clone())).collect()
 }
 
 /// What to sign: the PATH arguments, else the sources CodeBuild names (all their files, or
@@ -234,8 +223,9 @@ pub(crate) fn inputs(args: &SignArgs) -> Result<Vec<Input>, Failure> {
         if !args.artifact_vars.is_empty() {
             return Err(Failure::new(
                 Exit::Usage,
-                "--artifact-var picks files from the sources (CODEBUILD_SRC_DIR_*, --source): drop the PATH arguments",
-            ));
+                "--artifact-var picks files from the sources (CODEBUILD_SRC_DIR_*, --source)",
+            )
+            .with_fix("drop the PATH arguments"));
         }
         return Ok(args.paths.iter().map(Input::path).collect());
     }
@@ -268,7 +258,8 @@ fn write_exported_vars(path: &Path, s: &Summary) -> Result<(), Failure> {
         s.signer.fingerprint
     );
     std::fs::write(path, text).map_err(|e| {
-        Failure::new(Exit::Output, format!("cannot write {}: {e}: check --exported-vars", path.display()))
+        Failure::new(Exit::Output, format!("cannot write {}: {e}", path.display()))
+            .with_fix("check --exported-vars")
     })
 }
 
@@ -294,6 +285,19 @@ fn print_summary(s: &Summary, json: bool) {
     );
 }
 
+/// Why the hashing of the artifacts stopped before the end.
+enum Stopped {
+    /// The key failed, and its error is the one to report.
+    ForTheKey,
+    Failed(Failure),
+}
+
+impl<E: Into<Failure>> From<E> for Stopped {
+    fn from(e: E) -> Stopped {
+        Stopped::Failed(e.into())
+    }
+}
+
 /// Every artifact read once, staged and hashed, waiting for the key.
 struct Hashed {
     hashers: Vec<SignatureHasher>,
@@ -302,10 +306,9 @@ struct Hashed {
 }
 
 fn pool(jobs: usize) -> Result<rayon::ThreadPool, Failure> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .map_err(|e| Failure::new(Exit::Internal, format!("cannot start {jobs} worker threads: {e}")))
+    rayon::ThreadPoolBuilder::new().num_threads(jobs).build().map_err(|e| {
+        Failure::new(Exit::Internal, format!("cannot start {jobs} worker threads: {e}")).with_fix(REPORT_BUG)
+    })
 }
 
 fn hash_all(
@@ -315,7 +318,7 @@ fn hash_all(
     hash: HashAlgorithm,
     cancel: &AtomicBool,
     started: Instant,
-) -> Result<Hashed, Failure> {
+) -> Result<Hashed, Stopped> {
     let first = OnceLock::new();
     let hashers = pool.install(|| {
         artifacts
@@ -328,7 +331,7 @@ fn hash_all(
                     Ok(hasher)
                 },
             )
-            .collect::<Result<Vec<_>, Failure>>()
+            .collect::<Result<Vec<_>, Stopped>>()
     })?;
     Ok(Hashed { hashers, first: first.get().copied().unwrap_or_else(|| started.elapsed()) })
 }
@@ -341,7 +344,7 @@ fn hash_one(
     staging: &Staging,
     hash: HashAlgorithm,
     cancel: &AtomicBool,
-) -> Result<SignatureHasher, Failure> {
+) -> Result<SignatureHasher, Stopped> {
     let read_error = |e: std::io::Error| {
         Failure::new(Exit::Input, format!("cannot read {}: {e}", artifact.path.display()))
     };
@@ -352,24 +355,21 @@ fn hash_one(
     let mut copy = if linked { None } else { Some(staging.create(&artifact.name)?) };
     let staged = staging.path(&artifact.name);
     let write_error = |e: std::io::Error| {
-        Failure::new(
-            Exit::Output,
-            format!("cannot write {}: {e}: check free space in the output folder", staged.display()),
-        )
+        Failure::new(Exit::Output, format!("cannot write {}: {e}", staged.display()))
+            .with_fix("check free space in the output folder")
     };
 
     let mut hasher = SignatureHasher::new(hash)?;
     let mut secret = SecretScan::new();
     loop {
         if cancel.load(Ordering::Relaxed) {
-            // The key failed: its error is the one reported, this one is never seen.
-            return Err(Failure::new(Exit::Internal, "cancelled"));
+            return Err(Stopped::ForTheKey);
         }
         let n = match file.read(buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(read_error(e)),
+            Err(e) => return Err(read_error(e).into()),
         };
         hasher.update(&buf[..n]);
         secret.update(&buf[..n]);
@@ -380,11 +380,10 @@ fn hash_one(
     if secret.finish() {
         return Err(Failure::new(
             Exit::Input,
-            format!(
-                "{} holds OpenPGP secret-key material: secret keys are never signed or published; remove it from the build output",
-                artifact.path.display()
-            ),
-        ));
+            format!("{} holds OpenPGP secret-key material", artifact.path.display()),
+        )
+        .with_fix("secret keys are never signed or published; remove it from the build output")
+        .into());
     }
     if copy.is_some() {
         if let Ok(meta) = std::fs::metadata(&artifact.path) {
@@ -422,12 +421,13 @@ fn sign_one(
         return Err(Failure::new(
             Exit::Input,
             format!(
-                "{} changed while it was signed ({} bytes when found, {} when read): sign once the build output is complete",
+                "{} changed while it was signed ({} bytes when found, {} when read)",
                 artifact.path.display(),
                 artifact.size,
                 signed.size
             ),
-        ));
+        )
+        .with_fix("sign once the build output is complete"));
     }
     let signature = signature_name(&artifact.name);
     staging.write(&signature, &signed.signature)?;

@@ -1,13 +1,13 @@
 //! `signer verify`: one line per file, exit 1 if anything fails.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use relsign_cli::junit::{self, Case, Outcome};
 use relsign_cli::{default_jobs, Exit, Failure};
 use relsign_pgp::{
-    is_signature_name, verify_file, verify_folder, verify_listed, verify_sums, FileCheck, FileStatus,
-    FolderOptions, Verifier, SUMS_NAME,
+    signature_path, signed_name, verify_file, verify_folder, verify_listed, verify_sums, FileCheck,
+    FileStatus, FolderOptions, Verifier, SUMS_NAME,
 };
 use serde::Serialize;
 
@@ -81,10 +81,8 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Failure> {
     let verifier = relsign_cli::verifier(&args.cert, &args.signer_fingerprint)?;
     for path in &args.paths {
         if std::fs::symlink_metadata(path).is_err() {
-            return Err(Failure::new(
-                Exit::Input,
-                format!("{} does not exist: check the path", path.display()),
-            ));
+            return Err(Failure::new(Exit::Input, format!("{} does not exist", path.display()))
+                .with_fix("check the path"));
         }
     }
     let jobs = args.jobs.map(usize::from).unwrap_or_else(default_jobs);
@@ -137,19 +135,17 @@ fn check_path(
             }
             Err(why) => vec![Line::from_check(
                 Path::new(""),
-                &FileCheck { path: shown(path), status: FileStatus::Failed(why) },
+                &FileCheck { path: shown(path), status: FileStatus::Failed(why.to_string()) },
             )],
         });
     }
-    let (data, signature) = if is_signature_name(name) {
-        let s = path.to_string_lossy();
-        (PathBuf::from(&s[..s.len() - ".asc".len()]), path.to_path_buf())
-    } else {
-        (path.to_path_buf(), PathBuf::from(format!("{}.asc", path.display())))
+    let (data, signature) = match signed_name(name) {
+        Some(signed) => (path.with_file_name(signed), path.to_path_buf()),
+        None => (path.to_path_buf(), signature_path(path)),
     };
     let status = match verify_file(verifier, &data, &signature) {
         Ok(v) => FileStatus::Signed(v),
-        Err(why) => FileStatus::Failed(why),
+        Err(why) => FileStatus::Failed(why.to_string()),
     };
     Ok(vec![Line::from_check(Path::new(""), &FileCheck { path: shown(&data), status })])
 }

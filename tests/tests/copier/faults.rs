@@ -1,10 +1,10 @@
 //! Faults between copier and S3 (moto, which can list multipart uploads; s3s-fs cannot),
 //! injected by a proxy on loopback: throttling, a server
 //! error on a part, a connection reset mid-body, a stalled response, and kill -9 during a
-//! multipart upload. Each case ends with a complete, correct release (at once, or after a
-//! clean re-run) and no multipart upload left behind.
+//! multipart upload. Each fault is survived by the run it hits, through the SDK's retries
+//! (counted at the proxy), and ends with a complete, correct release and no multipart upload
+//! left behind; kill -9 ends with a clean re-run.
 
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,7 @@ use relsign_tests::local_aws::{aws_env, LocalAws};
 use relsign_tests::proxy::{Fault, Proxy, Seen};
 use relsign_tests::*;
 
-use super::{assert_same_tree, copier, pattern, setup, Setup};
+use super::{assert_same_tree, pattern, setup, Setup};
 
 fn release(dist: &std::path::Path) {
     write_tree(
@@ -46,35 +46,32 @@ fn upstream(server: &LocalAws) -> String {
     server.endpoint.trim_start_matches("http://").to_string()
 }
 
-/// Runs copier through a proxy applying `rule`; if it fails, runs it again directly. Then
-/// the release must be complete and correct, with no multipart upload in progress.
+/// Runs copier through a proxy applying `rule`: the run must succeed through the faults, the
+/// SDK having sent every failed request again, and leave a complete, correct release with
+/// no multipart upload in progress.
 fn survive(server: LocalAws, name: &str, rule: impl Fn(&Seen, usize) -> Fault + Send + Sync + 'static) {
     let s = setup(server, release);
     let proxy = Proxy::start(&upstream(&s.server), rule);
     let through_proxy = aws_env(&proxy.endpoint, s.work.path());
     let mut a = args(&s, name);
     a.extend(["--read-timeout".into(), "2".into()]);
-    let a: Vec<&str> = a.iter().map(String::as_str).collect();
-    let res = copier(&a, &through_proxy);
-    eprintln!("{name}: first run: {:?}", stderr_lines(&res));
-    assert!(proxy.faults.load(Ordering::SeqCst) > 0, "{name}: the fault was never injected");
-    if !res.status.success() {
-        let lines = stderr_lines(&res);
-        let errors: Vec<_> = lines.iter().filter(|l| l.starts_with("copier: error:")).collect();
-        assert_eq!(errors.len(), 1, "{name}: {lines:?}");
-        eprintln!("{name}: first run failed as it may: {}", errors[0]);
-        let again = copier(&a, &s.env);
-        assert!(again.status.success(), "{name}: re-run: {:?}", stderr_lines(&again));
-    }
+    TestCommand::copier().args(&a).envs(&through_proxy).expect_ok();
+    let (retried, failed) = proxy.retried();
+    assert!(failed > 0, "{name}: the fault was never injected");
+    assert_eq!(retried, failed, "{name}: {failed} request(s) failed by the proxy, {retried} sent again");
     assert_eq!(s.server.uploads("releases"), Some(0), "{name}: multipart upload left behind");
     let back = s.work.path().join("back");
     s.server.get_tree("releases", &format!("{name}/"), &back);
     assert_same_tree(&s.signed, &back);
-    let v = signer(
-        ["verify", "--cert", quick_key().public.to_str().unwrap(), "--require-sums", back.to_str().unwrap()],
-        &[],
-    );
-    assert!(v.status.success(), "{name}: {}", stdout(&v));
+    TestCommand::signer()
+        .args([
+            "verify",
+            "--cert",
+            quick_key().public.to_str().unwrap(),
+            "--require-sums",
+            back.to_str().unwrap(),
+        ])
+        .expect_ok();
 }
 
 fn once(
@@ -137,16 +134,11 @@ fn kill_9_during_a_multipart_upload_then_a_clean_rerun() {
         }
     });
     let a = args(&s, "killed");
-    let mut child = Command::new(bin("copier"))
+    let mut child = TestCommand::copier()
         .args(&a)
         .args(["--read-timeout", "120"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(aws_env(&proxy.endpoint, s.work.path()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .envs(&aws_env(&proxy.endpoint, s.work.path()))
+        .spawn();
     let deadline = Instant::now() + Duration::from_secs(60);
     while proxy.faults.load(Ordering::SeqCst) == 0 {
         assert!(Instant::now() < deadline, "the multipart upload never reached part 3");
@@ -161,9 +153,7 @@ fn kill_9_during_a_multipart_upload_then_a_clean_rerun() {
         "a killed run must not look complete"
     );
 
-    let a: Vec<&str> = a.iter().map(String::as_str).collect();
-    let res = copier(&a, &s.env);
-    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+    let res = TestCommand::copier().args(&a).envs(&s.env).expect_ok();
     assert!(
         stderr_lines(&res).iter().any(|l| l.contains("aborted 1 multipart upload")),
         "{:?}",
@@ -187,10 +177,7 @@ fn upload_order_makes_the_signed_checksum_list_the_last_word() {
         }
         Fault::Pass
     });
-    let a = args(&s, "order");
-    let a: Vec<&str> = a.iter().map(String::as_str).collect();
-    let res = copier(&a, &aws_env(&proxy.endpoint, s.work.path()));
-    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+    TestCommand::copier().args(args(&s, "order")).envs(&aws_env(&proxy.endpoint, s.work.path())).expect_ok();
     let writes = seen.lock().unwrap().clone();
     // The checksum list first (it claims the prefix for this signing), the list's
     // signature last (it seals the release).

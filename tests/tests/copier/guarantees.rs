@@ -4,7 +4,7 @@
 //! Each verdict is GnuPG's, sha256sum's or the S3 server's, not copier's own.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,7 @@ use relsign_tests::local_aws::{aws_env, LocalAws};
 use relsign_tests::proxy::{Fault, Proxy, Seen};
 use relsign_tests::*;
 
-use super::{assert_same_tree, copier, copy_tree, pattern, setup};
+use super::{assert_same_tree, pattern, setup};
 
 fn upstream(server: &LocalAws) -> String {
     server.endpoint.trim_start_matches("http://").to_string()
@@ -30,10 +30,6 @@ fn sign_as(dist: &Path, out: &Path, build_id: &str) {
     super::sign_with_env(dist, out, &[("CODEBUILD_BUILD_ID", build_id)]);
 }
 
-fn spawn_copier(args: &[&str], env: &[(String, String)]) -> Child {
-    isolated("copier", args, env).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
-}
-
 /// The release under `prefix` as a user downloads it, checked by GnuPG, sha256sum and
 /// `signer verify`; it must be exactly `signed`.
 fn assert_published(server: &LocalAws, prefix: &str, signed: &Path, work: &Path) {
@@ -45,7 +41,9 @@ fn assert_published(server: &LocalAws, prefix: &str, signed: &Path, work: &Path)
     assert!(ok, "gpg refuses the published checksum list: {why}");
     assert!(sha256sum_check(&back), "sha256sum -c fails on the published release");
     let cert = quick_key().public.to_str().unwrap().to_string();
-    let v = signer(["verify", "--require-sums", "--cert", &cert, back.to_str().unwrap()], &[]);
+    let v = TestCommand::signer()
+        .args(["verify", "--require-sums", "--cert", &cert, back.to_str().unwrap()])
+        .output();
     assert!(v.status.success(), "{}", stdout(&v));
 }
 
@@ -73,7 +71,10 @@ fn two_signings_racing_to_one_prefix(server: LocalAws) {
     let proxy_b = Proxy::start(&upstream(&server), held("/SHA256SUMS", 1));
     let run = |from: &Path, proxy: &Proxy| {
         let env = aws_env(&proxy.endpoint, work.path());
-        spawn_copier(&["--from", from.to_str().unwrap(), "--to", "s3://releases/race", "--path-style"], &env)
+        TestCommand::copier()
+            .args(&["--from", from.to_str().unwrap(), "--to", "s3://releases/race", "--path-style"])
+            .envs(&env)
+            .spawn()
     };
     let (child_a, child_b) = (run(&a, &proxy_a), run(&b, &proxy_b));
     let (out_a, out_b) = (child_a.wait_with_output().unwrap(), child_b.wait_with_output().unwrap());
@@ -98,7 +99,10 @@ fn the_same_release_copied_twice_at_once_completes_in_both() {
     let s = setup(LocalAws::moto(), relsign_tests::sample_tree);
     let from = s.signed.to_str().unwrap().to_string();
     let args = ["--from", from.as_str(), "--to", "s3://releases/twice", "--path-style"];
-    let (one, two) = (spawn_copier(&args, &s.env), spawn_copier(&args, &s.env));
+    let (one, two) = (
+        TestCommand::copier().args(&args).envs(&s.env).spawn(),
+        TestCommand::copier().args(&args).envs(&s.env).spawn(),
+    );
     for out in [one.wait_with_output().unwrap(), two.wait_with_output().unwrap()] {
         assert!(out.status.success(), "{:?}", stderr_lines(&out));
     }
@@ -109,7 +113,7 @@ fn a_tampered_object_is_a_conflict(server: LocalAws) {
     let s = setup(server, relsign_tests::sample_tree);
     let from = s.signed.to_str().unwrap().to_string();
     let args = ["--from", from.as_str(), "--to", "s3://releases/t", "--path-style"];
-    let res = copier(&args, &s.env);
+    let res = TestCommand::copier().args(&args).envs(&s.env).output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
 
     // Other bytes of the same size, carrying the original's sha256 metadata, put by hand
@@ -122,9 +126,9 @@ fn a_tampered_object_is_a_conflict(server: LocalAws) {
     let put = s.server.seed(&["put-object", "releases", &format!("t/{name}"), digest], &forged);
     assert!(put.status.success(), "{}", String::from_utf8_lossy(&put.stderr));
 
-    let res = copier(&args, &s.env);
+    let res = TestCommand::copier().args(&args).envs(&s.env).output();
     assert_fails(&res, 6, &format!("t/{name}: its sha256 metadata disagrees with the SHA-256 S3 verified"));
-    let res = copier(&[&args[..], &["--overwrite"]].concat(), &s.env);
+    let res = TestCommand::copier().args(&[&args[..], &["--overwrite"]].concat()).envs(&s.env).output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     assert_published(&s.server, "t", &s.signed, s.work.path());
 }
@@ -151,15 +155,18 @@ fn keys_over_1024_bytes_fail_in_the_plan_before_any_upload() {
     let to = format!("s3://releases/{}", "p".repeat(100));
     let args = ["--from", from.as_str(), "--to", to.as_str(), "--path-style"];
     for extra in [&["--dry-run"][..], &[]] {
-        let res = copier(&[&args[..], extra].concat(), &s.env);
+        let res = TestCommand::copier().args(&[&args[..], extra].concat()).envs(&s.env).output();
         assert_fails(&res, 3, "S3 keys hold at most 1024");
     }
-    let res = copier(&[&["check"][..], &args[..]].concat(), &s.env);
+    let res = TestCommand::copier().args(&[&["check"][..], &args[..]].concat()).envs(&s.env).output();
     assert_eq!(res.status.code(), Some(3), "{}", stdout(&res));
     assert!(stdout(&res).contains("at most 1024"), "{}", stdout(&res));
     // A prefix part no file system can hold: S3 takes it, users could not download it.
     let to = format!("s3://releases/{}", "q".repeat(300));
-    let res = copier(&["--from", from.as_str(), "--to", to.as_str(), "--path-style", "--dry-run"], &s.env);
+    let res = TestCommand::copier()
+        .args(&["--from", from.as_str(), "--to", to.as_str(), "--path-style", "--dry-run"])
+        .envs(&s.env)
+        .output();
     assert_fails(&res, 3, "file systems hold names of at most 255");
     assert!(s.server.keys("releases", "").is_empty(), "something was uploaded");
 }
@@ -178,7 +185,10 @@ fn clean_up_touches_only_this_releases_uploads() {
     // Another release's upload in progress, and one a killed run of this release left.
     open("other-release/big.iso");
     open("agent v1.0.tar");
-    let res = copier(&["--from", &from, "--to", "s3://releases", "--path-style"], &s.env);
+    let res = TestCommand::copier()
+        .args(&["--from", &from, "--to", "s3://releases", "--path-style"])
+        .envs(&s.env)
+        .output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     assert_eq!(uploads(), ["other-release/big.iso"], "copier aborted an upload that was not its own");
 
@@ -192,7 +202,10 @@ fn clean_up_touches_only_this_releases_uploads() {
         }
     });
     let env = aws_env(&proxy.endpoint, s.work.path());
-    let res = copier(&["--from", &from, "--to", "s3://releases/v2", "--path-style"], &env);
+    let res = TestCommand::copier()
+        .args(&["--from", &from, "--to", "s3://releases/v2", "--path-style"])
+        .envs(&env)
+        .output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     assert!(proxy.faults.load(Ordering::SeqCst) > 0, "the abort was never answered NoSuchUpload");
 }
@@ -219,7 +232,7 @@ fn sigterm_aborts_the_multipart_uploads_in_flight() {
         "--multipart-threshold",
         "8MiB",
     ];
-    let child = spawn_copier(&args, &env);
+    let child = TestCommand::copier().args(&args).envs(&env).spawn();
     let deadline = Instant::now() + Duration::from_secs(60);
     while proxy.faults.load(Ordering::SeqCst) == 0 {
         assert!(Instant::now() < deadline, "no part was ever sent");
@@ -256,7 +269,7 @@ fn assert_gate_refuses(s: &super::Setup, from: &Path, certs: &[&Path], extra: &[
     }
     args.extend(extra.iter().map(|e| e.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let res = copier(&args, &s.env);
+    let res = TestCommand::copier().args(&args).envs(&s.env).output();
     assert_fails(&res, 1, "nothing was uploaded");
     assert!(stdout(&res).contains(&format!("FAIL  {file}")), "{}", stdout(&res));
     assert!(s.server.keys("releases", "gated/").is_empty(), "something was uploaded");
@@ -272,17 +285,16 @@ fn the_gate_is_as_strict_as_gpg_verify() {
     let good = binary(s.signed.join(format!("{name}.asc")));
     // The same artifacts signed with another key.
     let other = s.work.path().join("other");
-    let res = signer(
-        [
+    let res = TestCommand::signer()
+        .args([
             "sign",
             "--key-file",
             keys().ed25519.secret.to_str().unwrap(),
             "--out",
             other.to_str().unwrap(),
             s.work.path().join("dist").to_str().unwrap(),
-        ],
-        &[],
-    );
+        ])
+        .output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     let cases = [
         ("a good signature, then one over other bytes", binary(s.signed.join("scripts/install.sh.asc"))),
@@ -316,7 +328,7 @@ fn the_gate_is_as_strict_as_gpg_verify() {
         "--require-signatures",
         "--dry-run",
     ];
-    let res = copier(&[&base[..], &two].concat(), &s.env);
+    let res = TestCommand::copier().args(&[&base[..], &two].concat()).envs(&s.env).output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     assert!(
         stderr_lines(&res)
@@ -335,7 +347,10 @@ fn the_gate_is_as_strict_as_gpg_verify() {
     );
     assert!(stdout(&res).contains("which no --signer-fingerprint names"), "{}", stdout(&res));
     let fpr = quick_key().fingerprint.clone();
-    let res = copier(&[&base[..], &two, &["--signer-fingerprint", &fpr]].concat(), &s.env);
+    let res = TestCommand::copier()
+        .args(&[&base[..], &two, &["--signer-fingerprint", &fpr]].concat())
+        .envs(&s.env)
+        .output();
     assert!(res.status.success() && stderr_lines(&res).is_empty(), "{:?}", stderr_lines(&res));
 }
 
@@ -369,7 +384,7 @@ fn a_rerun_proves_identity_from_the_listing_without_a_request_per_object() {
     let s = setup(LocalAws::moto(), relsign_tests::sample_tree);
     let from = s.signed.to_str().unwrap().to_string();
     let args = ["--from", from.as_str(), "--to", "s3://releases/again", "--path-style", "--json"];
-    assert!(copier(&args, &s.env).status.success());
+    assert!(TestCommand::copier().args(&args).envs(&s.env).output().status.success());
     // A zero delay: each HeadObject is counted as a fault, and passed on unchanged.
     let proxy = Proxy::start(&upstream(&s.server), |req, _| {
         if req.method == "HEAD" {
@@ -378,7 +393,7 @@ fn a_rerun_proves_identity_from_the_listing_without_a_request_per_object() {
             Fault::Pass
         }
     });
-    let res = copier(&args, &aws_env(&proxy.endpoint, s.work.path()));
+    let res = TestCommand::copier().args(&args).envs(&aws_env(&proxy.endpoint, s.work.path())).output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     let summary: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
     assert_eq!((summary["uploaded"].as_u64(), summary["skipped"].as_u64()), (Some(0), Some(11)));

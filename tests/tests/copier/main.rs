@@ -3,7 +3,6 @@
 //! nothing, differences are refused, the gate holds, and failures leave no orphan.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use relsign_tests::keys::{keys, quick_key};
 use relsign_tests::local_aws::{aws_env, free_port, LocalAws};
@@ -13,30 +12,15 @@ mod faults;
 mod guarantees;
 mod operator;
 
-pub fn copier(args: &[&str], env: &[(String, String)]) -> Output {
-    run_isolated("copier", args, env)
-}
-
-/// Signs `dist` into `work/<out>` with the quick key.
+/// Signs `dist` into `out` with the quick key.
 pub fn sign(dist: &Path, out: &Path) {
     sign_with_env(dist, out, &[]);
 }
 
 /// [`sign`] with extra environment for signer.
 pub fn sign_with_env(dist: &Path, out: &Path, env: &[(&str, &str)]) {
-    let k = quick_key();
-    let res = signer(
-        [
-            "sign",
-            "--key-file",
-            k.secret.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            dist.to_str().unwrap(),
-        ],
-        env,
-    );
-    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+    let work = out.parent().expect("out has a parent");
+    TestCommand::sign(quick_key(), work).arg("--out").arg(out).arg(dist).envs(env).expect_ok();
 }
 
 /// Deterministic bytes (no two parts alike).
@@ -119,7 +103,7 @@ fn round_trip(server: LocalAws, keeps_multipart_checksums: bool) {
         "5MiB",
         "--json",
     ];
-    let res = copier(&args, &s.env);
+    let res = TestCommand::copier().args(&args).envs(&s.env).output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     let summary: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
     assert_eq!(summary["uploaded"], 30 + 30 + 3);
@@ -133,19 +117,21 @@ fn round_trip(server: LocalAws, keeps_multipart_checksums: bool) {
     let back = s.work.path().join("back");
     s.server.get_tree("releases", "abc123/", &back);
     assert_same_tree(&s.signed, &back);
-    let v = signer(["verify", "--cert", &cert, "--require-sums", back.to_str().unwrap()], &[]);
+    let v = TestCommand::signer()
+        .args(["verify", "--cert", &cert, "--require-sums", back.to_str().unwrap()])
+        .output();
     assert!(v.status.success(), "{}", stdout(&v));
     assert!(sha256sum_check(&back));
 
     if !keeps_multipart_checksums {
         // Nothing proves the 100 MiB object is the file: its sha256 metadata alone is a
         // claim anyone with PutObject could have copied onto other bytes.
-        let res = copier(&args, &s.env);
+        let res = TestCommand::copier().args(&args).envs(&s.env).output();
         assert_fails(&res, 6, "big/disk image.img: S3 holds no checksum it verified for it");
         return;
     }
     // A second run uploads nothing.
-    let res = copier(&args, &s.env);
+    let res = TestCommand::copier().args(&args).envs(&s.env).output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     let summary: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
     assert_eq!((summary["uploaded"].as_u64(), summary["skipped"].as_u64()), (Some(0), Some(63)));
@@ -166,7 +152,7 @@ fn changed_files_are_refused_unless_overwrite(server: LocalAws) {
     let s = setup(server, small);
     let to = ["--to", "s3://releases/v1", "--path-style"];
     let from = s.signed.to_str().unwrap().to_string();
-    let res = copier(&[&["--from", &from][..], &to].concat(), &s.env);
+    let res = TestCommand::copier().args(&[&["--from", &from][..], &to].concat()).envs(&s.env).output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
 
     // The same release, rebuilt with one artifact changed and signed again.
@@ -178,13 +164,16 @@ fn changed_files_are_refused_unless_overwrite(server: LocalAws) {
     let from2 = signed2.to_str().unwrap().to_string();
     let before = s.work.path().join("before");
     s.server.get_tree("releases", "v1/", &before);
-    let res = copier(&[&["--from", &from2][..], &to].concat(), &s.env);
+    let res = TestCommand::copier().args(&[&["--from", &from2][..], &to].concat()).envs(&s.env).output();
     assert_fails(&res, 6, "--overwrite");
     let after = s.work.path().join("after");
     s.server.get_tree("releases", "v1/", &after);
     assert_same_tree(&before, &after);
 
-    let res = copier(&[&["--from", &from2, "--overwrite"][..], &to].concat(), &s.env);
+    let res = TestCommand::copier()
+        .args(&[&["--from", &from2, "--overwrite"][..], &to].concat())
+        .envs(&s.env)
+        .output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     let replaced = s.work.path().join("replaced");
     s.server.get_tree("releases", "v1/", &replaced);
@@ -235,8 +224,8 @@ fn the_gate_uploads_nothing_when_a_signature_fails() {
         let copy = s.work.path().join(format!("case-{}", name.replace(' ', "-")));
         copy_tree(&s.signed, &copy);
         break_it(&copy);
-        let res = copier(
-            &[
+        let res = TestCommand::copier()
+            .args(&[
                 "--from",
                 copy.to_str().unwrap(),
                 "--to",
@@ -245,20 +234,12 @@ fn the_gate_uploads_nothing_when_a_signature_fails() {
                 "--require-signatures",
                 "--cert",
                 cert,
-            ],
-            &s.env,
-        );
+            ])
+            .envs(&s.env)
+            .output();
         assert_fails(&res, 1, "nothing was uploaded");
         assert!(stdout(&res).contains("FAIL"), "{name}: {}", stdout(&res));
         assert!(s.server.keys("releases", "gated/").is_empty(), "{name}: something was uploaded");
-    }
-}
-
-pub fn copy_tree(from: &Path, to: &Path) {
-    for f in files_under(from) {
-        let dest = to.join(&f);
-        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::copy(from.join(&f), dest).unwrap();
     }
 }
 
@@ -272,12 +253,17 @@ fn unreachable_endpoint_missing_bucket_and_access_denied_are_clear() {
     let from = signed.to_str().unwrap();
 
     let closed = aws_env(&format!("http://127.0.0.1:{}", free_port()), work.path());
-    let res =
-        copier(&["--from", from, "--to", "s3://releases/x", "--path-style", "--max-attempts", "2"], &closed);
+    let res = TestCommand::copier()
+        .args(&["--from", from, "--to", "s3://releases/x", "--path-style", "--max-attempts", "2"])
+        .envs(&closed)
+        .output();
     assert_fails(&res, 5, "cannot reach S3");
 
     let s3 = LocalAws::s3s_fs();
-    let res = copier(&["--from", from, "--to", "s3://no-such-bucket/x", "--path-style"], &s3.env());
+    let res = TestCommand::copier()
+        .args(&["--from", from, "--to", "s3://no-such-bucket/x", "--path-style"])
+        .envs(&s3.env())
+        .output();
     assert_fails(&res, 5, "does not exist");
 
     let moto = LocalAws::moto_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
@@ -287,15 +273,19 @@ fn unreachable_endpoint_missing_bucket_and_access_denied_are_clear() {
     env.retain(|(k, _)| !k.starts_with("AWS_ACCESS_KEY_ID") && !k.starts_with("AWS_SECRET_ACCESS_KEY"));
     env.push(("AWS_ACCESS_KEY_ID".into(), creds["id"].as_str().unwrap().into()));
     env.push(("AWS_SECRET_ACCESS_KEY".into(), creds["secret"].as_str().unwrap().into()));
-    let res = copier(&["--from", from, "--to", "s3://locked/x", "--path-style"], &env);
+    let res = TestCommand::copier()
+        .args(&["--from", from, "--to", "s3://locked/x", "--path-style"])
+        .envs(&env)
+        .output();
     assert_fails(&res, 5, "access denied");
 
     // Destinations that are no destination at all.
-    let res = copier(&["--from", from, "--to", "s3:///x"], &closed);
+    let res = TestCommand::copier().args(&["--from", from, "--to", "s3:///x"]).envs(&closed).output();
     assert_fails(&res, 2, "no bucket name");
-    let res = copier(&["--from", from, "--to", "s3://Not_A_Bucket/x"], &closed);
+    let res =
+        TestCommand::copier().args(&["--from", from, "--to", "s3://Not_A_Bucket/x"]).envs(&closed).output();
     assert_fails(&res, 2, "not a valid S3 bucket name");
-    let res = copier(&["--from", from], &closed);
+    let res = TestCommand::copier().args(&["--from", from]).envs(&closed).output();
     assert_fails(&res, 2, "RESULTS_BUCKET_URI");
 }
 
@@ -306,11 +296,11 @@ fn results_bucket_uri_and_git_commit_sha_name_the_default_destination() {
     s.env.push(("GIT_COMMIT_SHA".into(), "0123abcd".into()));
     s.env.push(("COPIER_PATH_STYLE".into(), "true".into()));
     s.env.push(("COPIER_FROM".into(), s.signed.to_str().unwrap().into()));
-    let res = copier(&["--dry-run"], &s.env);
+    let res = TestCommand::copier().args(&["--dry-run"]).envs(&s.env).output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     assert!(stdout(&res).contains("would have 11 uploaded"), "{}", stdout(&res));
     assert!(s.server.keys("releases", "").is_empty(), "a dry run uploads nothing");
-    let res = copier(&[], &s.env);
+    let res = TestCommand::copier().envs(&s.env).output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     assert!(s.server.keys("releases", "agent/0123abcd/").iter().any(|k| k.ends_with("SHA256SUMS.asc")));
 }
@@ -318,8 +308,8 @@ fn results_bucket_uri_and_git_commit_sha_name_the_default_destination() {
 #[test]
 fn content_types_storage_class_and_encryption_reach_the_objects() {
     let s = setup(LocalAws::moto(), small);
-    let res = copier(
-        &[
+    let res = TestCommand::copier()
+        .args(&[
             "--from",
             s.signed.to_str().unwrap(),
             "--to",
@@ -331,9 +321,9 @@ fn content_types_storage_class_and_encryption_reach_the_objects() {
             "STANDARD_IA",
             "--acl",
             "bucket-owner-full-control",
-        ],
-        &s.env,
-    );
+        ])
+        .envs(&s.env)
+        .output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     let head = |key: &str| -> serde_json::Value {
         serde_json::from_slice(&s.server.seed(&["head", "releases", key], b"").stdout).unwrap()

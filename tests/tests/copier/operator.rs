@@ -4,15 +4,15 @@ use relsign_tests::keys::quick_key;
 use relsign_tests::local_aws::LocalAws;
 use relsign_tests::*;
 
-use crate::{copier, copy_tree, setup};
+use crate::setup;
 
 #[test]
 fn check_finds_the_bucket_writable_and_writes_nothing() {
     let s = setup(LocalAws::moto(), sample_tree);
     let cert = quick_key().public.to_str().unwrap().to_string();
     let from = s.signed.to_str().unwrap();
-    let res = copier(
-        &[
+    let res = TestCommand::copier()
+        .args(&[
             "check",
             "--from",
             from,
@@ -22,9 +22,9 @@ fn check_finds_the_bucket_writable_and_writes_nothing() {
             "--require-signatures",
             "--cert",
             &cert,
-        ],
-        &s.env,
-    );
+        ])
+        .envs(&s.env)
+        .output();
     assert_check_passed(
         &res,
         &[
@@ -77,7 +77,7 @@ fn check_names_the_fix_for_a_missing_bucket_credentials_or_folder() {
     for (what, args, env, code, fix) in cases {
         let mut all = vec!["check", "--path-style"];
         all.extend(args);
-        let res = copier(&all, env);
+        let res = TestCommand::copier().args(&all).envs(env).output();
         let text = stdout(&res);
         assert_eq!(res.status.code(), Some(code), "{what}:\n{text}{:?}", stderr_lines(&res));
         assert!(text.contains("FAIL") && text.contains("fix: "), "{what}:\n{text}");
@@ -97,8 +97,8 @@ fn the_junit_report_has_one_case_per_file_and_the_gates_failure() {
     let copy = |from: &std::path::Path, prefix: &str| {
         let report = s.work.path().join(format!("reports/{prefix}.xml"));
         let to = format!("s3://releases/{prefix}");
-        let res = copier(
-            &[
+        let res = TestCommand::copier()
+            .args(&[
                 "--from",
                 from.to_str().unwrap(),
                 "--to",
@@ -109,9 +109,9 @@ fn the_junit_report_has_one_case_per_file_and_the_gates_failure() {
                 &cert,
                 "--junit",
                 report.to_str().unwrap(),
-            ],
-            &s.env,
-        );
+            ])
+            .envs(&s.env)
+            .output();
         validate_junit(&report);
         (res, std::fs::read_to_string(&report).unwrap())
     };

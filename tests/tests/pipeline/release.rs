@@ -11,7 +11,9 @@ use std::process::Command;
 use relsign_tests::codebuild::{Build, Outcome};
 use relsign_tests::gpg::{GnuPg, PASSPHRASE};
 use relsign_tests::local_aws::{venv, LocalAws};
-use relsign_tests::{files_under, musl_binaries, repo_root, require_tool, validate_junit};
+use relsign_tests::{
+    copy_tree, files_under, musl_binaries, repo_root, require_tool, validate_junit, TestCommand,
+};
 use relsign_wiring::{Action, Buildspec, Params, Pipeline, Template};
 
 const BUCKET: &str = "relsign-releases";
@@ -171,14 +173,6 @@ fn project_variables(t: &Template, project: &str) -> Vec<(String, String, serde_
 fn clone(from: &Path, to: &Path) {
     std::fs::create_dir_all(to.parent().unwrap()).unwrap();
     git(None, &["clone", "-q", from.to_str().unwrap(), to.to_str().unwrap()]);
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for rel in files_under(from) {
-        let dest = to.join(&rel);
-        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::copy(from.join(&rel), dest).unwrap();
-    }
 }
 
 fn git(dir: Option<&Path>, args: &[&str]) -> String {
@@ -438,13 +432,11 @@ fn a_release_runs_through_every_stage_to_a_signed_bucket() {
     std::fs::remove_dir_all(download.join("logs")).unwrap();
     let cert_file = run.work.path().join("cert.asc");
     std::fs::write(&cert_file, &cert).unwrap();
-    let verify = Command::new(relsign_tests::bin("signer"))
+    TestCommand::signer()
         .args(["verify", "--require-sums", "--cert"])
         .arg(&cert_file)
         .arg(&download)
-        .output()
-        .unwrap();
-    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+        .expect_ok();
     for rel in files_under(&download).iter().filter(|r| r.ends_with(".asc")) {
         let sig = download.join(rel);
         let file = download.join(rel.trim_end_matches(".asc"));

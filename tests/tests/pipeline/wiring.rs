@@ -1,7 +1,7 @@
 //! The release pipeline template is wired right, and the wiring check catches each way a
 //! hand edit can break it (a deliberately broken copy per case).
 
-use relsign_tests::repo_root;
+use relsign_tests::{repo_root, stderr_lines, stdout, TestCommand};
 use relsign_wiring::{check_release_pipeline, Problem, Template};
 
 const TEMPLATE: &str = "templates/release-pipeline-stack.yml";
@@ -185,4 +185,48 @@ fn a_copy_role_writing_anywhere_in_the_bucket_is_caught() {
         "                  - 'arn:${AWS::Partition}:s3:::${Bucket}/*'\n                  - Bucket: !Ref ReleaseArtifactsBucketName\n              - Sid: ListRelease",
         "s3:PutObject anywhere in the final bucket",
     );
+}
+
+/// What a user runs after editing the template: `relsign check-pipeline` on their copy,
+/// outside the checkout (buildspecs found through `--buildspec-root`).
+#[test]
+fn relsign_check_pipeline_passes_the_shipped_template_and_names_what_to_fix_in_a_broken_one() {
+    let work = tempfile::tempdir().unwrap();
+    let template = work.path().join("release.yml");
+    std::fs::write(&template, shipped()).unwrap();
+    let root = repo_root();
+    let res = TestCommand::new("relsign")
+        .args(["check-pipeline", "--buildspec-root", root.to_str().unwrap()])
+        .arg(&template)
+        .current_dir(work.path())
+        .expect_ok();
+    assert!(stdout(&res).contains("no wiring problem found"), "{}", stdout(&res));
+
+    std::fs::write(
+        &template,
+        shipped().replacen("#{AmdBuildVariables.RELSIGN_VERSION}", "#{AmdBuildVariables.AGENT_VERSION}", 1),
+    )
+    .unwrap();
+    let res = TestCommand::new("relsign")
+        .args(["check-pipeline", "--json"])
+        .arg(&template)
+        .env("RELSIGN_BUILDSPEC_ROOT", &root)
+        .expect_fails(1, "wiring problem(s)");
+    let report: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    let problems = report["problems"].as_array().unwrap();
+    assert!(
+        problems.iter().any(|p| p.as_str().unwrap().contains("does not export AGENT_VERSION")),
+        "{problems:?}"
+    );
+
+    // Without the buildspecs the check cannot judge the variables: it says which file is missing.
+    let res =
+        TestCommand::new("relsign").arg("check-pipeline").arg(&template).current_dir(work.path()).output();
+    assert_eq!(res.status.code(), Some(1), "{:?}", stderr_lines(&res));
+    assert!(stdout(&res).contains("buildspecs/"), "{}", stdout(&res));
+
+    TestCommand::new("relsign")
+        .args(["check-pipeline", work.path().join("nope.yml").to_str().unwrap()])
+        .expect_fails(3, "nope.yml");
 }

@@ -1,12 +1,12 @@
 //! The exit codes are one table, the same in both programs' --help and in the README.
 
-use relsign_tests::{bin, repo_root};
+use relsign_tests::{repo_root, TestCommand};
 
 #[test]
 fn both_programs_and_the_readme_document_the_same_exit_codes() {
     let table = relsign_cli_table();
     for program in ["signer", "copier"] {
-        let out = std::process::Command::new(bin(program)).arg("--help").output().unwrap();
+        let out = TestCommand::new(program).arg("--help").expect_ok();
         let help = String::from_utf8_lossy(&out.stdout);
         assert!(help.contains(&table), "{program} --help lacks the exit code table:\n{help}");
     }
@@ -27,7 +27,7 @@ fn both_programs_and_the_readme_document_the_same_exit_codes() {
 
 /// The table as the programs print it (from `signer --help`, whose text relsign-cli owns).
 fn relsign_cli_table() -> String {
-    let out = std::process::Command::new(bin("signer")).arg("--help").output().unwrap();
+    let out = TestCommand::signer().arg("--help").expect_ok();
     let help = String::from_utf8_lossy(&out.stdout).into_owned();
     let start = help.find("Exit codes (the same for signer and copier):").expect("an exit code table");
     help[start..].lines().take_while(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n")

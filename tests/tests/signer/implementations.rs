@@ -221,7 +221,7 @@ fn sign_release(row: &Row, work: &Path) -> Vec<Check> {
         vec![("PASSPHRASE", row.key.passphrase.as_str())]
     };
     args.extend(["--out".into(), out.display().to_string(), dist.display().to_string()]);
-    let res = signer(&args, &env);
+    let res = TestCommand::signer().args(&args).envs(&env).output();
     assert!(res.status.success(), "{} {}: {:?}", row.maker, row.key.label, stderr_lines(&res));
     ["app 1.0.tar", "SHA256SUMS"]
         .iter()
@@ -296,7 +296,9 @@ fn every_signature_relsign_makes_verifies_everywhere_it_can() {
             }
         }
         let out = checks[i][0].data.parent().unwrap();
-        let v = signer(["verify", "--cert", row.key.public.to_str().unwrap(), out.to_str().unwrap()], &[]);
+        let v = TestCommand::signer()
+            .args(["verify", "--cert", row.key.public.to_str().unwrap(), out.to_str().unwrap()])
+            .output();
         if !v.status.success() {
             wrong.push(format!("{} {}: signer verify: {}", row.maker, row.key.label, stdout(&v)));
         }
@@ -321,17 +323,17 @@ fn signer_check_names_the_key_and_its_hash_as_sign_would() {
             vec![("PASSPHRASE", row.key.passphrase.as_str())]
         };
         let out = work.path().join("out");
-        let res = signer(
-            [
+        let res = TestCommand::signer()
+            .args([
                 "check",
                 "--key-file",
                 row.key.secret.to_str().unwrap(),
                 "--out",
                 out.to_str().unwrap(),
                 work.path().join("a.tar").to_str().unwrap(),
-            ],
-            &env,
-        );
+            ])
+            .envs(&env)
+            .output();
         let hash = match row.digest {
             8 => "SHA-256",
             9 => "SHA-384",
@@ -374,10 +376,10 @@ fn signatures_the_other_implementations_make_verify_and_tampering_is_caught() {
         std::fs::write(&data, format!("signed by {} {}", row.maker, row.key.label)).unwrap();
         assert!(foreign_signature(row, &data).is_file());
         let cert = row.key.public.to_str().unwrap();
-        let v = signer(["verify", "--cert", cert, data.to_str().unwrap()], &[]);
+        let v = TestCommand::signer().args(["verify", "--cert", cert, data.to_str().unwrap()]).output();
         assert!(v.status.success(), "{} {}: {} {:?}", row.maker, row.key.label, stdout(&v), stderr_lines(&v));
         std::fs::write(&data, format!("signed by {} {}!", row.maker, row.key.label)).unwrap();
-        let v = signer(["verify", "--cert", cert, data.to_str().unwrap()], &[]);
+        let v = TestCommand::signer().args(["verify", "--cert", cert, data.to_str().unwrap()]).output();
         assert_eq!(
             v.status.code(),
             Some(1),
@@ -422,8 +424,9 @@ fn signer_verify_rejects_hashes_too_weak_for_the_key_as_policy_not_tampering() {
             if tampered {
                 std::fs::write(&data, b"signed over a weak hash, changed").unwrap();
             }
-            let v =
-                signer(["verify", "--cert", row.key.public.to_str().unwrap(), data.to_str().unwrap()], &[]);
+            let v = TestCommand::signer()
+                .args(["verify", "--cert", row.key.public.to_str().unwrap(), data.to_str().unwrap()])
+                .output();
             let text = stdout(&v);
             assert_eq!(v.status.code(), Some(1), "{what} (tampered: {tampered}): accepted: {text}");
             assert!(text.contains("rejected by policy"), "{what} (tampered: {tampered}): {text}");

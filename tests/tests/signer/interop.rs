@@ -39,7 +39,9 @@ fn signs_for_every_verifier(key: &KeyFile) -> String {
         assert!(sqv_accepts(&key.public, &sig, &file), "{}: sqv rejects {name}", key.label);
     }
     assert!(sha256sum_check(&out), "{}: sha256sum -c fails", key.label);
-    let v = signer(["verify", "--cert", key.public.to_str().unwrap(), out.to_str().unwrap()], &[]);
+    let v = TestCommand::signer()
+        .args(["verify", "--cert", key.public.to_str().unwrap(), out.to_str().unwrap()])
+        .output();
     assert!(v.status.success(), "{}: signer verify: {}", key.label, stdout(&v));
     assert!(stdout(&v).contains("6 files checked, 0 failed"), "{}", stdout(&v));
     m["signer"]["fingerprint"].as_str().unwrap().to_string()
@@ -104,10 +106,14 @@ fn signatures_made_by_gpg_verify_with_signer() {
         std::fs::write(&file, b"payload signed by GnuPG").unwrap();
         let sig = g.detach_sign(&k.fingerprint, &file, k.passphrase);
         for target in [&file, &sig] {
-            let v = signer(["verify", "--cert", k.public.to_str().unwrap(), target.to_str().unwrap()], &[]);
+            let v = TestCommand::signer()
+                .args(["verify", "--cert", k.public.to_str().unwrap(), target.to_str().unwrap()])
+                .output();
             assert!(v.status.success(), "{}: {} {:?}", k.label, stdout(&v), stderr_lines(&v));
         }
-        let v = signer(["verify", "--cert", k.public.to_str().unwrap(), work.path().to_str().unwrap()], &[]);
+        let v = TestCommand::signer()
+            .args(["verify", "--cert", k.public.to_str().unwrap(), work.path().to_str().unwrap()])
+            .output();
         assert!(v.status.success(), "{}: folder: {}", k.label, stdout(&v));
     }
 }
@@ -124,7 +130,9 @@ fn signed_folder() -> (tempfile::TempDir, PathBuf) {
 }
 
 fn verify(cert: &Path, target: &Path) -> Output {
-    signer(["verify", "--cert", cert.to_str().unwrap(), target.to_str().unwrap()], &[])
+    TestCommand::signer()
+        .args(["verify", "--cert", cert.to_str().unwrap(), target.to_str().unwrap()])
+        .output()
 }
 
 #[test]
@@ -168,10 +176,9 @@ fn wrong_certificate_names_the_unknown_key() {
     let v = verify(&keys().p256.public, &out);
     assert_eq!(v.status.code(), Some(1));
     assert!(stdout(&v).contains("which no --cert holds"), "{}", stdout(&v));
-    let v = signer(
-        ["verify", "--json", "--cert", keys().p256.public.to_str().unwrap(), out.to_str().unwrap()],
-        &[],
-    );
+    let v = TestCommand::signer()
+        .args(["verify", "--json", "--cert", keys().p256.public.to_str().unwrap(), out.to_str().unwrap()])
+        .output();
     assert_eq!(v.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
     assert_eq!(report["ok"], false);
@@ -214,16 +221,16 @@ fn json_summary_and_environment_configuration() {
     let dist = work.path().join("dist");
     sample_tree(&dist);
     let out = work.path().join("signed");
-    let res = signer(
-        ["sign", dist.to_str().unwrap()],
-        &[
+    let res = TestCommand::signer()
+        .args(["sign", dist.to_str().unwrap()])
+        .envs(&[
             ("SIGNER_KEY_FILE", k.secret.to_str().unwrap()),
             ("PASSPHRASE", PASSPHRASE),
             ("SIGNER_OUT", out.to_str().unwrap()),
             ("SIGNER_JSON", "1"),
             ("SIGNER_JOBS", "3"),
-        ],
-    );
+        ])
+        .output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     let summary: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
     assert_eq!(summary["artifacts"].as_array().unwrap().len(), 4);
@@ -237,7 +244,7 @@ fn json_summary_and_environment_configuration() {
 #[test]
 fn export_cert_prints_what_gpg_verifies_with() {
     let k = &keys().default_shape;
-    let res = signer(["export-cert", "--key-file", k.secret.to_str().unwrap()], &[]);
+    let res = TestCommand::signer().args(["export-cert", "--key-file", k.secret.to_str().unwrap()]).output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     assert!(stdout(&res).starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----"));
     assert!(!stdout(&res).contains("PRIVATE"));
@@ -260,8 +267,8 @@ fn two_keys_in_one_file_sign_with_the_one_named() {
     let dist = work.path().join("dist");
     sample_tree(&dist);
     let out = work.path().join("signed");
-    let res = signer(
-        [
+    let res = TestCommand::signer()
+        .args([
             "sign",
             "--key-file",
             k.two_certs.to_str().unwrap(),
@@ -270,9 +277,8 @@ fn two_keys_in_one_file_sign_with_the_one_named() {
             "--out",
             out.to_str().unwrap(),
             dist.to_str().unwrap(),
-        ],
-        &[],
-    );
+        ])
+        .output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     assert!(verify(&k.ed25519.public, &out).status.success());
 }

@@ -49,7 +49,7 @@ impl Held {
         args.push(dist.to_str().unwrap());
         let env: Vec<(&str, &str)> =
             if self.passphrase.is_empty() { vec![] } else { vec![("PASSPHRASE", self.passphrase)] };
-        (signer(&args, &env), out)
+        (TestCommand::signer().args(&args).envs(&env).output(), out)
     }
 
     /// Runs a pasted `gpg ...` command here, the passphrase typed at its prompt.
@@ -272,17 +272,11 @@ fn unsupported_curve_is_named_not_a_missing_binding_signature() {
         Verifier::Sqv.verify(&[Check { cert, sig, data }])[0].is_err(),
         "sqv reads secp256k1 now: update the refusal"
     );
-    let check = signer(
-        [
-            "check",
-            "--key-file",
-            held.secret.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            held.work.path().to_str().unwrap(),
-        ],
-        &[],
-    );
+    // The file signed, not the folder holding --out: the output check would fail first.
+    let check = TestCommand::signer()
+        .args(["check", "--key-file", held.secret.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .arg(&held.work.path().join("k1.bin"))
+        .output();
     assert_eq!(check.status.code(), Some(4), "signer check must fail at preflight: {}", stdout(&check));
     assert!(stdout(&check).contains("ECDSA secp256k1"), "{}", stdout(&check));
     new_key_suggestion_works(&line);
@@ -303,39 +297,37 @@ fn rfc9580_ed25519_key_is_refused_before_reading_and_allowed_with_the_flag() {
     let read_at = || std::fs::metadata(&artifact).unwrap().accessed().unwrap();
     let before = read_at();
     let out = work.path().join("out");
-    let res = signer(
-        [
+    let res = TestCommand::signer()
+        .args([
             "sign",
             "--key-file",
             key.secret.to_str().unwrap(),
             "--out",
             out.to_str().unwrap(),
             artifact.to_str().unwrap(),
-        ],
-        &[],
-    );
+        ])
+        .output();
     let line = refusal(&res, &out, "algorithm 27");
     assert_eq!(read_at(), before, "the artifact was read before the key was refused");
     assert!(line.contains("GnuPG 2.2") && line.contains("--allow-rfc9580"), "{line}");
     new_key_suggestion_works(&line);
-    let check = signer(
-        [
+    let check = TestCommand::signer()
+        .args([
             "check",
             "--key-file",
             key.secret.to_str().unwrap(),
             "--out",
             out.to_str().unwrap(),
             artifact.to_str().unwrap(),
-        ],
-        &[],
-    );
+        ])
+        .output();
     assert_eq!(check.status.code(), Some(4), "{}", stdout(&check));
     assert!(stdout(&check).contains("algorithm 27"), "{}", stdout(&check));
 
     let small = work.path().join("dist");
     write_tree(&small, &[("a.tar", b"a".as_slice())]);
-    let res = signer(
-        [
+    let res = TestCommand::signer()
+        .args([
             "sign",
             "--allow-rfc9580",
             "--key-file",
@@ -343,9 +335,8 @@ fn rfc9580_ed25519_key_is_refused_before_reading_and_allowed_with_the_flag() {
             "--out",
             out.to_str().unwrap(),
             small.to_str().unwrap(),
-        ],
-        &[],
-    );
+        ])
+        .output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     let warning = stderr_lines(&res).join("\n");
     assert!(warning.contains("RFC 9580") && warning.contains("GnuPG 2.2"), "no warning: {warning}");
@@ -370,7 +361,7 @@ fn v6_key_is_refused_naming_the_version() {
         args.extend(flags);
         let a = work.path().join("a.tar");
         args.push(a.to_str().unwrap());
-        let res = signer(&args, &[]);
+        let res = TestCommand::signer().args(&args).output();
         refusal(&res, &out, "a v6 key");
     }
 }

@@ -1,7 +1,7 @@
 //! Memory stays flat whatever the file size: a 2 GiB sparse file signs in well under
 //! 100 MiB of peak RSS, and gpg accepts its signature.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use relsign_tests::gpg::GnuPg;
 use relsign_tests::keys::keys;
@@ -18,7 +18,7 @@ fn two_gib_sparse_file_signs_with_flat_memory() {
     f.set_len(2 << 30).unwrap();
     drop(f);
     let out = work.path().join("signed");
-    let mut cmd = Command::new(bin("signer"));
+    let mut cmd = TestCommand::signer();
     cmd.args([
         "sign",
         "--key-file",
@@ -26,10 +26,8 @@ fn two_gib_sparse_file_signs_with_flat_memory() {
         "--out",
         out.to_str().unwrap(),
         dist.to_str().unwrap(),
-    ])
-    .stdout(Stdio::null())
-    .stderr(Stdio::inherit());
-    let (status, peak_kib) = run_measured(&mut cmd);
+    ]);
+    let (status, peak_kib) = run_measured(cmd.command().stdout(Stdio::null()).stderr(Stdio::inherit()));
     assert!(status.success());
     eprintln!("peak RSS signing 2 GiB: {} KiB", peak_kib);
     assert!(peak_kib < 100 * 1024, "peak RSS {peak_kib} KiB is over 100 MiB");

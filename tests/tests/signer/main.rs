@@ -13,20 +13,20 @@ mod secrets;
 
 use std::path::Path;
 use std::process::Output;
+use std::sync::OnceLock;
 
 use relsign_tests::keys::KeyFile;
-use relsign_tests::signer;
+use relsign_tests::local_aws::LocalAws;
+use relsign_tests::TestCommand;
 
-/// Signs `inputs` with `key` into `out`, the passphrase coming from a file.
+/// Signs `inputs` with `key` into `out` (the passphrase from a file in `work`), with
+/// `extra` flags.
 pub fn sign_with(key: &KeyFile, work: &Path, inputs: &[&Path], out: &Path, extra: &[&str]) -> Output {
-    let mut args: Vec<String> = vec!["sign".into(), "--key-file".into(), key.secret.display().to_string()];
-    if !key.passphrase.is_empty() {
-        let pass = work.join("passphrase");
-        std::fs::write(&pass, key.passphrase).unwrap();
-        args.extend(["--passphrase-file".into(), pass.display().to_string()]);
-    }
-    args.extend(["--out".into(), out.display().to_string()]);
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args.extend(inputs.iter().map(|p| p.display().to_string()));
-    signer(&args, &[])
+    TestCommand::sign(key, work).arg("--out").arg(out).args(extra).args(inputs).output()
+}
+
+/// The one moto server of this test binary (tests keep apart by secret names).
+pub fn moto() -> &'static LocalAws {
+    static MOTO: OnceLock<LocalAws> = OnceLock::new();
+    MOTO.get_or_init(LocalAws::moto)
 }

@@ -3,19 +3,14 @@
 //! CodeBuild can show.
 
 use std::process::Output;
-use std::sync::OnceLock;
 
 use relsign_tests::gpg::PASSPHRASE;
 use relsign_tests::keys::keys;
-use relsign_tests::local_aws::LocalAws;
 use relsign_tests::*;
 
-const BUILD_ID: &str = "relsign-signing:8d6b2c1e-0f3a-4c55-9e21-5a7d3b9c0e44";
+use crate::moto;
 
-fn moto() -> &'static LocalAws {
-    static MOTO: OnceLock<LocalAws> = OnceLock::new();
-    MOTO.get_or_init(LocalAws::moto)
-}
+const BUILD_ID: &str = "relsign-signing:8d6b2c1e-0f3a-4c55-9e21-5a7d3b9c0e44";
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
@@ -71,11 +66,10 @@ fn json_lines(out: &Output) -> Vec<serde_json::Value> {
 fn json_logs_parse_line_by_line_and_carry_the_build_id() {
     let s = stage("json-logs");
     let out = s.work.path().join("signed");
-    let res = run_isolated(
-        "signer",
-        &["sign", "-vv", "--log-format", "json", "--out", out.to_str().unwrap()],
-        &s.env,
-    );
+    let res = TestCommand::new("signer")
+        .args(&["sign", "-vv", "--log-format", "json", "--out", out.to_str().unwrap()])
+        .envs(&s.env)
+        .output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     let lines = json_lines(&res);
     assert!(lines.len() >= 2, "want the debug lines of a run: {lines:?}");
@@ -88,14 +82,13 @@ fn json_logs_parse_line_by_line_and_carry_the_build_id() {
     assert!(lines.iter().any(|l| l["message"].as_str().unwrap().contains("unlocked")), "{lines:?}");
 
     // A failure is one JSON line too, with its exit code; the env variable chooses JSON.
-    let res = run_isolated(
-        "signer",
-        &["sign", "--out", s.work.path().join("o2").to_str().unwrap()],
-        &with(
+    let res = TestCommand::new("signer")
+        .args(&["sign", "--out", s.work.path().join("o2").to_str().unwrap()])
+        .envs(&with(
             &without(&s.env, "SIGNER_PASSPHRASE_SECRET_ID"),
             &[("PASSPHRASE", "wrong"), ("RELSIGN_LOG_FORMAT", "json")],
-        ),
-    );
+        ))
+        .output();
     assert_eq!(res.status.code(), Some(4), "{:?}", stderr_lines(&res));
     let lines = json_lines(&res);
     assert_eq!(lines.len(), 1, "{lines:?}");
@@ -105,14 +98,18 @@ fn json_logs_parse_line_by_line_and_carry_the_build_id() {
     assert!(lines[0]["message"].as_str().unwrap().contains("passphrase"), "{}", lines[0]);
 
     // Text lines carry it too; -q leaves errors only.
-    let res =
-        run_isolated("signer", &["sign", "-v", "--out", s.work.path().join("o3").to_str().unwrap()], &s.env);
+    let res = TestCommand::new("signer")
+        .args(&["sign", "-v", "--out", s.work.path().join("o3").to_str().unwrap()])
+        .envs(&s.env)
+        .output();
     assert!(res.status.success());
     for line in stderr_lines(&res) {
         assert!(line.starts_with("signer: ") && line.ends_with(&format!("[build {BUILD_ID}]")), "{line}");
     }
-    let res =
-        run_isolated("signer", &["sign", "-q", "--out", s.work.path().join("o4").to_str().unwrap()], &s.env);
+    let res = TestCommand::new("signer")
+        .args(&["sign", "-q", "--out", s.work.path().join("o4").to_str().unwrap()])
+        .envs(&s.env)
+        .output();
     assert!(res.status.success());
     assert!(stderr_lines(&res).is_empty(), "{:?}", stderr_lines(&res));
 }
@@ -121,7 +118,8 @@ fn json_logs_parse_line_by_line_and_carry_the_build_id() {
 fn check_reports_what_a_run_would_use_and_exits_0_when_it_can() {
     let s = stage("check-good");
     let out = s.work.path().join("signed");
-    let res = run_isolated("signer", &["check", "--out", out.to_str().unwrap()], &s.env);
+    let res =
+        TestCommand::new("signer").args(&["check", "--out", out.to_str().unwrap()]).envs(&s.env).output();
     assert_check_passed(
         &res,
         &[
@@ -137,7 +135,10 @@ fn check_reports_what_a_run_would_use_and_exits_0_when_it_can() {
     );
     assert!(!out.exists(), "check signed something");
 
-    let res = run_isolated("signer", &["check", "--json", "--out", out.to_str().unwrap()], &s.env);
+    let res = TestCommand::new("signer")
+        .args(&["check", "--json", "--out", out.to_str().unwrap()])
+        .envs(&s.env)
+        .output();
     let report: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
     assert_eq!(report["ok"], true, "{report}");
 }
@@ -175,7 +176,7 @@ fn check_names_the_fix_for_each_broken_setup() {
         ),
     ];
     for (what, env, code, fix) in cases {
-        let res = run_isolated("signer", &["check", "--out", out], &env);
+        let res = TestCommand::new("signer").args(&["check", "--out", out]).envs(&env).output();
         let text = stdout(&res);
         assert_eq!(res.status.code(), Some(code), "{what}:\n{text}{:?}", stderr_lines(&res));
         assert!(text.contains("FAIL"), "{what}: no FAIL line:\n{text}");
@@ -199,10 +200,9 @@ fn verify_junit_records_each_artifact_and_a_failing_one_as_a_failure() {
     let cert = k.public.to_str().unwrap();
 
     let report = work.path().join("reports/ok.xml");
-    let res = signer(
-        ["verify", "--cert", cert, "--junit", report.to_str().unwrap(), signed.to_str().unwrap()],
-        &[],
-    );
+    let res = TestCommand::signer()
+        .args(["verify", "--cert", cert, "--junit", report.to_str().unwrap(), signed.to_str().unwrap()])
+        .output();
     assert!(res.status.success(), "{}", stdout(&res));
     validate_junit(&report);
     let xml = std::fs::read_to_string(&report).unwrap();
@@ -211,10 +211,9 @@ fn verify_junit_records_each_artifact_and_a_failing_one_as_a_failure() {
 
     std::fs::write(signed.join("scripts/install.sh"), b"#!/bin/sh\necho tampered\n").unwrap();
     let report = work.path().join("reports/bad.xml");
-    let res = signer(
-        ["verify", "--cert", cert, "--junit", report.to_str().unwrap(), signed.to_str().unwrap()],
-        &[],
-    );
+    let res = TestCommand::signer()
+        .args(["verify", "--cert", cert, "--junit", report.to_str().unwrap(), signed.to_str().unwrap()])
+        .output();
     assert_eq!(res.status.code(), Some(1), "{}", stdout(&res));
     validate_junit(&report);
     let doc = std::fs::read_to_string(&report).unwrap();

@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use relsign_tests::keys::quick_key;
-use relsign_tests::{bin, require_tool};
+use relsign_tests::{assert_fails, bin, require_tool};
 
 const NOBODY: [&str; 3] = ["--reuid=65534", "--regid=65534", "--clear-groups"];
 
@@ -83,11 +83,7 @@ fn long_sign_run(dir: &Path, program: &Path, as_user_nobody: bool) -> Child {
 fn stop_and_check(dir: &Path, child: Child, signal: libc::c_int, code: i32, says: &str) {
     // SAFETY: our own child's pid.
     assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
-    let done = child.wait_with_output().unwrap();
-    let lines: Vec<String> = String::from_utf8_lossy(&done.stderr).lines().map(str::to_string).collect();
-    assert_eq!(done.status.code(), Some(code), "{lines:?}");
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(lines[0].contains(says), "{lines:?}");
+    assert_fails(&child.wait_with_output().unwrap(), code, says);
     assert!(relsign_tests::partial_leftovers(dir).is_empty(), "the staging folder was left behind");
     assert!(!dir.join("out").exists(), "--out was written by a stopped run");
 }

@@ -3,30 +3,19 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use relsign_tests::gpg::{GnuPg, PASSPHRASE};
 use relsign_tests::keys::keys;
 use relsign_tests::local_aws::{aws_env, free_port, LocalAws};
+use relsign_tests::proxy::{Fault, Proxy};
 use relsign_tests::*;
 
-fn moto() -> &'static LocalAws {
-    static MOTO: OnceLock<LocalAws> = OnceLock::new();
-    MOTO.get_or_init(LocalAws::moto)
-}
+use crate::moto;
 
 /// A unique secret name per test (they share one server).
 fn name(test: &str, what: &str) -> String {
     format!("relsign/{test}/{what}")
-}
-
-/// Runs `signer sign` with only the given environment (plus PATH), so nothing of the
-/// machine's leaks in.
-fn sign_env(args: &[&str], env: &[(String, String)]) -> Output {
-    let mut all = vec!["sign"];
-    all.extend_from_slice(args);
-    run_isolated("signer", &all, env)
 }
 
 /// Two build outputs shaped like an AMD and an ARM build (one name with a space).
@@ -73,8 +62,9 @@ fn plain_text_secrets_as_the_seed_readme_stores_them() {
         &[("CODEBUILD_BUILD_ID", "artifact-sign:0000-1111"), ("CODEBUILD_RESOLVED_SOURCE_VERSION", "abc123")],
     );
     let exported = work.path().join("signer.env");
-    let res = sign_env(
-        &[
+    let res = TestCommand::signer()
+        .arg("sign")
+        .args(&[
             "--key-secret-id",
             &name("plain", "key"),
             "--passphrase-secret-id",
@@ -83,9 +73,9 @@ fn plain_text_secrets_as_the_seed_readme_stores_them() {
             out.to_str().unwrap(),
             "--exported-vars",
             exported.to_str().unwrap(),
-        ],
-        &env,
-    );
+        ])
+        .envs(&env)
+        .output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     for f in ["ecs-agent-v1.tar", "scripts/install me.sh", "ecs-agent-arm64-v1.tar"] {
         assert!(out.join(format!("{f}.asc")).is_file(), "{f}");
@@ -138,7 +128,11 @@ fn binary_secret_json_fields_and_a_trailing_newline() {
         let out = work.path().join("signed");
         let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
         all.extend(["--out", out.to_str().unwrap()]);
-        let res = sign_env(&all, &[m.env(), build_outputs(work.path())].concat());
+        let res = TestCommand::signer()
+            .arg("sign")
+            .args(&all)
+            .envs(&[m.env(), build_outputs(work.path())].concat())
+            .output();
         assert!(res.status.success(), "{args:?}: {:?}", stderr_lines(&res));
         assert_gpg_accepts_all(&out, &k.public);
     }
@@ -155,7 +149,7 @@ fn pipeline_variables_private_key_arn_and_passphrase() {
         [m.env(), build_outputs(work.path())].concat(),
         &[("PRIVATE_KEY_ARN", &name("pipeline", "key")), ("PASSPHRASE", PASSPHRASE)],
     );
-    let res = sign_env(&["--out", out.to_str().unwrap()], &env);
+    let res = TestCommand::signer().arg("sign").args(&["--out", out.to_str().unwrap()]).envs(&env).output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     assert_gpg_accepts_all(&out, &k.public);
 }
@@ -172,10 +166,11 @@ fn artifact_variables_pick_files_and_by_source_layout_separates_duplicates() {
     );
     env.push(("SIGNER_KEY_SECRET_ID".into(), name("vars", "key")));
     let out = work.path().join("signed");
-    let res = sign_env(
-        &["--artifact-var", "AMD_TAR", "--artifact-var", "INSTALLER", "--out", out.to_str().unwrap()],
-        &env,
-    );
+    let res = TestCommand::signer()
+        .arg("sign")
+        .args(&["--artifact-var", "AMD_TAR", "--artifact-var", "INSTALLER", "--out", out.to_str().unwrap()])
+        .envs(&env)
+        .output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     let m_json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
@@ -187,7 +182,11 @@ fn artifact_variables_pick_files_and_by_source_layout_separates_duplicates() {
     // The same relative path in two sources: refused flat, separated by source.
     write_tree(&work.path().join("arm"), &[("ecs-agent-v1.tar", b"other bytes" as &[u8])]);
     let out2 = work.path().join("by-source");
-    let res = sign_env(&["--layout", "by-source", "--out", out2.to_str().unwrap()], &env);
+    let res = TestCommand::signer()
+        .arg("sign")
+        .args(&["--layout", "by-source", "--out", out2.to_str().unwrap()])
+        .envs(&env)
+        .output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     assert!(out2.join("AmdBuildArtifact/ecs-agent-v1.tar.asc").is_file());
     assert!(out2.join("ArmBuildArtifact/ecs-agent-v1.tar.asc").is_file());
@@ -195,11 +194,15 @@ fn artifact_variables_pick_files_and_by_source_layout_separates_duplicates() {
 
     // Filters.
     let out3 = work.path().join("filtered");
-    let res = sign_env(&["--include", "*.tar", "--exclude", "*arm64*", "--out", out3.to_str().unwrap()], &{
-        let mut e = env.clone();
-        e.retain(|(k, _)| k != "CODEBUILD_SRC_DIR_ArmBuildArtifact");
-        e
-    });
+    let res = TestCommand::signer()
+        .arg("sign")
+        .args(&["--include", "*.tar", "--exclude", "*arm64*", "--out", out3.to_str().unwrap()])
+        .envs(&{
+            let mut e = env.clone();
+            e.retain(|(k, _)| k != "CODEBUILD_SRC_DIR_ArmBuildArtifact");
+            e
+        })
+        .output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     assert!(out3.join("ecs-agent-v1.tar.asc").is_file());
     assert!(!out3.join("scripts/install me.sh").exists());
@@ -269,7 +272,7 @@ fn secret_and_source_errors_are_clear() {
         let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
         all.extend(["--out", o]);
         let env = with(base.clone(), &extra.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>());
-        let res = sign_env(&all, &env);
+        let res = TestCommand::signer().arg("sign").args(&all).envs(&env).output();
         eprintln!("{args:?} -> {:?}", stderr_lines(&res));
         assert_refused(&res, &out, code, says);
     }
@@ -277,25 +280,39 @@ fn secret_and_source_errors_are_clear() {
     // A name found in two sources.
     write_tree(&work.path().join("arm"), &[("ecs-agent-v1.tar", b"x" as &[u8])]);
     let env = with(base.clone(), &[("V", "ecs-agent-v1.tar")]);
-    let res = sign_env(&["--key-secret-id", &key, "--artifact-var", "V", "--out", o], &env);
+    let res = TestCommand::signer()
+        .arg("sign")
+        .args(&["--key-secret-id", &key, "--artifact-var", "V", "--out", o])
+        .envs(&env)
+        .output();
     assert_refused(&res, &out, 3, "found in two sources");
     // ... and without --artifact-var: duplicate published names.
-    let res = sign_env(&["--key-secret-id", &key, "--out", o], &base);
+    let res =
+        TestCommand::signer().arg("sign").args(&["--key-secret-id", &key, "--out", o]).envs(&base).output();
     assert_refused(&res, &out, 3, "--layout by-source");
     std::fs::remove_file(work.path().join("arm/ecs-agent-v1.tar")).unwrap();
 
     // A symlink escaping its source.
     std::fs::write(work.path().join("outside"), b"x").unwrap();
     std::os::unix::fs::symlink(work.path().join("outside"), work.path().join("amd/link")).unwrap();
-    let res = sign_env(&["--key-secret-id", &key, "--out", o], &base);
+    let res =
+        TestCommand::signer().arg("sign").args(&["--key-secret-id", &key, "--out", o]).envs(&base).output();
     assert_refused(&res, &out, 3, "outside");
     let env = with(base.clone(), &[("V", "link")]);
-    let res = sign_env(&["--key-secret-id", &key, "--artifact-var", "V", "--out", o], &env);
+    let res = TestCommand::signer()
+        .arg("sign")
+        .args(&["--key-secret-id", &key, "--artifact-var", "V", "--out", o])
+        .envs(&env)
+        .output();
     assert_refused(&res, &out, 3, "outside");
     std::fs::remove_file(work.path().join("amd/link")).unwrap();
 
     // No sources and no PATH.
-    let res = sign_env(&["--key-secret-id", &key, "--out", o], &m.env());
+    let res = TestCommand::signer()
+        .arg("sign")
+        .args(&["--key-secret-id", &key, "--out", o])
+        .envs(&m.env())
+        .output();
     assert_refused(&res, &out, 3, "nothing to sign");
 }
 
@@ -308,7 +325,11 @@ fn unreachable_endpoint_fails_quickly() {
         [aws_env(&format!("http://127.0.0.1:{}", free_port()), work.path()), build_outputs(work.path())]
             .concat();
     let started = Instant::now();
-    let res = sign_env(&["--key-secret-id", "release-key", "--out", out.to_str().unwrap()], &env);
+    let res = TestCommand::signer()
+        .arg("sign")
+        .args(&["--key-secret-id", "release-key", "--out", out.to_str().unwrap()])
+        .envs(&env)
+        .output();
     assert_refused(&res, &out, 5, "cannot reach Secrets Manager");
     assert!(started.elapsed() < Duration::from_secs(60), "took {:?}", started.elapsed());
 }
@@ -330,7 +351,11 @@ fn access_denied_names_the_permission() {
             ("AWS_SECRET_ACCESS_KEY", creds["secret"].as_str().unwrap()),
         ],
     );
-    let res = sign_env(&["--key-secret-id", "locked-key", "--out", out.to_str().unwrap()], &env);
+    let res = TestCommand::signer()
+        .arg("sign")
+        .args(&["--key-secret-id", "locked-key", "--out", out.to_str().unwrap()])
+        .envs(&env)
+        .output();
     assert_refused(&res, &out, 5, "allow secretsmanager:GetSecretValue");
 }
 
@@ -351,17 +376,18 @@ fn five_sources_of_ten_files_match_sha256sum() {
         env.push((format!("CODEBUILD_SRC_DIR_Build{s}"), dir.display().to_string()));
     }
     let out = work.path().join("signed");
-    let res = sign_env(
-        &[
+    let res = TestCommand::signer()
+        .arg("sign")
+        .args(&[
             "--key-secret-id",
             &name("five", "key"),
             "--passphrase-secret-id",
             &name("five", "pass"),
             "--out",
             out.to_str().unwrap(),
-        ],
-        &env,
-    );
+        ])
+        .envs(&env)
+        .output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     // The reference: sha256sum over the inputs, under their published names.
     let mut reference = Vec::new();
@@ -396,16 +422,43 @@ fn no_secret_reaches_output_logs_temp_files_or_argv() {
         [m.env(), build_outputs(work.path())].concat(),
         &[("TMPDIR", tmp.to_str().unwrap()), ("SIGNER_PASSPHRASE_SECRET_ID", &name("leak", "pass"))],
     );
+    // A 1 GiB artifact (sparse) keeps signer hashing for a while after it has fetched and
+    // unlocked the key: its command line and environment are read from /proc while it runs.
+    let big = std::fs::File::create(work.path().join("amd/disk.img")).unwrap();
+    big.set_len(1 << 30).unwrap();
+    let proxy = Proxy::start(m.endpoint.trim_start_matches("http://"), |_, _| Fault::Pass);
+    let env = with(env, &[("AWS_ENDPOINT_URL", &proxy.endpoint)]);
     let args = ["--key-secret-id", &name("leak", "key"), "--out", out.to_str().unwrap(), "--json"];
-    let res = sign_env(&args, &env);
+    let mut child = TestCommand::signer().arg("sign").args(args).envs(&env).spawn();
+    let proc_dir = PathBuf::from(format!("/proc/{}", child.id()));
+    let (mut running, mut after_fetch) = (Vec::new(), 0);
+    while child.try_wait().unwrap().is_none() {
+        // Both secrets asked for: what follows runs with them in memory.
+        let fetched = proxy.requests.load(std::sync::atomic::Ordering::SeqCst) >= 2;
+        if let (Ok(cmdline), Ok(environ)) =
+            (std::fs::read(proc_dir.join("cmdline")), std::fs::read(proc_dir.join("environ")))
+        {
+            after_fetch += usize::from(fetched);
+            running.push(("the running signer's /proc/PID/cmdline".to_string(), cmdline));
+            running.push(("the running signer's /proc/PID/environ".to_string(), environ));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let res = child.wait_with_output().unwrap();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
+    assert!(after_fetch > 0, "signer was never seen running after it fetched its secrets");
+    assert!(
+        running.iter().any(|(_, b)| String::from_utf8_lossy(b).contains("--key-secret-id")),
+        "the samples are not signer's command line"
+    );
     // Wrong passphrase too: the error path must not echo it either.
     let mut wrong = with(env.clone(), &[("PASSPHRASE", "correct horse battery WRONG")]);
     wrong.retain(|(k, _)| k != "SIGNER_PASSPHRASE_SECRET_ID");
-    let res2 = sign_env(
-        &["--key-secret-id", &name("leak", "key"), "--out", work.path().join("o2").to_str().unwrap()],
-        &wrong,
-    );
+    let res2 = TestCommand::signer()
+        .arg("sign")
+        .args(&["--key-secret-id", &name("leak", "key"), "--out", work.path().join("o2").to_str().unwrap()])
+        .envs(&wrong)
+        .output();
     assert_eq!(res2.status.code(), Some(4));
 
     // Distinctive lines of the armored secret key's body.
@@ -423,10 +476,11 @@ fn no_secret_reaches_output_logs_temp_files_or_argv() {
         ("stdout".into(), res.stdout.clone()),
         ("stderr".into(), res.stderr.clone()),
         ("error stderr".into(), res2.stderr.clone()),
-        ("argv".into(), args.join(" ").into_bytes()),
     ];
+    haystacks.extend(running);
     for dir in [&out, &tmp] {
-        for entry in files_under(dir) {
+        // The 1 GiB of zeros is the test's own, and published as it is.
+        for entry in files_under(dir).into_iter().filter(|e| !e.ends_with("disk.img")) {
             haystacks.push((entry.clone(), std::fs::read(dir.join(&entry)).unwrap()));
         }
     }
@@ -474,24 +528,28 @@ fn a_recognisable_secret_reaches_no_output_on_any_error_path() {
     // Every path runs at the default level, at -vvv, at -vvv as JSON, and with RUST_LOG=trace
     // (the SDK's own TRACE is cut whatever RUST_LOG says: it would print response bodies).
     let runs_at = |tag: &str, extra: &[&str], log_env: &[(&str, &str)]| -> Vec<(&str, Output)> {
-        let sign_env = |args: &[&str], env: &[(String, String)]| {
-            sign_env(&[extra, args].concat(), &with(env.to_vec(), log_env))
+        let sign_at = |args: &[&str], env: &[(String, String)]| {
+            TestCommand::signer()
+                .arg("sign")
+                .args([extra, args].concat())
+                .envs(&with(env.to_vec(), log_env))
+                .output()
         };
-        let run_isolated = |name: &str, args: &[&str], env: &[(String, String)]| {
-            run_isolated(name, &[extra, args].concat(), &with(env.to_vec(), log_env))
+        let run_at = |name: &str, args: &[&str], env: &[(String, String)]| {
+            TestCommand::new(name).args([extra, args].concat()).envs(&with(env.to_vec(), log_env)).output()
         };
         vec![
             (
                 "wrong passphrase",
-                sign_env(
+                sign_at(
                     &["--key-secret-id", &key, "--out", &out("o1")],
                     &with(env.clone(), &[("PASSPHRASE", &format!("{CANARY}-wrong"))]),
                 ),
             ),
-            ("no passphrase", sign_env(&["--key-secret-id", &key, "--out", &out("o2")], &env)),
+            ("no passphrase", sign_at(&["--key-secret-id", &key, "--out", &out("o2")], &env)),
             (
                 "JSON secret without the field",
-                sign_env(
+                sign_at(
                     &[
                         "--key-secret-id",
                         &name("canary", "json"),
@@ -505,7 +563,7 @@ fn a_recognisable_secret_reaches_no_output_on_any_error_path() {
             ),
             (
                 "JSON field that is not a string",
-                sign_env(
+                sign_at(
                     &[
                         "--key-secret-id",
                         &name("canary", "json-number"),
@@ -519,22 +577,22 @@ fn a_recognisable_secret_reaches_no_output_on_any_error_path() {
             ),
             (
                 "plain secret read as JSON",
-                sign_env(&["--key-secret-id", &key, "--key-secret-field", "key", "--out", &out("o5")], &env),
+                sign_at(&["--key-secret-id", &key, "--key-secret-field", "key", "--out", &out("o5")], &env),
             ),
             (
                 "damaged key",
-                sign_env(
+                sign_at(
                     &["--key-secret-id", &name("canary", "damaged"), "--out", &out("o6")],
                     &with(env.clone(), &[("PASSPHRASE", &passphrase)]),
                 ),
             ),
             (
                 "garbage holding the passphrase",
-                sign_env(&["--key-secret-id", &name("canary", "garbage"), "--out", &out("o7")], &env),
+                sign_at(&["--key-secret-id", &name("canary", "garbage"), "--out", &out("o7")], &env),
             ),
             (
                 "passphrase secret is the JSON",
-                sign_env(
+                sign_at(
                     &[
                         "--key-secret-id",
                         &key,
@@ -550,14 +608,14 @@ fn a_recognisable_secret_reaches_no_output_on_any_error_path() {
             ),
             (
                 "signer, unreachable endpoint",
-                sign_env(
+                sign_at(
                     &["--key-secret-id", &key, "--out", &out("o9")],
                     &with([dead.clone(), sources.clone()].concat(), &[("SIGNER_AWS_MAX_ATTEMPTS", "1")]),
                 ),
             ),
             (
                 "copier, unreachable endpoint",
-                run_isolated(
+                run_at(
                     "copier",
                     &["--from", &out("amd"), "--to", "s3://some-bucket/x", "--json"],
                     &with(dead.clone(), &[("COPIER_MAX_ATTEMPTS", "1"), ("COPIER_PATH_STYLE", "true")]),
@@ -565,7 +623,7 @@ fn a_recognisable_secret_reaches_no_output_on_any_error_path() {
             ),
             (
                 "a successful run",
-                sign_env(
+                sign_at(
                     &[
                         "--key-secret-id",
                         &key,

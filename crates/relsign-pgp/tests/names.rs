@@ -3,7 +3,7 @@
 use std::path::{Component, Path};
 
 use proptest::prelude::*;
-use relsign_codebuild::validate_relative;
+use relsign_pgp::validate_relative;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]

@@ -10,18 +10,20 @@ use std::sync::Arc;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    ChecksumAlgorithm, ChecksumMode, ChecksumType, CompletedMultipartUpload, CompletedPart, ObjectCannedAcl,
+    ChecksumAlgorithm, ChecksumType, CompletedMultipartUpload, CompletedPart, ObjectCannedAcl,
     ServerSideEncryption, StorageClass,
 };
 use aws_sdk_s3::Client;
-use base64::Engine;
 use relsign_pgp::{Sha256, Sha256Hasher};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::error::{from_sdk, is_precondition_failure};
-use crate::plan::{same_object, SHA256_METADATA};
-use crate::{Action, Destination, Error, Phase, Plan, PlannedFile, RemoteObject};
+use crate::housekeeping::{abort, Inflight};
+use crate::object::{
+    content_type, crc64nvme, head, list_etags, object_settings, same_object, to_base64, SHA256_METADATA,
+};
+use crate::{Action, Error, Phase, Plan, PlannedFile};
 
 /// S3 allows at most this many parts per upload.
 const MAX_PARTS: u64 = 10_000;
@@ -68,31 +70,6 @@ pub fn part_size_for(size: u64, wanted: u64) -> u64 {
     wanted.max(MIN_PART).max(needed)
 }
 
-fn to_base64(bytes: impl AsRef<[u8]>) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-pub(crate) fn from_base64(s: &str) -> Option<Sha256> {
-    let bytes = base64::engine::general_purpose::STANDARD.decode(s).ok()?;
-    let arr: [u8; 32] = bytes.try_into().ok()?;
-    Some(Sha256(arr))
-}
-
-/// What every new object carries, on a PutObject or a CreateMultipartUpload (the two
-/// builders share these setters but no trait): content type, the SHA-256 metadata that
-/// makes re-runs idempotent, encryption, storage class and ACL.
-macro_rules! object_settings {
-    ($request:expr, $job:expr, $digest:expr) => {
-        $request
-            .content_type(content_type(&$job.file.file.name))
-            .metadata(SHA256_METADATA, $digest.to_string())
-            .set_server_side_encryption($job.opts.sse.as_deref().map(ServerSideEncryption::from))
-            .set_ssekms_key_id($job.opts.sse_kms_key_id.clone())
-            .set_storage_class($job.opts.storage_class.as_deref().map(StorageClass::from))
-            .set_acl($job.opts.acl.as_deref().map(ObjectCannedAcl::from))
-    };
-}
-
 struct Job {
     client: Client,
     bucket: String,
@@ -102,43 +79,6 @@ struct Job {
     cancel: Arc<AtomicBool>,
     progress: Arc<dyn Progress>,
     inflight: Inflight,
-}
-
-/// The multipart uploads this run has started and not yet completed or aborted: what a
-/// stopped run aborts before it exits.
-#[derive(Clone, Default)]
-pub struct Inflight(Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>);
-
-impl Inflight {
-    fn add(&self, upload_id: &str, key: &str) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(upload_id.to_string(), key.to_string());
-    }
-
-    fn remove(&self, upload_id: &str) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(upload_id);
-    }
-
-    /// Aborts every upload still open; returns how many were aborted.
-    pub async fn abort_all(&self, client: &Client, bucket: &str) -> usize {
-        let open: Vec<(String, String)> = self.0.lock().unwrap_or_else(|e| e.into_inner()).drain().collect();
-        let mut aborted = 0;
-        for (id, key) in open {
-            if abort(client, bucket, &key, &id).await.is_ok() {
-                aborted += 1;
-            }
-        }
-        aborted
-    }
-}
-
-/// Aborts one multipart upload; one already gone (completed or aborted by another run)
-/// is what was wanted.
-async fn abort(client: &Client, bucket: &str, key: &str, upload_id: &str) -> Result<(), Error> {
-    match client.abort_multipart_upload().bucket(bucket).key(key).upload_id(upload_id).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if e.as_service_error().and_then(|s| s.meta().code()) == Some("NoSuchUpload") => Ok(()),
-        Err(e) => Err(from_sdk(e, bucket, key, "AbortMultipartUpload")),
-    }
 }
 
 /// Uploads the plan, phase by phase: the checksum list first (it claims the prefix for this
@@ -244,50 +184,6 @@ async fn confirm_in_place(client: &Client, plan: &Plan, done: &[Uploaded]) -> Re
     Ok(())
 }
 
-/// Every object under the prefix: its size and ETag.
-pub(crate) async fn list_etags(
-    client: &Client,
-    dest: &Destination,
-) -> Result<std::collections::HashMap<String, (u64, Option<String>)>, Error> {
-    let mut present = std::collections::HashMap::new();
-    let mut pages =
-        client.list_objects_v2().bucket(&dest.bucket).prefix(&dest.prefix).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| from_sdk(e, &dest.bucket, &dest.prefix, "ListObjectsV2"))?;
-        for object in page.contents() {
-            let Some(key) = object.key() else { continue };
-            let size = object.size().unwrap_or(0).max(0) as u64;
-            present.insert(key.to_string(), (size, object.e_tag().map(str::to_string)));
-        }
-    }
-    Ok(present)
-}
-
-/// What S3 says of one object (None when there is none).
-pub(crate) async fn head(client: &Client, bucket: &str, key: &str) -> Result<Option<RemoteObject>, Error> {
-    let head = match client
-        .head_object()
-        .bucket(bucket)
-        .key(key)
-        .checksum_mode(ChecksumMode::Enabled)
-        .send()
-        .await
-    {
-        Ok(head) => head,
-        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => return Ok(None),
-        Err(e) => return Err(from_sdk(e, bucket, key, "HeadObject")),
-    };
-    let full = |c: &&str| !c.contains('-');
-    Ok(Some(RemoteObject {
-        size: head.content_length().unwrap_or(0).max(0) as u64,
-        etag: head.e_tag().map(str::to_string),
-        checksum_sha256: head.checksum_sha256().filter(full).and_then(from_base64),
-        checksum_crc64nvme: head.checksum_crc64_nvme().filter(full).map(str::to_string),
-        metadata_sha256: head.metadata().and_then(|m| m.get(SHA256_METADATA)).and_then(|h| h.parse().ok()),
-        etag_is_local_md5: false,
-    }))
-}
-
 /// A conditional write refused (412, or 409 for a conflicting concurrent write): another
 /// run wrote the key since the plan. If what is there now is this very file (the same
 /// release published by two runs at once), that is as good as having written it;
@@ -326,17 +222,6 @@ fn cancelled(job: &Job) -> Error {
         operation: "upload".into(),
         detail: "stopped because another upload failed".into(),
     }
-}
-
-fn content_type(name: &str) -> String {
-    let file = name.rsplit('/').next().unwrap_or(name);
-    if relsign_pgp::is_signature_name(file) {
-        return "application/pgp-signature".into();
-    }
-    if file == relsign_pgp::SUMS_NAME {
-        return "text/plain; charset=utf-8".into();
-    }
-    mime_guess::from_path(file).first_or_octet_stream().essence_str().to_string()
 }
 
 async fn single(job: &Job) -> Result<Uploaded, Error> {
@@ -549,92 +434,13 @@ async fn parts(job: &Job, upload_id: &str) -> Result<Uploaded, Error> {
     })
 }
 
-/// The CRC64NVME of `bytes`, base64 as S3 encodes it. Parts carry a CRC64NVME, not a
-/// SHA-256: S3 checks it against the bytes it receives just as well, at a fraction of the
-/// cost, and combines the parts' into the whole object's, which it keeps. The file's
-/// SHA-256, which the signature covers, is computed from the very bytes sent (`whole`).
-fn crc64nvme(bytes: &[u8]) -> String {
-    let mut crc = aws_smithy_checksums::ChecksumAlgorithm::Crc64Nvme.into_impl();
-    crc.update(bytes);
-    to_base64(crc.finalize())
-}
-
-/// The CRC64NVME of a whole file, base64, to compare with what S3 holds for a multipart
-/// object.
-pub(crate) fn crc64nvme_file(path: &std::path::Path) -> std::io::Result<String> {
-    let mut file = relsign_pgp::open_regular(path)?;
-    let mut crc = aws_smithy_checksums::ChecksumAlgorithm::Crc64Nvme.into_impl();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            return Ok(to_base64(crc.finalize()));
-        }
-        crc.update(&buf[..n]);
-    }
-}
-
 fn panic_error(job: &Job, e: tokio::task::JoinError) -> Error {
     Error::Internal { detail: format!("upload of s3://{}/{} failed: {e}", job.bucket, job.file.key) }
-}
-
-/// Aborts the multipart uploads left under the destination by an earlier run that was
-/// killed, for the keys this release writes only: other releases' uploads under a shared
-/// prefix (or a whole bucket) are not this run's to touch. Returns how many.
-pub async fn abort_stale_uploads(
-    client: &Client,
-    dest: &Destination,
-    keys: &std::collections::HashSet<String>,
-) -> Result<usize, Error> {
-    let mut aborted = 0;
-    let (mut key_marker, mut id_marker) = (None::<String>, None::<String>);
-    // Bounded: S3 lists at most 1000 uploads a page.
-    for _ in 0..10_000 {
-        let listed = client
-            .list_multipart_uploads()
-            .bucket(&dest.bucket)
-            .prefix(&dest.prefix)
-            .set_key_marker(key_marker.take())
-            .set_upload_id_marker(id_marker.take())
-            .send()
-            .await;
-        let listed = match listed {
-            Ok(listed) => listed,
-            // Some S3-compatible servers (s3s-fs among them) cannot list uploads: nothing to
-            // clean up that we could see.
-            Err(e) if e.as_service_error().and_then(|s| s.meta().code()) == Some("NotImplemented") => {
-                return Ok(aborted)
-            }
-            Err(e) => return Err(from_sdk(e, &dest.bucket, &dest.prefix, "ListMultipartUploads")),
-        };
-        for upload in listed.uploads() {
-            let (Some(key), Some(id)) = (upload.key(), upload.upload_id()) else { continue };
-            if keys.contains(key) {
-                abort(client, &dest.bucket, key, id).await?;
-                aborted += 1;
-            }
-        }
-        if !listed.is_truncated().unwrap_or(false) {
-            break;
-        }
-        key_marker = listed.next_key_marker().map(str::to_string);
-        id_marker = listed.next_upload_id_marker().map(str::to_string);
-        if key_marker.is_none() {
-            break;
-        }
-    }
-    Ok(aborted)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn part_checksums_are_crc64nvme_big_endian() {
-        // The check value of CRC-64/NVME for "123456789" (the CRC catalogue's).
-        assert_eq!(crc64nvme(b"123456789"), to_base64(0xAE8B_1486_0A79_9888u64.to_be_bytes()));
-    }
 
     #[test]
     fn part_size_grows_so_ten_thousand_parts_suffice() {
@@ -645,62 +451,4 @@ mod tests {
         assert!(five_tib.div_ceil(p) <= MAX_PARTS);
         assert_eq!(p % (1 << 20), 0);
     }
-
-    #[test]
-    fn content_types() {
-        assert_eq!(content_type("a/b.tar.asc"), "application/pgp-signature");
-        assert_eq!(content_type("manifest.json"), "application/json");
-        assert_eq!(content_type("SHA256SUMS"), "text/plain; charset=utf-8");
-        assert_eq!(content_type("x.unknownext"), "application/octet-stream");
-    }
-
-    #[test]
-    fn base64_round_trip() {
-        let d = Sha256::of(b"x");
-        assert_eq!(from_base64(&to_base64(d.0)), Some(d));
-    }
-}
-
-/// What the preflight found at a destination.
-#[derive(Debug, Clone)]
-pub struct Preflight {
-    /// Objects already under the prefix (the first page of a listing: at most 1000).
-    pub existing: usize,
-    pub more: bool,
-}
-
-/// Checks that `dest` can be listed and written without writing an object: a multipart
-/// upload is started under the prefix and aborted (both rights the copy role has; an
-/// object put there could not be deleted by it).
-pub async fn preflight(client: &Client, dest: &crate::Destination) -> Result<Preflight, Error> {
-    let listed = client
-        .list_objects_v2()
-        .bucket(&dest.bucket)
-        .prefix(&dest.prefix)
-        .max_keys(1000)
-        .send()
-        .await
-        .map_err(|e| from_sdk(e, &dest.bucket, &dest.prefix, "ListObjectsV2"))?;
-    let key = dest.key(".relsign-check");
-    let created = client
-        .create_multipart_upload()
-        .bucket(&dest.bucket)
-        .key(&key)
-        .send()
-        .await
-        .map_err(|e| from_sdk(e, &dest.bucket, &key, "CreateMultipartUpload"))?;
-    if let Some(id) = created.upload_id() {
-        client
-            .abort_multipart_upload()
-            .bucket(&dest.bucket)
-            .key(&key)
-            .upload_id(id)
-            .send()
-            .await
-            .map_err(|e| from_sdk(e, &dest.bucket, &key, "AbortMultipartUpload"))?;
-    }
-    Ok(Preflight {
-        existing: listed.key_count().unwrap_or(0).max(0) as usize,
-        more: listed.is_truncated().unwrap_or(false),
-    })
 }
