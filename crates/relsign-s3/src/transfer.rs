@@ -100,8 +100,12 @@ pub async fn execute(
     let cancel = Arc::new(AtomicBool::new(false));
     let mut done = Vec::new();
     for phase in Phase::ALL {
-        if phase == Phase::Seal {
-            confirm_in_place(client, plan, &done).await?;
+        // The confirmation guards the seal: a folder without a signed checksum list has no
+        // seal that could wrongly mark it complete (and on a server whose listing has no
+        // ETags, 20,000 unsigned files would cost 20,000 HeadObjects for nothing).
+        let sealing = plan.files.iter().any(|p| p.file.phase == Phase::Seal);
+        if phase == Phase::Seal && sealing {
+            confirm_in_place(client, plan, &done, opts.jobs).await?;
         }
         let mut set = JoinSet::new();
         let mut pending = Vec::new();
@@ -192,29 +196,51 @@ fn skipped(planned: &PlannedFile, etag: Option<String>) -> Uploaded {
 
 /// Before the seal: every other object of the release must be under the prefix, still the
 /// object this run wrote or found identical (same ETag). A concurrent `--overwrite` or a
-/// hand edit since then stops the run before it marks the release complete.
-async fn confirm_in_place(client: &Client, plan: &Plan, done: &[Uploaded]) -> Result<(), Error> {
+/// hand edit since then stops the run before it marks the release complete. The listing
+/// carries the ETags on S3; a server whose listing has none (s3s-fs) is asked object by
+/// object, `jobs` at a time: one after the other, each HeadObject's first-byte wait would
+/// add up before the seal.
+async fn confirm_in_place(client: &Client, plan: &Plan, done: &[Uploaded], jobs: usize) -> Result<(), Error> {
     let listed = list_etags(client, &plan.destination).await?;
+    let permits = Arc::new(Semaphore::new(jobs.max(1)));
+    let mut heads = JoinSet::new();
     for up in done {
-        let now = match listed.get(&up.key) {
+        let listed_etag = match listed.get(&up.key) {
             None => None,
             Some((_, Some(etag))) => Some(etag.clone()),
-            // A server whose listing carries no ETags (s3s-fs): ask for this one.
             Some((_, None)) => {
-                head(client, &plan.destination.bucket, &up.key).await?.map(|o| o.etag.unwrap_or_default())
+                let (client, bucket, permits, up) =
+                    (client.clone(), plan.destination.bucket.clone(), permits.clone(), up.clone());
+                heads.spawn(async move {
+                    let _permit = permits.acquire_owned().await.expect("semaphore open");
+                    let now = head(&client, &bucket, &up.key).await?.map(|o| o.etag.unwrap_or_default());
+                    Ok::<_, Error>((now, up))
+                });
+                continue;
             }
         };
-        let unchanged = match (now, up.etag.as_deref()) {
-            (None, _) => false,
-            (Some(now), Some(ours)) => now.trim_matches('"') == ours.trim_matches('"'),
-            // A server that returned no ETag on upload: presence is all that can be checked.
-            (Some(_), None) => true,
-        };
-        if !unchanged {
-            return Err(Error::NotSealed { bucket: plan.destination.bucket.clone(), key: up.key.clone() });
-        }
+        unchanged(plan, listed_etag, up)?;
+    }
+    while let Some(joined) = heads.join_next().await {
+        let (now, up) = joined.map_err(|e| Error::Internal { detail: e.to_string() })??;
+        unchanged(plan, now, &up)?;
     }
     Ok(())
+}
+
+/// The object at `up`'s key, by its ETag `now`, must be the one this run wrote or found.
+fn unchanged(plan: &Plan, now: Option<String>, up: &Uploaded) -> Result<(), Error> {
+    let same = match (now, up.etag.as_deref()) {
+        (None, _) => false,
+        (Some(now), Some(ours)) => now.trim_matches('"') == ours.trim_matches('"'),
+        // A server that returned no ETag on upload: presence is all that can be checked.
+        (Some(_), None) => true,
+    };
+    if same {
+        Ok(())
+    } else {
+        Err(Error::NotSealed { bucket: plan.destination.bucket.clone(), key: up.key.clone() })
+    }
 }
 
 /// A conditional write refused (412, or 409 for a conflicting concurrent write): another
