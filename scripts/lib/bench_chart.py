@@ -4,9 +4,11 @@
     python3 scripts/lib/bench_chart.py RESULTS_TSV OUT_SVG [SUBTITLE]
 
 RESULTS_TSV is the results.tsv scripts/bench writes, one measurement a line:
-category, workload, tool, run, wall seconds, peak RSS KiB (tab-separated). For each
-group (sign W, S, L; copy W to s3s-fs and to moto) it draws one horizontal bar per tool at
-its median seconds: relsign's own bar (tool `relsign` or `copier`) first and in its own
+category, workload, tool, run, wall seconds, peak RSS KiB, then (newer runs) client and
+server CPU seconds (tab-separated). For each group (sign W, S, L; copy W to s3s-fs, to the
+S3-shaped server and to moto; T and its re-run; the stage) it draws one horizontal bar per
+tool at its median seconds: relsign's own bar (tool `relsign`, `copier` or
+`relsign-handoff`) first and in its own
 colour, the other tools (the anchors) after it in grey, each labelled with its median and
 how many times slower (or faster) than relsign it is. `start` and `phase` rows are not
 drawn. SUBTITLE (for instance the machine description) goes under the title.
@@ -19,18 +21,23 @@ import statistics
 import sys
 from collections import defaultdict
 
-TITLE = "relsign against GnuPG, sq, the AWS CLI and rclone (median wall seconds, log scale)"
+TITLE = "relsign against GnuPG, sq, s5cmd, rclone, the AWS CLI and CRT (median wall seconds, log scale)"
 # (category, workload, heading), in drawing order; a group without data is left out.
 GROUPS = [
     ("sign", "W", "sign W"),
     ("sign", "S", "sign S"),
     ("sign", "L", "sign L"),
     ("copy-s3s-fs", "W", "copy W to s3s-fs"),
+    ("copy-shaped", "W", "copy W to s3s-fs shaped like S3 (per-connection cap, first-byte latency)"),
     ("copy-moto", "W", "copy W to moto"),
+    ("copy-small", "T", "copy T (20,000 x 1 KiB) to s3s-fs"),
+    ("rerun-small", "T", "copy T again, nothing to do"),
+    ("stage", "W", "the stage for W: build outputs to published release"),
 ]
-RELSIGN_TOOLS = ("relsign", "copier")
+RELSIGN_TOOLS = ("relsign", "copier", "relsign-handoff")
 # Anchors in this order (a prefix match: gpg-xargs-P<cores>); any other tool after them.
-ANCHOR_ORDER = ["gpg-reference-loop", "gpg-xargs-P", "sq-per-file", "aws_loop", "aws_sync", "rclone"]
+ANCHOR_ORDER = ["gpg-reference-loop", "gpg-xargs-P", "sq-per-file", "relsign-today", "reference", "s5cmd", "rclone",
+                "aws_sync", "aws_crt", "aws_loop"]
 
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 RELSIGN_COLOUR, ANCHOR_COLOUR = "#d9480f", "#9aa0a6"
@@ -54,10 +61,10 @@ def read_medians(path):
             if not line.strip() or line.startswith("#"):
                 continue
             fields = line.rstrip("\n").split("\t")
-            if len(fields) != 6:
-                print(f"bench_chart: {path}:{number}: not 6 fields, skipped", file=sys.stderr)
+            if len(fields) not in (6, 8):
+                print(f"bench_chart: {path}:{number}: not 6 or 8 fields, skipped", file=sys.stderr)
                 continue
-            cat, wl, tool, _run, secs, _rss = fields
+            cat, wl, tool, _run, secs = fields[:5]
             try:
                 runs[(cat, wl, tool)].append(float(secs))  # bc writes .52 for 0.52: float() takes it
             except ValueError:

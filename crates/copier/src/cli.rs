@@ -110,8 +110,10 @@ pub struct Args {
     #[arg(long, short, env = "COPIER_JOBS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
 
-    /// Files at least this large go up in parts
-    #[arg(long, env = "COPIER_MULTIPART_THRESHOLD", value_name = "SIZE", default_value = "16MiB", value_parser = size)]
+    /// Files at least this large always go up in parts (S3 takes at most 5 GiB in one PUT).
+    /// Smaller files go whole, streamed from disk, unless one is more than a connection's
+    /// share of the release (its bytes / --jobs): that one goes in parts
+    #[arg(long, env = "COPIER_MULTIPART_THRESHOLD", value_name = "SIZE", default_value = "5GiB", value_parser = size)]
     pub multipart_threshold: u64,
 
     /// Part size (grown automatically so that 10,000 parts suffice)

@@ -15,6 +15,7 @@ mod error;
 mod housekeeping;
 mod object;
 mod plan;
+mod schedule;
 mod transfer;
 
 pub use destination::Destination;

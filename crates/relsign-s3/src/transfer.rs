@@ -1,8 +1,9 @@
 //! The transfer engine: bounded concurrency across files and parts, one phase at a time,
-//! a checksum S3 verifies on every request (SHA-256 on a PUT, CRC64NVME on a part and on the
-//! whole multipart object), multipart uploads aborted on any failure, and writes that
-//! cannot race: a new object is written only if none is there (`If-None-Match: *`), a
-//! replacement only over the object planned against (`If-Match`).
+//! each file whole or in parts as `schedule` decides for the release, a checksum S3
+//! verifies on every request (SHA-256 on a PUT, CRC64NVME on a part and on the whole
+//! multipart object), multipart uploads aborted on any failure, and writes that cannot
+//! race: a new object is written only if none is there (`If-None-Match: *`), a replacement
+//! only over the object planned against (`If-Match`).
 
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +16,7 @@ use aws_sdk_s3::types::{
 };
 use aws_sdk_s3::Client;
 use relsign_pgp::{Sha256, Sha256Hasher};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::error::{from_sdk, is_precondition_failure};
@@ -23,6 +24,7 @@ use crate::housekeeping::{abort, Inflight};
 use crate::object::{
     content_type, crc64nvme, head, list_etags, object_settings, same_object, to_base64, SHA256_METADATA,
 };
+use crate::schedule::{schedule, Shape};
 use crate::{Action, Error, Phase, Plan, PlannedFile};
 
 /// S3 allows at most this many parts per upload.
@@ -33,8 +35,9 @@ const MIN_PART: u64 = 5 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct UploadOptions {
     /// Requests (whole objects or parts) in flight at once; also bounds memory to about
-    /// `jobs × part_size`.
+    /// `jobs × part_size` (whole objects stream from disk, parts are read into memory).
     pub jobs: usize,
+    /// Files at least this large always go in parts; smaller ones as `schedule` decides.
     pub multipart_threshold: u64,
     pub part_size: u64,
     pub sse: Option<String>,
@@ -97,52 +100,86 @@ pub async fn execute(
     let cancel = Arc::new(AtomicBool::new(false));
     let mut done = Vec::new();
     for phase in Phase::ALL {
-        if phase == Phase::Seal {
-            confirm_in_place(client, plan, &done).await?;
+        // The confirmation guards the seal: a folder without a signed checksum list has no
+        // seal that could wrongly mark it complete (and on a server whose listing has no
+        // ETags, 20,000 unsigned files would cost 20,000 HeadObjects for nothing).
+        let sealing = plan.files.iter().any(|p| p.file.phase == Phase::Seal);
+        if phase == Phase::Seal && sealing {
+            confirm_in_place(client, plan, &done, opts.jobs).await?;
         }
         let mut set = JoinSet::new();
+        let mut pending = Vec::new();
         for planned in plan.files.iter().filter(|p| p.file.phase == phase) {
             if planned.action == Action::Skip {
                 let skipped = skipped(planned, planned.etag.clone());
                 progress.file_done(&skipped);
                 done.push(skipped);
-                continue;
+            } else {
+                pending.push(planned);
             }
+        }
+        let mut first_error = None;
+        let sizes: Vec<u64> = pending.iter().map(|p| p.file.size).collect();
+        for (i, shape) in schedule(&sizes, opts.jobs, opts.part_size, opts.multipart_threshold) {
             let job = Job {
                 client: client.clone(),
                 bucket: plan.destination.bucket.clone(),
-                file: planned.clone(),
+                file: pending[i].clone(),
                 opts: opts.clone(),
                 permits: permits.clone(),
                 cancel: cancel.clone(),
                 progress: progress.clone(),
                 inflight: inflight.clone(),
             };
-            set.spawn(upload_one(job));
-        }
-        let mut first_error = None;
-        while let Some(joined) = set.join_next().await {
-            match joined {
-                Ok(Ok(up)) => {
-                    progress.file_done(&up);
-                    done.push(up);
+            match shape {
+                // The permit taken here, in the schedule's order: the largest files start first.
+                Shape::Whole => {
+                    let permit = permits.clone().acquire_owned().await.expect("semaphore open");
+                    set.spawn(async move { single(&job, permit).await });
                 }
-                Ok(Err(e)) => {
-                    cancel.store(true, Ordering::SeqCst);
-                    first_error.get_or_insert(e);
-                }
-                Err(panic) => {
-                    cancel.store(true, Ordering::SeqCst);
-                    first_error
-                        .get_or_insert(Error::Internal { detail: format!("upload task failed: {panic}") });
+                Shape::Parts => {
+                    set.spawn(async move { multipart(&job).await });
                 }
             }
+            while let Some(joined) = set.try_join_next() {
+                settle(joined, &mut done, &mut first_error, &cancel, &*progress);
+            }
+            if first_error.is_some() {
+                break;
+            }
+        }
+        while let Some(joined) = set.join_next().await {
+            settle(joined, &mut done, &mut first_error, &cancel, &*progress);
         }
         if let Some(e) = first_error {
             return Err(e);
         }
     }
     Ok(done)
+}
+
+/// One finished upload: recorded, or its error kept (the first) and no new request started.
+fn settle(
+    joined: Result<Result<Uploaded, Error>, tokio::task::JoinError>,
+    done: &mut Vec<Uploaded>,
+    first_error: &mut Option<Error>,
+    cancel: &AtomicBool,
+    progress: &dyn Progress,
+) {
+    match joined {
+        Ok(Ok(up)) => {
+            progress.file_done(&up);
+            done.push(up);
+        }
+        Ok(Err(e)) => {
+            cancel.store(true, Ordering::SeqCst);
+            first_error.get_or_insert(e);
+        }
+        Err(panic) => {
+            cancel.store(true, Ordering::SeqCst);
+            first_error.get_or_insert(Error::Internal { detail: format!("upload task failed: {panic}") });
+        }
+    }
 }
 
 fn skipped(planned: &PlannedFile, etag: Option<String>) -> Uploaded {
@@ -159,29 +196,51 @@ fn skipped(planned: &PlannedFile, etag: Option<String>) -> Uploaded {
 
 /// Before the seal: every other object of the release must be under the prefix, still the
 /// object this run wrote or found identical (same ETag). A concurrent `--overwrite` or a
-/// hand edit since then stops the run before it marks the release complete.
-async fn confirm_in_place(client: &Client, plan: &Plan, done: &[Uploaded]) -> Result<(), Error> {
+/// hand edit since then stops the run before it marks the release complete. The listing
+/// carries the ETags on S3; a server whose listing has none (s3s-fs) is asked object by
+/// object, `jobs` at a time: one after the other, each HeadObject's first-byte wait would
+/// add up before the seal.
+async fn confirm_in_place(client: &Client, plan: &Plan, done: &[Uploaded], jobs: usize) -> Result<(), Error> {
     let listed = list_etags(client, &plan.destination).await?;
+    let permits = Arc::new(Semaphore::new(jobs.max(1)));
+    let mut heads = JoinSet::new();
     for up in done {
-        let now = match listed.get(&up.key) {
+        let listed_etag = match listed.get(&up.key) {
             None => None,
             Some((_, Some(etag))) => Some(etag.clone()),
-            // A server whose listing carries no ETags (s3s-fs): ask for this one.
             Some((_, None)) => {
-                head(client, &plan.destination.bucket, &up.key).await?.map(|o| o.etag.unwrap_or_default())
+                let (client, bucket, permits, up) =
+                    (client.clone(), plan.destination.bucket.clone(), permits.clone(), up.clone());
+                heads.spawn(async move {
+                    let _permit = permits.acquire_owned().await.expect("semaphore open");
+                    let now = head(&client, &bucket, &up.key).await?.map(|o| o.etag.unwrap_or_default());
+                    Ok::<_, Error>((now, up))
+                });
+                continue;
             }
         };
-        let unchanged = match (now, up.etag.as_deref()) {
-            (None, _) => false,
-            (Some(now), Some(ours)) => now.trim_matches('"') == ours.trim_matches('"'),
-            // A server that returned no ETag on upload: presence is all that can be checked.
-            (Some(_), None) => true,
-        };
-        if !unchanged {
-            return Err(Error::NotSealed { bucket: plan.destination.bucket.clone(), key: up.key.clone() });
-        }
+        unchanged(plan, listed_etag, up)?;
+    }
+    while let Some(joined) = heads.join_next().await {
+        let (now, up) = joined.map_err(|e| Error::Internal { detail: e.to_string() })??;
+        unchanged(plan, now, &up)?;
     }
     Ok(())
+}
+
+/// The object at `up`'s key, by its ETag `now`, must be the one this run wrote or found.
+fn unchanged(plan: &Plan, now: Option<String>, up: &Uploaded) -> Result<(), Error> {
+    let same = match (now, up.etag.as_deref()) {
+        (None, _) => false,
+        (Some(now), Some(ours)) => now.trim_matches('"') == ours.trim_matches('"'),
+        // A server that returned no ETag on upload: presence is all that can be checked.
+        (Some(_), None) => true,
+    };
+    if same {
+        Ok(())
+    } else {
+        Err(Error::NotSealed { bucket: plan.destination.bucket.clone(), key: up.key.clone() })
+    }
 }
 
 /// A conditional write refused (412, or 409 for a conflicting concurrent write): another
@@ -203,14 +262,6 @@ async fn lost_race(job: &Job, operation: &str) -> Result<Uploaded, Error> {
     })
 }
 
-async fn upload_one(job: Job) -> Result<Uploaded, Error> {
-    if job.file.file.size < job.opts.multipart_threshold {
-        single(&job).await
-    } else {
-        multipart(&job).await
-    }
-}
-
 fn read_error(job: &Job, e: std::io::Error) -> Error {
     Error::Read { path: job.file.file.path.clone(), detail: e.to_string() }
 }
@@ -224,25 +275,30 @@ fn cancelled(job: &Job) -> Error {
     }
 }
 
-async fn single(job: &Job) -> Result<Uploaded, Error> {
-    let _permit = job.permits.acquire().await.expect("semaphore open");
+/// One PutObject, its body streamed from the file (no copy of it in memory), with the
+/// signed SHA-256 in the checksum header: S3 computes the digest of the bytes it receives
+/// and refuses the object (BadDigest) unless it is that one, so a file changed since it was
+/// signed is never published, and this side hashes nothing.
+async fn single(job: &Job, _permit: OwnedSemaphorePermit) -> Result<Uploaded, Error> {
     if job.cancel.load(Ordering::SeqCst) {
         return Err(cancelled(job));
     }
     let f = &job.file.file;
-    let bytes = std::fs::read(&f.path).map_err(|e| read_error(job, e))?;
-    let digest = Sha256::of(&bytes);
-    if digest != f.sha256 || bytes.len() as u64 != f.size {
-        return Err(Error::Changed { path: f.path.clone() });
-    }
-    let checksum = to_base64(digest.0);
-    let len = bytes.len() as u64;
+    let body = ByteStream::read_from()
+        .path(&f.path)
+        .buffer_size(256 << 10)
+        .length(aws_sdk_s3::primitives::Length::Exact(f.size))
+        .build()
+        .await
+        .map_err(|e| Error::Read { path: f.path.clone(), detail: e.to_string() })?;
+    let checksum = to_base64(f.sha256.0);
     let request = job
         .client
         .put_object()
         .bucket(&job.bucket)
         .key(&job.file.key)
-        .body(ByteStream::from(bytes))
+        .content_length(f.size as i64)
+        .body(body)
         // The algorithm named as well as the value: S3 needs only the value, but
         // S3-compatible servers (moto among them) record an object's checksum only when
         // the request names its algorithm.
@@ -253,23 +309,35 @@ async fn single(job: &Job) -> Result<Uploaded, Error> {
     // No SigV4 hash of the body: its SHA-256 is already in the signed x-amz-checksum-sha256
     // header, which S3 checks against the bytes it receives. Hashing it twice more per byte
     // (once for the signature) only costs CPU.
-    let sent = object_settings!(request, job, digest).customize().disable_payload_signing().send().await;
+    let sent = object_settings!(request, job, f.sha256).customize().disable_payload_signing().send().await;
     let out = match sent {
         Ok(out) => out,
         Err(e) if is_precondition_failure(&e) => return lost_race(job, "PutObject").await,
+        Err(e) if changed(&e, f) => return Err(Error::Changed { path: f.path.clone() }),
         Err(e) => return Err(from_sdk(e, &job.bucket, &job.file.key, "PutObject")),
     };
     compare(job, &checksum, out.checksum_sha256())?;
-    job.progress.bytes_sent(len);
+    job.progress.bytes_sent(f.size);
     Ok(Uploaded {
         name: f.name.clone(),
         key: job.file.key.clone(),
         size: f.size,
-        sha256: digest,
+        sha256: f.sha256,
         action: job.file.action,
         parts: 0,
         etag: out.e_tag().map(str::to_string),
     })
+}
+
+/// Whether a refused PutObject means the file is not what was signed: S3 found other bytes
+/// than the SHA-256 said (BadDigest), or the file is no longer the size planned (the body
+/// could not be read to its end).
+fn changed<E: aws_sdk_s3::error::ProvideErrorMetadata, R>(
+    e: &aws_sdk_s3::error::SdkError<E, R>,
+    f: &crate::LocalFile,
+) -> bool {
+    e.as_service_error().and_then(|s| s.code()) == Some("BadDigest")
+        || std::fs::metadata(&f.path).map_or(true, |m| m.len() != f.size)
 }
 
 impl Job {

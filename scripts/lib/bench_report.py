@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Writes bench/RESULTS.md from the raw figures scripts/bench collected (standard library only).
+
+    bench_report.py RESULTS_TSV OUT_MD SHA_KBS CORES MACHINE VERSIONS RUNS PARTS SHAPE
+
+RESULTS_TSV: one measurement a line, tab-separated: category, workload, tool, run, wall
+seconds, peak RSS KiB, client CPU seconds, server CPU seconds. Every ratio is between two
+medians of the same run of scripts/bench (rows of parts not run, PARTS names those that
+were, come from the previous run and are marked). bench/analysis.md, the hand-written
+reading of the figures, is appended.
+"""
+import collections
+import datetime
+import os
+import statistics
+import sys
+
+tsv, out, sha_kbs, cores, machine, versions, runs, parts, shape = sys.argv[1:]
+rows = collections.defaultdict(list)
+for line in open(tsv):
+    f = line.rstrip("\n").split("\t")
+    if len(f) == 6:
+        f += ["0", "0"]
+    cat, wl, tool, run, secs, rss, cpu, server = f
+    rows[(cat, wl, tool)].append((float(secs), int(rss), float(cpu), float(server)))
+
+
+def median(values):
+    return statistics.median(values)
+
+
+# (median wall, max RSS, median client CPU, median server CPU, runs)
+med = {
+    k: (median(s for s, *_ in v), max(r for _, r, *_ in v), median(c for *_, c, _ in v), median(x for *_, x in v), len(v))
+    for k, v in rows.items()
+}
+MIB = {"W": 8 * 150 + 6 * 20 + 4 * 5 + 2 * 8 / 1024, "S": 200 * 64 / 1024, "L": 4096, "T": 20000 / 1024}
+# What is copied of W: the artifacts, their signatures, SHA256SUMS(.asc), manifest.json.
+MIB["W-signed"] = MIB["W"] + 0.05
+per_core = float(sha_kbs) * 1000 / 2**20
+limit = per_core * int(cores)
+ran = parts.split()
+carried = {"sign": "sign" not in ran, "copy": "copy" not in ran, "small": "small" not in ran, "stage": "stage" not in ran}
+
+
+def from_previous(part):
+    return " (rows from the previous run: this run did not measure them)" if carried[part] else ""
+
+
+lines = ["# relsign benchmark", "",
+         f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC by `scripts/bench` on {machine}; parts run: {parts}.",
+         f"Tools: {versions}.", f"Median of {runs} runs (moto: 1 run), tools alternating; every signature checked with gpgv, every copy compared byte for byte.",
+         "sq signs with an unprotected RSA-4096 key (it cannot take a passphrase non-interactively); the others use a protected one.", ""]
+targets = []
+
+# ---- signing -------------------------------------------------------------------------
+lines += [f"## Signing{from_previous('sign')}", "", "| workload | tool | median s | MiB/s | peak RSS MiB | relsign speed-up |", "|---|---|---:|---:|---:|---:|"]
+for wl in ["W", "S", "L"]:
+    base = med.get(("sign", wl, "relsign"))
+    for (cat, w, tool), (s, rss, *_rest) in sorted(med.items(), key=lambda kv: (kv[0][1], kv[1][0])):
+        if cat != "sign" or w != wl:
+            continue
+        ratio = f"{s / base[0]:.1f}x" if base and tool != "relsign" else ""
+        lines.append(f"| {wl} | {tool} | {s:.2f} | {MIB[wl] / s:.0f} | {rss / 1024:.1f} | {ratio} |")
+    ref = med.get(("sign", wl, "gpg-reference-loop"))
+    if base and ref and wl in ("W", "S"):
+        want = 10 if wl == "W" else 50
+        targets.append((f"sign {wl} at least {want}x faster than the reference loop", f"{ref[0] / base[0]:.1f}x", ref[0] / base[0] >= want))
+    if base and wl == "W":
+        share = MIB["W"] / base[0] / limit
+        targets.append((f"sign W at 80% or more of the {cores}-core SHA-256 limit ({limit:.0f} MiB/s)", f"{share * 100:.0f}%", share >= 0.8))
+    if base and wl == "L":
+        targets.append(("sign L with peak RSS at most 64 MiB", f"{base[1] / 1024:.1f} MiB", base[1] / 1024 <= 64))
+lines += ["", f"Hashing limit: OpenSSL SHA-256 (16 KiB blocks) {per_core:.0f} MiB/s per core, {limit:.0f} MiB/s on {cores} cores.", ""]
+lines += ["## Start-up", "", "| command | median ms |", "|---|---:|"]
+for (cat, w, tool), (s, *_rest) in sorted(med.items()):
+    if cat == "start":
+        lines.append(f"| {tool} | {s * 1000:.1f} |")
+        targets.append((f"{tool} under 10 ms (median of 50, fork and exec included)", f"{s * 1000:.1f} ms", s < 0.010))
+lines += ["", "Inside a relsign run (from `signer sign --json`; the key is fetched and unlocked while the artifacts are read):", "",
+          "| workload | key unlock s | start to first artifact hashed ms |", "|---|---:|---:|"]
+for wl in ["W", "S", "L"]:
+    key, first = med.get(("phase", wl, "key_seconds")), med.get(("phase", wl, "first_hashed_seconds"))
+    if key and first:
+        lines.append(f"| {wl} | {key[0]:.3f} | {first[0] * 1000:.1f} |")
+
+# ---- copying -------------------------------------------------------------------------
+# The anchors at their documented defaults (the reference loop is the pipeline, not a client).
+DEFAULTS = ["s5cmd", "rclone", "rclone_debian", "aws_sync", "aws_crt"]
+SERVERS = {"s3s-fs": "s3s-fs on loopback", "shaped": f"s3s-fs behind the S3-shaped proxy ({shape})", "moto": "moto on loopback"}
+
+
+def copy_table(cat, wl, mib, heading):
+    base = med.get((cat, wl, "copier"))
+    out_lines = [heading, "", "| tool | median s | MiB/s | client CPU s/GiB | server CPU s/GiB | peak RSS MiB | copier speed-up |",
+                 "|---|---:|---:|---:|---:|---:|---:|"]
+    for (c, w, tool), (s, rss, cpu, server, n) in sorted(med.items(), key=lambda kv: kv[1][0]):
+        if c != cat or w != wl:
+            continue
+        ratio = f"{s / base[0]:.2f}x" if base and tool != "copier" else ""
+        gib = mib / 1024
+        out_lines.append(f"| {tool} | {s:.2f} | {mib / s:.0f} | {cpu / gib:.2f} | {server / gib:.2f} | {rss / 1024:.1f} | {ratio} |")
+    return out_lines + [""]
+
+
+lines += ["", f"## Copying W with its signatures{from_previous('copy')}", "",
+          "`_jobs` rows: the tool at copier's concurrency (" + "8 requests on this machine" + "); the others at the tool's documented defaults.",
+          "Client CPU: user + system seconds of the tool and its children (GNU time); server CPU: s3s-fs (and the proxy) over the same run.", ""]
+for server, title in SERVERS.items():
+    cat = f"copy-{server}"
+    if not any(k[0] == cat for k in med):
+        continue
+    lines += copy_table(cat, "W", MIB["W-signed"], f"### {title}")
+    base = med.get((cat, "W", "copier"))
+    anchors = {t: med[(cat, "W", t)] for t in DEFAULTS if (cat, "W", t) in med}
+    if base and anchors and server in ("s3s-fs", "shaped"):
+        fastest = min(anchors, key=lambda t: anchors[t][0])
+        want = 1.2 if server == "s3s-fs" else 1.5
+        ratio = anchors[fastest][0] / base[0]
+        targets.append((f"copy W on {server}: at least {want}x the fastest anchor's defaults ({fastest})", f"{ratio:.2f}x", ratio >= want))
+        every = {t: v for (c, w, t), v in med.items() if c == cat and w == "W"}
+        lowest = min(every, key=lambda t: every[t][2])
+        targets.append((f"copy W on {server}: lowest client CPU per GiB of all tools", f"copier {base[2] / (MIB['W-signed'] / 1024):.2f} s/GiB, lowest {lowest}", lowest == "copier"))
+    if base and server == "s3s-fs" and (cat, "W", "aws_loop") in med:
+        loop = med[(cat, "W", "aws_loop")][0]
+        targets.append(("copy W at least 3x faster than the aws s3 cp loop", f"{loop / base[0]:.1f}x", loop / base[0] >= 3))
+        targets.append(("copier peak RSS at most jobs x part size + 64 MiB (8 x 8 + 64 = 128 MiB)", f"{base[1] / 1024:.0f} MiB", base[1] / 1024 <= 128))
+
+if any(k[0] == "copy-small" for k in med):
+    lines += [f"## 20,000 x 1 KiB (T) to s3s-fs{from_previous('small')}", ""]
+    lines += copy_table("copy-small", "T", MIB["T"], "### Copy")
+    lines += copy_table("rerun-small", "T", MIB["T"], "### Again, with nothing to do")
+    c, s5 = med.get(("copy-small", "T", "copier")), med.get(("copy-small", "T", "s5cmd"))
+    if c and s5:
+        targets.append(("copy T at least as fast as s5cmd", f"{s5[0] / c[0]:.2f}x", c[0] <= s5[0]))
+    c, sync = med.get(("rerun-small", "T", "copier")), med.get(("rerun-small", "T", "aws_sync"))
+    if c and sync:
+        targets.append(("re-run of T with nothing to do at least as fast as aws s3 sync", f"{sync[0] / c[0]:.2f}x", c[0] <= sync[0]))
+
+# ---- the stage -----------------------------------------------------------------------
+designs = [d for d in ("reference", "relsign-today", "relsign-handoff") if ("stage", "W", d) in med]
+if designs:
+    lines += [f"## The stage: W's build outputs ready to release published and verified{from_previous('stage')}", "",
+              "Each action as CodePipeline and CodeBuild run it: its inputs downloaded from the artifact bucket and unzipped,",
+              "its commands, its output zipped and uploaded; the artifact bucket and the release bucket on the S3-shaped server.", "",
+              "| design | median s | client CPU s | speed-up over relsign-today |", "|---|---:|---:|---:|"]
+    today = med.get(("stage", "W", "relsign-today"))
+    for d in designs:
+        s, _, cpu, _, _ = med[("stage", "W", d)]
+        ratio = f"{today[0] / s:.2f}x" if today and d != "relsign-today" else ""
+        lines.append(f"| {d} | {s:.1f} | {cpu:.1f} | {ratio} |")
+    lines += ["", "Steps (median s):", "", "| design | step | median s | client CPU s |", "|---|---|---:|---:|"]
+    for d in ["builds"] + designs:
+        for (c, w, step), (s, _, cpu, _, _) in med.items():
+            if c == "stage-step" and w == d:
+                lines.append(f"| {'every design' if d == 'builds' else d} | {step} | {s:.2f} | {cpu:.2f} |")
+    new = med.get(("stage", "W", "relsign-handoff"))
+    if today and new:
+        targets.append(("the stage for W at least 1.5x faster than relsign's pipeline today", f"{today[0] / new[0]:.2f}x", today[0] / new[0] >= 1.5))
+
+lines += ["", "## Targets", "", "| target | measured | met |", "|---|---:|:---:|"]
+lines += [f"| {t} | {m} | {'yes' if ok else 'NO'} |" for t, m, ok in targets]
+analysis = os.path.join(os.path.dirname(out), "analysis.md")
+if os.path.exists(analysis):
+    lines += ["", open(analysis).read().rstrip()]
+open(out, "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
