@@ -318,15 +318,7 @@ async fn single(job: &Job, _permit: OwnedSemaphorePermit) -> Result<Uploaded, Er
     };
     compare(job, &checksum, out.checksum_sha256())?;
     job.progress.bytes_sent(f.size);
-    Ok(Uploaded {
-        name: f.name.clone(),
-        key: job.file.key.clone(),
-        size: f.size,
-        sha256: f.sha256,
-        action: job.file.action,
-        parts: 0,
-        etag: out.e_tag().map(str::to_string),
-    })
+    Ok(job.uploaded(0, out.e_tag()))
 }
 
 /// Whether a refused PutObject means the file is not what was signed: S3 found other bytes
@@ -341,6 +333,20 @@ fn changed<E: aws_sdk_s3::error::ProvideErrorMetadata, R>(
 }
 
 impl Job {
+    /// This file's outcome once S3 has taken it whole (`parts` 0) or in parts.
+    fn uploaded(&self, parts: usize, etag: Option<&str>) -> Uploaded {
+        let f = &self.file.file;
+        Uploaded {
+            name: f.name.clone(),
+            key: self.file.key.clone(),
+            size: f.size,
+            sha256: f.sha256,
+            action: self.file.action,
+            parts,
+            etag: etag.map(str::to_string),
+        }
+    }
+
     /// A new object is written only where there is none.
     fn if_none_match(&self) -> Option<String> {
         (self.file.action == Action::Upload).then(|| "*".to_string())
@@ -491,15 +497,7 @@ async fn parts(job: &Job, upload_id: &str) -> Result<Uploaded, Error> {
         Err(e) => return Err(from_sdk(e, &job.bucket, &job.file.key, "CompleteMultipartUpload")),
     };
     compare(job, &full, out.checksum_crc64_nvme())?;
-    Ok(Uploaded {
-        name: f.name.clone(),
-        key: job.file.key.clone(),
-        size: f.size,
-        sha256: f.sha256,
-        action: job.file.action,
-        parts: count,
-        etag: out.e_tag().map(str::to_string),
-    })
+    Ok(job.uploaded(count, out.e_tag()))
 }
 
 fn panic_error(job: &Job, e: tokio::task::JoinError) -> Error {
