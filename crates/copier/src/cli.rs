@@ -106,9 +106,15 @@ pub struct Args {
     #[arg(long, env = "COPIER_JUNIT", value_name = "FILE")]
     pub junit: Option<PathBuf>,
 
-    /// Requests (objects or parts) in flight at once [default: 4 per core, 4 to 16]
+    /// Transfers (parts, and whole files over 256 KiB) in flight at once; memory stays under
+    /// about N x --part-size [default: 4 per core, 4 to 16]
     #[arg(long, short, env = "COPIER_JOBS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
+
+    /// Small requests (whole files of at most 256 KiB, HeadObjects) in flight at once, beside
+    /// the --jobs transfers: on S3 each mostly waits for the first byte
+    #[arg(long, env = "COPIER_REQUESTS", value_name = "N", default_value = "64", value_parser = clap::value_parser!(u16).range(1..))]
+    pub requests: u16,
 
     /// Files at least this large always go up in parts (S3 takes at most 5 GiB in one PUT).
     /// Smaller files go whole, streamed from disk, unless one is more than a connection's

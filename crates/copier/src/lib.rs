@@ -26,6 +26,7 @@ where
 {
     // Before anything else, and so before any secret is loaded.
     relsign_cli::harden_or_warn("copier");
+    relsign_cli::quiet_library_backtraces();
     let cli = cli::Cli::parse_from(args);
     relsign_cli::logging::init("copier", &cli.log);
     let result = match cli.command {

@@ -168,7 +168,7 @@ fn publish(args: &Args, record: &mut Record) -> Result<Exit, Failure> {
     runtime.block_on(async {
         let config = relsign_aws::load(&aws_options(args)).await?;
         let client = relsign_aws::s3_client(&config, args.path_style);
-        let plan = Plan::make(&client, &dest, files, args.overwrite, options.jobs).await?;
+        let plan = Plan::make(&client, &dest, files, args.overwrite, options.requests).await?;
         record.plan = Some(plan.clone());
         let count = |a: relsign_s3::Action| plan.files.iter().filter(|p| p.action == a).count();
         tracing::debug!(
@@ -215,6 +215,7 @@ fn publish(args: &Args, record: &mut Record) -> Result<Exit, Failure> {
 pub(crate) fn upload_options(args: &Args, cores: usize) -> UploadOptions {
     UploadOptions {
         jobs: args.jobs.map(usize::from).unwrap_or_else(|| (cores * 4).clamp(4, 16)),
+        requests: usize::from(args.requests),
         multipart_threshold: args.multipart_threshold,
         part_size: args.part_size,
         sse: args.sse.clone(),

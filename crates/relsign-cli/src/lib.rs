@@ -10,7 +10,7 @@ pub mod logging;
 pub mod preflight;
 mod process;
 mod signals;
-pub use process::{harden, harden_or_warn};
+pub use process::{harden, harden_or_warn, quiet_library_backtraces};
 pub use signals::{on_stop_signal, StopSignal};
 
 /// The documented exit codes of `signer` and `copier`.

@@ -206,8 +206,35 @@ pub fn starts_with_secret_key(path: &Path) -> io::Result<bool> {
     let file = open_regular(path)?;
     let mut head = Vec::with_capacity(CAPTURE);
     file.take(CAPTURE as u64).read_to_end(&mut head)?;
+    Ok(secret_at_start(&head))
+}
+
+/// Hashes `path` in one pass and says, from the same read, what `starts_with_secret_key`
+/// says of it: one open and one read per file for a folder whose files have no signed
+/// digest yet.
+pub fn sha256_and_secret_start(path: &Path) -> io::Result<(crate::Sha256, bool)> {
+    let mut file = open_regular(path)?;
+    let mut hasher = crate::Sha256Hasher::new();
+    let mut head = Vec::new();
+    // Under musl's threshold for mapping an allocation of its own: one buffer per file.
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Ok((hasher.finish(), secret_at_start(&head)));
+        }
+        if head.len() < CAPTURE {
+            let take = (CAPTURE - head.len()).min(n);
+            head.extend_from_slice(&buf[..take]);
+        }
+        hasher.update(&buf[..n]);
+    }
+}
+
+/// The decision on a file's first `CAPTURE` bytes, leading white space skipped.
+fn secret_at_start(head: &[u8]) -> bool {
     let start = head.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(head.len());
-    Ok(is_secret_key_block(&head[start..]))
+    is_secret_key_block(&head[start..])
 }
 
 /// Whether an armored block in `bytes` carries a CRC-24 line that does not match the data

@@ -5,8 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use relsign_pgp::{
-    sha256_file, ChecksumList, Sha256, MANIFEST_NAME, MAX_KEY_BYTES, MAX_NAME_PART_BYTES, SUMS_NAME,
-    SUMS_SIG_NAME,
+    ChecksumList, Sha256, MANIFEST_NAME, MAX_KEY_BYTES, MAX_NAME_PART_BYTES, SUMS_NAME, SUMS_SIG_NAME,
 };
 
 use crate::object::{head, list_etags, md5_file, plain_md5, same_object};
@@ -89,15 +88,19 @@ pub fn scan(dir: &Path) -> Result<Vec<LocalFile>, Error> {
         if let Err(why) = relsign_pgp::validate_relative(&name) {
             return Err(Error::BadName { path, why: why.into() });
         }
-        // A key file is refused here even without the gate (which reads every byte).
-        if relsign_pgp::starts_with_secret_key(&path).map_err(|e| read_err(&path, &e))? {
+        // A key file is refused here even without the gate (which reads every byte); a file
+        // with no signed digest is hashed in the same read.
+        let (sha256, secret) = match listed.get(&name) {
+            Some(d) => (d, relsign_pgp::starts_with_secret_key(&path)),
+            None => match relsign_pgp::sha256_and_secret_start(&path) {
+                Ok((d, secret)) => (d, Ok(secret)),
+                Err(e) => return Err(read_err(&path, &e)),
+            },
+        };
+        if secret.map_err(|e| read_err(&path, &e))? {
             return Err(Error::SecretMaterial { path });
         }
         let size = entry.metadata().map_err(|e| read_err(&path, &e))?.len();
-        let sha256 = match listed.get(&name) {
-            Some(d) => d,
-            None => sha256_file(&path).map_err(|e| read_err(&path, &e))?,
-        };
         let phase = Phase::of(&name);
         files.push(LocalFile { name, path, size, sha256, phase });
     }
@@ -153,10 +156,10 @@ impl Plan {
         destination: &Destination,
         files: Vec<LocalFile>,
         overwrite: bool,
-        jobs: usize,
+        requests: usize,
     ) -> Result<Plan, Error> {
         check_keys(destination, &files)?;
-        let remote = list(client, destination, &files, jobs).await?;
+        let remote = list(client, destination, &files, requests).await?;
         let mut planned = Vec::new();
         let mut conflicts = Vec::new();
         for file in files {
@@ -185,17 +188,17 @@ impl Plan {
 
 /// Every object under the prefix that the release would write, with what S3 says of it:
 /// from the listing alone when its ETag is the local file's MD5 (a single PUT without
-/// SSE-KMS, on S3 and moto), else from a HeadObject, `jobs` at a time. A re-run of 20,000
+/// SSE-KMS, on S3 and moto), else from a HeadObject, `requests` at a time. A re-run of 20,000
 /// published files then costs 20 listing pages, not 20,000 requests.
 async fn list(
     client: &aws_sdk_s3::Client,
     dest: &Destination,
     files: &[LocalFile],
-    jobs: usize,
+    requests: usize,
 ) -> Result<HashMap<String, RemoteObject>, Error> {
     let by_key: HashMap<String, &LocalFile> = files.iter().map(|f| (dest.key(&f.name), f)).collect();
     let present = list_etags(client, dest).await?;
-    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(requests.max(1)));
     let mut heads = tokio::task::JoinSet::new();
     for (key, (size, etag)) in present {
         let Some(file) = by_key.get(&key) else { continue };

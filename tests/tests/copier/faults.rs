@@ -180,16 +180,12 @@ fn upload_order_makes_the_signed_checksum_list_the_last_word() {
     TestCommand::copier().args(args(&s, "order")).envs(&aws_env(&proxy.endpoint, s.work.path())).expect_ok();
     let writes = seen.lock().unwrap().clone();
     // The checksum list first (it claims the prefix for this signing), the list's
-    // signature last (it seals the release).
+    // signature last (it seals the release); the rest in between, in any order.
     let rank = |path: &str| {
         if path.ends_with("SHA256SUMS.asc") {
-            4
+            2
         } else if path.ends_with("SHA256SUMS") {
             0
-        } else if path.ends_with("manifest.json") {
-            3
-        } else if path.ends_with(".asc") {
-            2
         } else {
             1
         }
@@ -197,6 +193,43 @@ fn upload_order_makes_the_signed_checksum_list_the_last_word() {
     let ranks: Vec<u8> = writes.iter().map(|(_, p)| rank(p)).collect();
     assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "out of order: {writes:?}");
     assert_eq!(ranks.first(), Some(&0));
-    assert_eq!(ranks.last(), Some(&4));
-    assert_eq!(ranks.iter().filter(|r| **r == 4).count(), 1);
+    assert_eq!(ranks.last(), Some(&2));
+    assert_eq!(ranks.iter().filter(|r| **r == 2).count(), 1);
+}
+
+fn many_small(dist: &std::path::Path) {
+    for i in 0..12 {
+        write_tree(dist, &[(&format!("doc-{i:02}.html"), &pattern(1000 + i, i as u64)[..])]);
+    }
+}
+
+/// Small files (at most 256 KiB) go under `--requests`, not `--jobs`: on S3 each is a
+/// first-byte wait, not bytes. Every PUT is held 1 s at the proxy, so the PUTs that reach it
+/// within 1 s of the first one after the claim were all in flight at once: exactly
+/// `--requests` of them, though `--jobs` is 1.
+#[test]
+fn small_files_go_up_requests_at_a_time_not_jobs_at_a_time() {
+    let s = setup(LocalAws::moto(), many_small);
+    let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(Instant, String)>::new()));
+    let log = arrivals.clone();
+    let proxy = Proxy::start(&upstream(&s.server), move |req, _| {
+        if req.method == "PUT" {
+            log.lock().unwrap().push((Instant::now(), req.target.clone()));
+            return Fault::Delay(Duration::from_secs(1));
+        }
+        Fault::Pass
+    });
+    let mut a = args(&s, "requests");
+    a.extend(["--jobs", "1", "--requests", "4"].map(String::from));
+    TestCommand::copier().args(&a).envs(&aws_env(&proxy.endpoint, s.work.path())).expect_ok();
+    let seen = arrivals.lock().unwrap().clone();
+    let release: Vec<Instant> = seen
+        .iter()
+        .filter(|(_, t)| !t.split('?').next().unwrap().contains("SHA256SUMS"))
+        .map(|(at, _)| *at)
+        .collect();
+    assert!(release.len() >= 12, "{seen:?}");
+    let first = *release.iter().min().unwrap();
+    let together = release.iter().filter(|at| **at < first + Duration::from_millis(900)).count();
+    assert_eq!(together, 4, "PUTs in flight at once: {seen:?}");
 }

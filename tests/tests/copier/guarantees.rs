@@ -133,19 +133,48 @@ fn a_tampered_object_is_a_conflict(server: LocalAws) {
     assert_published(&s.server, "t", &s.signed, s.work.path());
 }
 
-/// A whole-object PUT streams the file and sends the signed SHA-256 in its checksum header,
-/// hashing nothing itself: the server's check is what stops a file changed since it was
-/// signed (here without the gate, which would refuse it first). s3s-fs checks it; moto
-/// does not (it takes any bytes under any x-amz-checksum-sha256), so only s3s-fs judges.
-/// s3s-fs answers BadDigest but leaves the bytes it received at the key (it moves the file
-/// into place before comparing); S3 stores nothing. So the verdict read here is the refusal
-/// and the unsealed release, not the key's absence.
+/// A file larger than copier's read buffer (256 KiB) streams from disk with the signed
+/// SHA-256 in its checksum header, hashing nothing itself: the server's check is what
+/// stops a file changed since it was signed (here without the gate, which would refuse it
+/// first). s3s-fs checks it; moto does not (it takes any bytes under any
+/// x-amz-checksum-sha256), so only s3s-fs judges. s3s-fs answers BadDigest but leaves the
+/// bytes it received at the key (it moves the file into place before comparing); S3 stores
+/// nothing. So the verdict read here is the refusal and the unsealed release, not the
+/// key's absence.
 #[test]
-fn an_artifact_changed_after_signing_is_refused_by_the_server() {
-    let s = setup(LocalAws::s3s_fs(), relsign_tests::sample_tree);
+fn a_streamed_artifact_changed_after_signing_is_refused_by_the_server() {
+    let s = setup(LocalAws::s3s_fs(), |dist| {
+        relsign_tests::sample_tree(dist);
+        std::fs::write(dist.join("large.bin"), vec![7u8; 1 << 20]).unwrap();
+    });
+    let changed = s.signed.join("large.bin");
+    let mut bytes = std::fs::read(&changed).unwrap();
+    bytes[512 << 10] ^= 1; // the same size: only the digest tells
+    std::fs::write(&changed, &bytes).unwrap();
+    let from = s.signed.to_str().unwrap().to_string();
+    let res = TestCommand::copier()
+        .args(["--from", from.as_str(), "--to", "s3://releases/c", "--path-style"])
+        .envs(&s.env)
+        .output();
+    let lines = stderr_lines(&res);
+    assert_eq!(res.status.code(), Some(3), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.contains("large.bin changed since it was signed")),
+        "the error should name the changed file: {lines:?}"
+    );
+    let keys = s.server.keys("releases", "c/");
+    assert!(!keys.contains(&"c/SHA256SUMS.asc".to_string()), "the release was sealed: {keys:?}");
+}
+
+/// A small file is read whole and hashed before it is sent, so a change since signing is
+/// refused even by a server that checks no checksum: moto, which would store it, holds
+/// nothing at its key afterwards (nor a seal).
+#[test]
+fn a_small_artifact_changed_after_signing_is_never_sent_even_where_the_server_checks_nothing() {
+    let s = setup(LocalAws::moto(), relsign_tests::sample_tree);
     let changed = s.signed.join("agent v1.0.tar");
     let mut bytes = std::fs::read(&changed).unwrap();
-    bytes[0] ^= 1; // the same size: only the digest tells
+    bytes[0] ^= 1;
     std::fs::write(&changed, &bytes).unwrap();
     let from = s.signed.to_str().unwrap().to_string();
     let res = TestCommand::copier()
@@ -159,6 +188,7 @@ fn an_artifact_changed_after_signing_is_refused_by_the_server() {
         "the error should name the changed file: {lines:?}"
     );
     let keys = s.server.keys("releases", "c/");
+    assert!(!keys.contains(&"c/agent v1.0.tar".to_string()), "the changed file was stored: {keys:?}");
     assert!(!keys.contains(&"c/SHA256SUMS.asc".to_string()), "the release was sealed: {keys:?}");
 }
 
