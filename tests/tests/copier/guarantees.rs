@@ -147,23 +147,7 @@ fn a_streamed_artifact_changed_after_signing_is_refused_by_the_server() {
         relsign_tests::sample_tree(dist);
         std::fs::write(dist.join("large.bin"), vec![7u8; 1 << 20]).unwrap();
     });
-    let changed = s.signed.join("large.bin");
-    let mut bytes = std::fs::read(&changed).unwrap();
-    bytes[512 << 10] ^= 1; // the same size: only the digest tells
-    std::fs::write(&changed, &bytes).unwrap();
-    let from = s.signed.to_str().unwrap().to_string();
-    let res = TestCommand::copier()
-        .args(["--from", from.as_str(), "--to", "s3://releases/c", "--path-style"])
-        .envs(&s.env)
-        .output();
-    let lines = stderr_lines(&res);
-    assert_eq!(res.status.code(), Some(3), "{lines:?}");
-    assert!(
-        lines.iter().any(|l| l.contains("large.bin changed since it was signed")),
-        "the error should name the changed file: {lines:?}"
-    );
-    let keys = s.server.keys("releases", "c/");
-    assert!(!keys.contains(&"c/SHA256SUMS.asc".to_string()), "the release was sealed: {keys:?}");
+    copy_refused_as_changed(&s, "large.bin", 512 << 10);
 }
 
 /// A small file is read whole and hashed before it is sent, so a change since signing is
@@ -172,9 +156,17 @@ fn a_streamed_artifact_changed_after_signing_is_refused_by_the_server() {
 #[test]
 fn a_small_artifact_changed_after_signing_is_never_sent_even_where_the_server_checks_nothing() {
     let s = setup(LocalAws::moto(), relsign_tests::sample_tree);
-    let changed = s.signed.join("agent v1.0.tar");
+    let keys = copy_refused_as_changed(&s, "agent v1.0.tar", 0);
+    assert!(!keys.contains(&"c/agent v1.0.tar".to_string()), "the changed file was stored: {keys:?}");
+}
+
+/// Flips the byte at `at` of the signed file `name` (the same size: only the digest tells),
+/// copies the folder to `c/` without the gate and expects exit 3 naming the file and no
+/// seal; the keys under `c/` afterwards.
+fn copy_refused_as_changed(s: &super::Setup, name: &str, at: usize) -> Vec<String> {
+    let changed = s.signed.join(name);
     let mut bytes = std::fs::read(&changed).unwrap();
-    bytes[0] ^= 1;
+    bytes[at] ^= 1;
     std::fs::write(&changed, &bytes).unwrap();
     let from = s.signed.to_str().unwrap().to_string();
     let res = TestCommand::copier()
@@ -184,12 +176,12 @@ fn a_small_artifact_changed_after_signing_is_never_sent_even_where_the_server_ch
     let lines = stderr_lines(&res);
     assert_eq!(res.status.code(), Some(3), "{lines:?}");
     assert!(
-        lines.iter().any(|l| l.contains("agent v1.0.tar changed since it was signed")),
+        lines.iter().any(|l| l.contains(&format!("{name} changed since it was signed"))),
         "the error should name the changed file: {lines:?}"
     );
     let keys = s.server.keys("releases", "c/");
-    assert!(!keys.contains(&"c/agent v1.0.tar".to_string()), "the changed file was stored: {keys:?}");
     assert!(!keys.contains(&"c/SHA256SUMS.asc".to_string()), "the release was sealed: {keys:?}");
+    keys
 }
 
 #[test]
