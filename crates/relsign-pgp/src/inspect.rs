@@ -213,22 +213,12 @@ pub fn starts_with_secret_key(path: &Path) -> io::Result<bool> {
 /// says of it: one open and one read per file for a folder whose files have no signed
 /// digest yet.
 pub fn sha256_and_secret_start(path: &Path) -> io::Result<(crate::Sha256, bool)> {
-    let mut file = open_regular(path)?;
-    let mut hasher = crate::Sha256Hasher::new();
     let mut head = Vec::new();
-    // Under musl's threshold for mapping an allocation of its own: one buffer per file.
-    let mut buf = vec![0u8; 64 << 10];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            return Ok((hasher.finish(), secret_at_start(&head)));
-        }
-        if head.len() < CAPTURE {
-            let take = (CAPTURE - head.len()).min(n);
-            head.extend_from_slice(&buf[..take]);
-        }
-        hasher.update(&buf[..n]);
-    }
+    let digest = crate::release::sha256_reading(path, |chunk| {
+        let take = CAPTURE.saturating_sub(head.len()).min(chunk.len());
+        head.extend_from_slice(&chunk[..take]);
+    })?;
+    Ok((digest, secret_at_start(&head)))
 }
 
 /// The decision on a file's first `CAPTURE` bytes, leading white space skipped.

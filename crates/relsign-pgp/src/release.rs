@@ -90,6 +90,11 @@ pub fn verify_sums(verifier: &Verifier, sums: &Path) -> Result<SignedSums, Rejec
 
 /// Hashes a file in one buffered pass.
 pub fn sha256_file(path: &Path) -> std::io::Result<Sha256> {
+    sha256_reading(path, |_| {})
+}
+
+/// Hashes a file in one buffered pass, showing each chunk read to `each` as well.
+pub(crate) fn sha256_reading(path: &Path, mut each: impl FnMut(&[u8])) -> std::io::Result<Sha256> {
     let mut file = crate::open_regular(path)?;
     let mut hasher = Sha256Hasher::new();
     let mut buf = vec![0u8; 256 * 1024];
@@ -98,6 +103,7 @@ pub fn sha256_file(path: &Path) -> std::io::Result<Sha256> {
         if n == 0 {
             return Ok(hasher.finish());
         }
+        each(&buf[..n]);
         hasher.update(&buf[..n]);
     }
 }

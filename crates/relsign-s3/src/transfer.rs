@@ -113,11 +113,11 @@ pub async fn execute(
     let small = Arc::new(Semaphore::new(opts.requests.max(1)));
     let cancel = Arc::new(AtomicBool::new(false));
     let mut done = Vec::new();
+    // The confirmation guards the seal: a folder without a signed checksum list has no seal
+    // that could wrongly mark it complete (and on a server whose listing has no ETags,
+    // 20,000 unsigned files would cost 20,000 HeadObjects for nothing).
+    let sealing = plan.files.iter().any(|p| p.file.phase == Phase::Seal);
     for stage in STAGES {
-        // The confirmation guards the seal: a folder without a signed checksum list has no
-        // seal that could wrongly mark it complete (and on a server whose listing has no
-        // ETags, 20,000 unsigned files would cost 20,000 HeadObjects for nothing).
-        let sealing = plan.files.iter().any(|p| p.file.phase == Phase::Seal);
         if stage.contains(&Phase::Seal) && sealing {
             confirm_in_place(client, plan, &done, opts.requests).await?;
         }

@@ -451,3 +451,41 @@ fn a_rerun_proves_identity_from_the_listing_without_a_request_per_object() {
     // Each object's ETag in the listing is the MD5 S3 computed of it: nothing to ask per file.
     assert_eq!(proxy.faults.load(Ordering::SeqCst), 0, "HeadObject requests on a re-run");
 }
+
+/// Without the gate, the walk itself refuses a key file, whether SHA256SUMS lists it (its
+/// start is read) or not (it is hashed, and its start judged from the same read); the
+/// server holds nothing afterwards.
+#[test]
+fn a_key_file_is_refused_by_the_walk_listed_or_not() {
+    let s = setup(LocalAws::s3s_fs(), relsign_tests::sample_tree);
+    let key = std::fs::read(&keys().p256.secret).unwrap();
+    for (prefix, listed) in [("unlisted", false), ("listed", true)] {
+        let rel = s.work.path().join(prefix);
+        write_tree(&rel, &[("app.tar", b"the app" as &[u8]), ("backup.key", &key)]);
+        if listed {
+            let sums =
+                Command::new("sha256sum").args(["app.tar", "backup.key"]).current_dir(&rel).output().unwrap();
+            std::fs::write(rel.join("SHA256SUMS"), &sums.stdout).unwrap();
+        }
+        let res = TestCommand::copier()
+            .args([
+                "--from",
+                rel.to_str().unwrap(),
+                "--to",
+                &format!("s3://releases/{prefix}"),
+                "--path-style",
+            ])
+            .envs(&s.env)
+            .output();
+        let lines = stderr_lines(&res);
+        assert_eq!(res.status.code(), Some(3), "{prefix}: {lines:?}");
+        assert!(
+            lines.iter().any(|l| l.contains("backup.key")),
+            "{prefix}: the error should name the file: {lines:?}"
+        );
+        assert!(
+            s.server.keys("releases", &format!("{prefix}/")).is_empty(),
+            "{prefix}: something was uploaded"
+        );
+    }
+}
