@@ -8,7 +8,7 @@ category, workload, tool, run, wall seconds, peak RSS KiB, then (newer runs) cli
 server CPU seconds (tab-separated). For each group (sign W, S, L; copy W to s3s-fs, to the
 S3-shaped server and to moto; T and its re-run; the stage) it draws one horizontal bar per
 tool at its median seconds: relsign's own bar (tool `relsign`, `copier` or
-`relsign-handoff`) first and in its own
+`relsign-batch`) first and in its own
 colour, the other tools (the anchors) after it in grey, each labelled with its median and
 how many times slower (or faster) than relsign it is. `start` and `phase` rows are not
 drawn. SUBTITLE (for instance the machine description) goes under the title.
@@ -32,9 +32,10 @@ GROUPS = [
     ("copy-moto", "W", "copy W to moto"),
     ("copy-small", "T", "copy T (20,000 x 1 KiB) to s3s-fs"),
     ("rerun-small", "T", "copy T again, nothing to do"),
-    ("stage", "W", "the stage for W: build outputs to published release"),
+    ("stage", "W4", "the stage for W over 4 builds: build outputs to published release"),
+    ("stage", "W12", "the stage for W over 12 builds: build outputs to published release"),
 ]
-RELSIGN_TOOLS = ("relsign", "copier", "relsign-handoff")
+RELSIGN_TOOLS = ("relsign", "copier", "relsign-batch")
 # Anchors in this order (a prefix match: gpg-xargs-P<cores>); any other tool after them.
 ANCHOR_ORDER = ["gpg-reference-loop", "gpg-xargs-P", "sq-per-file", "relsign-today", "reference", "s5cmd", "rclone",
                 "aws_sync", "aws_crt", "aws_loop"]

@@ -2,42 +2,38 @@
 # scripts/bench, the whole stage (sourced by it, after bench_copy.sh has started the servers):
 # from "W's build outputs are ready" to "the release is published and verified", each action
 # as CodePipeline and CodeBuild run it, with what happens between actions:
-#   publish   each build action's output zipped (CodeBuild's artifact zip) and uploaded to
-#             the artifact bucket; the four builds at once, as four CodeBuild hosts would
-#             (here they share this machine's cores). The same for every design: measured
-#             once a run and counted in each design's total;
+#   publish   the builds' outputs zipped (CodeBuild's artifact zip) and uploaded to the
+#             artifact bucket: one zip per build action, all at once, as that many CodeBuild
+#             hosts would (here they share this machine's cores); for the batch, CodeBuild
+#             combines the builds' outputs into ONE zip, a folder per build (how it makes it is
+#             not public: modeled as one zip of the whole, the slowest way);
 #   inputs    each input artifact of an action downloaded and unzipped;
 #   run       the action's commands;
 #   output    the action's output zipped and uploaded.
 # The artifact bucket and the release bucket are on the S3-shaped server. Artifact transfers
 # use the AWS CLI's defaults (what CodeBuild's agent uses is not public).
 #
-# Three designs:
-#   reference        the reference pipeline: Sign copies and gpg-signs each file (its loop),
-#                    hands on files + signatures; Copy runs one `aws s3 cp` per file.
-#   relsign-today    signing.yml and copy.yml as they are: signer sign + verify, hands on the
-#                    whole signed folder (artifacts + signatures); copier check + copy, gated.
-#   relsign-handoff  Sign hands on only what it made (the .asc files, SHA256SUMS(.asc),
-#                    manifest.json); Copy takes the build outputs themselves as inputs beside
-#                    it, hard-links them into one folder and copier's gate verifies every file
-#                    against the signed SHA256SUMS and its signature before anything is sent.
-#                    The roles do not change: the signer still never writes the release
-#                    bucket, the copy role still never reads the key.
+# Each design with W dealt over 4 builds and over 12 (workloads W4, W12):
+#   reference        the reference pipeline: one build action per build, Sign copies and
+#                    gpg-signs each file (its loop), hands on files + signatures; Copy runs one
+#                    `aws s3 cp` per file. (With 12 builds CodePipeline refuses its Sign action,
+#                    13 inputs: measured as if it took them.)
+#   relsign-today    relsign before the batch: one build action per build, signer sign + verify,
+#                    the whole signed folder (artifacts + signatures) handed on; copier check +
+#                    copy, gated. (Also refused by CodePipeline past four builds.)
+#   relsign-batch    the shipped template: the builds as one CodeBuild batch with combined
+#                    artifacts; Sign signs every build's folder (--batch-source) and hands on
+#                    only what it made (the .asc files, SHA256SUMS(.asc), manifest.json); Copy
+#                    takes the combined artifact itself beside it (--artifacts-from), and
+#                    copier's gate verifies every file against the signed SHA256SUMS and its
+#                    signature before anything is sent. The signer still never writes the
+#                    release bucket, the copy role still never reads the key.
 
 STAGE="$BENCH_DIR/stage"
 STAGE_RUNS=${STAGE_RUNS:-$RUNS}
-BUILDS="Build1 Build2 Build3 Build4"
 export AWS_ENDPOINT_URL=$SHAPED_ENDPOINT
 SERVER_PIDS="$S3S_PID $PROXY_PID"
 for b in artifacts release; do AWS_ENDPOINT_URL=$S3S_ENDPOINT $SEED make-bucket "$b" 2>/dev/null || mkdir -p "s3data/$b"; done
-
-# The build outputs: W dealt over the four builds, as the reference's four build actions.
-rm -rf "$STAGE" && mkdir -p "$STAGE"
-i=0
-for f in W/*; do
-    b=$(echo "$BUILDS" | cut -d' ' -f$((i % 4 + 1))); i=$((i + 1))
-    mkdir -p "$STAGE/outputs/$b" && ln "$f" "$STAGE/outputs/$b/"
-done
 
 # zip_up DIR URI [ZIP ARGS...]: CodeBuild's artifact upload (zip's default deflate level).
 zip_up() { local d=$1 uri=$2 z; z="$(mktemp -u "$STAGE/zip.XXXXXX").zip"; shift 2
@@ -45,78 +41,113 @@ zip_up() { local d=$1 uri=$2 z; z="$(mktemp -u "$STAGE/zip.XXXXXX").zip"; shift 
 # fetch URI DIR: CodeBuild's input download, then unzip.
 fetch() { local z; z="$(mktemp -u "$STAGE/zip.XXXXXX").zip"
     "$AWS" s3 cp "$1" "$z" --only-show-errors && mkdir -p "$2" && unzip -q "$z" -d "$2" && rm -f "$z"; }
-stage_publish() { # RUN: the four build actions' outputs into the artifact bucket
+stage_publish() { # RUN: one zip per build action, at once
     local b pids=()
     for b in $BUILDS; do zip_up "$STAGE/outputs/$b" "s3://artifacts/builds-$1/$b.zip" & pids+=($!); done
     for p in "${pids[@]}"; do wait "$p"; done
 }
-stage_sign_inputs() { local b; rm -rf "$STAGE/sign"; for b in $BUILDS; do fetch "s3://artifacts/builds-$2/$b.zip" "$STAGE/sign/$b"; done; }
+stage_publish_batch() { # RUN: the batch's combined artifact, one zip with a folder per build
+    zip_up "$STAGE/outputs" "s3://artifacts/builds-$1/BuildArtifacts.zip"
+}
+stage_sign_inputs() {
+    local b; rm -rf "$STAGE/sign"
+    if [ "$1" = relsign-batch ]; then fetch "s3://artifacts/builds-$2/BuildArtifacts.zip" "$STAGE/sign/BuildArtifacts"; return; fi
+    for b in $BUILDS; do fetch "s3://artifacts/builds-$2/$b.zip" "$STAGE/sign/$b"; done
+}
 stage_sign_run() {
     local out="$STAGE/sign/out" b
-    if [ "$1" = reference ]; then
-        rm -rf "$STAGE/gh" && mkdir -p "$out" && mkdir -m 700 "$STAGE/gh"
-        GNUPGHOME="$STAGE/gh" gpg --batch --quiet --pinentry-mode loopback --passphrase-file passphrase --import key.asc
-        for b in $BUILDS; do for f in "$STAGE/sign/$b"/*; do
-            cp "$f" "$out/"
-            GNUPGHOME="$STAGE/gh" gpg --detach-sign --batch --quiet --pinentry-mode loopback \
-                --passphrase-file passphrase --armor --output "$out/$(basename "$f").asc" "$out/$(basename "$f")"
-        done; done
-        GNUPGHOME="$STAGE/gh" gpgconf --kill all
-    else
-        local sources=()
-        for b in $BUILDS; do sources+=(--source "$b=$STAGE/sign/$b"); done
-        "$SIGNER" sign --key-file key.asc --passphrase-file passphrase "${sources[@]}" --out "$out" &&
-            "$SIGNER" verify --require-sums --cert cert.asc "$out"
-    fi
+    case $1 in
+        reference)
+            rm -rf "$STAGE/gh" && mkdir -p "$out" && mkdir -m 700 "$STAGE/gh"
+            GNUPGHOME="$STAGE/gh" gpg --batch --quiet --pinentry-mode loopback --passphrase-file passphrase --import key.asc
+            for b in $BUILDS; do for f in "$STAGE/sign/$b"/*; do
+                cp "$f" "$out/"
+                GNUPGHOME="$STAGE/gh" gpg --detach-sign --batch --quiet --pinentry-mode loopback \
+                    --passphrase-file passphrase --armor --output "$out/$(basename "$f").asc" "$out/$(basename "$f")"
+            done; done
+            GNUPGHOME="$STAGE/gh" gpgconf --kill all ;;
+        relsign-today)
+            local sources=()
+            for b in $BUILDS; do sources+=(--source "$b=$STAGE/sign/$b"); done
+            "$SIGNER" sign --key-file key.asc --passphrase-file passphrase "${sources[@]}" --out "$out" &&
+                "$SIGNER" verify --require-sums --cert cert.asc "$out" ;;
+        relsign-batch)
+            "$SIGNER" sign --key-file key.asc --passphrase-file passphrase --source "BuildArtifacts=$STAGE/sign/BuildArtifacts" \
+                --batch-source BuildArtifacts --out "$out" &&
+                "$SIGNER" verify --require-sums --cert cert.asc "$out" ;;
+    esac
 }
 stage_sign_output() {
-    if [ "$1" = relsign-handoff ]; then
-        zip_up "$STAGE/sign/out" "s3://artifacts/$1-$2/Signed.zip" -i '*.asc' SHA256SUMS manifest.json
+    if [ "$1" = relsign-batch ]; then
+        zip_up "$STAGE/sign/out" "s3://artifacts/$1-$2/Signatures.zip" -i '*.asc' SHA256SUMS manifest.json
     else
         zip_up "$STAGE/sign/out" "s3://artifacts/$1-$2/Signed.zip"
     fi
 }
 stage_copy_inputs() {
-    local b
-    rm -rf "$STAGE/copy" && fetch "s3://artifacts/$1-$2/Signed.zip" "$STAGE/copy/Signed"
-    if [ "$1" = relsign-handoff ]; then for b in $BUILDS; do fetch "s3://artifacts/builds-$2/$b.zip" "$STAGE/copy/$b"; done; fi
+    rm -rf "$STAGE/copy"
+    if [ "$1" = relsign-batch ]; then
+        fetch "s3://artifacts/$1-$2/Signatures.zip" "$STAGE/copy/Signatures" &&
+            fetch "s3://artifacts/builds-$2/BuildArtifacts.zip" "$STAGE/copy/BuildArtifacts"
+    else
+        fetch "s3://artifacts/$1-$2/Signed.zip" "$STAGE/copy/Signed"
+    fi
 }
 stage_copy_run() {
-    local from="$STAGE/copy/Signed" b
+    local from="$STAGE/copy/Signed"
     case $1 in
         reference) # the reference's copy.yml loop, as it is
             # shellcheck disable=SC2045
             (cd "$from" && for f in $(ls .); do "$AWS" s3 cp "$f" "s3://release/$1-$2/$f" --only-show-errors; done) ;;
-        relsign-handoff)
-            from="$STAGE/copy/release"
-            for b in $BUILDS Signed; do mkdir -p "$from" && cp -al "$STAGE/copy/$b/." "$from/"; done ;;&
-        relsign-*)
+        relsign-today)
             "$COPIER" check --from "$from" --to "s3://release/$1-$2" --path-style &&
                 "$COPIER" --from "$from" --to "s3://release/$1-$2" --path-style --require-signatures --cert cert.asc ;;
+        relsign-batch)
+            local handoff=(--from "$STAGE/copy/Signatures" --artifacts-from "$STAGE/copy/BuildArtifacts" --to "s3://release/$1-$2" --path-style)
+            "$COPIER" check "${handoff[@]}" && "$COPIER" "${handoff[@]}" --require-signatures --cert cert.asc ;;
     esac
 }
-export -f zip_up fetch stage_publish stage_sign_inputs stage_sign_run stage_sign_output stage_copy_inputs stage_copy_run
-export STAGE BUILDS SIGNER
+export -f zip_up fetch stage_publish stage_publish_batch stage_sign_inputs stage_sign_run stage_sign_output stage_copy_inputs stage_copy_run
+export STAGE SIGNER
 
-say "the stage for W (build outputs to published release) on the S3-shaped server: $STAGE_RUNS run(s) per design"
-for run in $(seq 1 "$STAGE_RUNS"); do
-    sync
-    record stage-step builds publish "$run" -- bash -c "stage_publish $run"
-    published=$(tail -1 "$TSV")
-    for design in reference relsign-today relsign-handoff; do
-        sync
-        before=$(wc -l <"$TSV")
-        echo "$published" >>"$TSV" # counted in this design's total below, then dropped
-        for step in sign_inputs sign_run sign_output copy_inputs copy_run; do
-            record stage-step "$design" "$step" "$run" -- bash -c "stage_$step $design $run"
-        done
-        # The published release must be the signed folder, byte for byte.
-        diff -rq "$STAGE/sign/out" "s3data/release/$design-$run" >/dev/null ||
-            { echo "bench: the $design stage did not publish the signed release exactly" >&2; exit 1; }
-        total=$(tail -n +"$((before + 1))" "$TSV" | awk -F'\t' -v OFS='\t' -v d="$design" -v r="$run" \
-            '{ s += $5; rss = $6 > rss ? $6 : rss; c += $7; x += $8 } END { print "stage", "W", d, r, s, rss, c, x }')
-        sed -i "$((before + 1))d" "$TSV" && echo "$total" >>"$TSV"
-        rm -rf "s3data/release/$design-$run" "s3data/artifacts/$design-$run"
+# stage_workload N: W's 20 files dealt over N builds, as that many build outputs.
+stage_workload() {
+    local n=$1 i=0 b
+    BUILDS=$(seq -f 'Build%02g' 1 "$n" | tr '\n' ' ')
+    export BUILDS
+    rm -rf "$STAGE" && mkdir -p "$STAGE"
+    for f in W/*; do
+        b=$(printf 'Build%02d' $((i % n + 1))); i=$((i + 1))
+        mkdir -p "$STAGE/outputs/$b" && ln "$f" "$STAGE/outputs/$b/"
     done
-    rm -rf "s3data/artifacts/builds-$run"
+}
+
+for builds in 4 12; do
+    wl="W$builds"
+    stage_workload "$builds"
+    say "the stage for W over $builds builds (build outputs to published release) on the S3-shaped server: $STAGE_RUNS run(s) per design"
+    for run in $(seq 1 "$STAGE_RUNS"); do
+        sync
+        record stage-step "$wl:builds" publish "$run" -- bash -c "stage_publish $run"
+        published=$(tail -1 "$TSV")
+        record stage-step "$wl:batch" publish "$run" -- bash -c "stage_publish_batch $run"
+        published_batch=$(tail -1 "$TSV")
+        for design in reference relsign-today relsign-batch; do
+            sync
+            before=$(wc -l <"$TSV")
+            # The builds' publish step, counted in this design's total below, then dropped.
+            if [ "$design" = relsign-batch ]; then echo "$published_batch" >>"$TSV"; else echo "$published" >>"$TSV"; fi
+            for step in sign_inputs sign_run sign_output copy_inputs copy_run; do
+                record stage-step "$wl:$design" "$step" "$run" -- bash -c "stage_$step $design $run"
+            done
+            # The published release must be the signed folder, byte for byte.
+            diff -rq "$STAGE/sign/out" "s3data/release/$design-$run" >/dev/null ||
+                { echo "bench: the $design stage did not publish the signed release exactly" >&2; exit 1; }
+            total=$(tail -n +"$((before + 1))" "$TSV" | awk -F'\t' -v OFS='\t' -v d="$design" -v r="$run" -v w="$wl" \
+                '{ s += $5; rss = $6 > rss ? $6 : rss; c += $7; x += $8 } END { print "stage", w, d, r, s, rss, c, x }')
+            sed -i "$((before + 1))d" "$TSV" && echo "$total" >>"$TSV"
+            rm -rf "s3data/release/$design-$run" "s3data/artifacts/$design-$run"
+        done
+        rm -rf "s3data/artifacts/builds-$run"
+    done
 done

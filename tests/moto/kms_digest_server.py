@@ -1,9 +1,10 @@
-"""moto_server, with KMS Sign honouring MessageType=DIGEST.
+"""moto_server, with KMS Sign honouring MessageType=DIGEST (and, from pipeline_records.py
+beside this file, the two execution APIs moto lacks).
 
 Why: moto 5.2 ignores MessageType and hashes the message again, so a DIGEST signature is a
 signature over SHA-256(digest) that no verifier accepts (gpg, sqv, Python `cryptography`
 alike). Real KMS signs the digest as given, after checking its length against the signing
-algorithm's hash. This is the one correction relsign's tests make to moto; the test
+algorithm's hash. This is relsign's one correction of what moto computes; the test
 `kms::moto_needs_and_gets_the_digest_correction` proves, with Python `cryptography` as the
 judge, that an unpatched server's DIGEST signature fails and this server's verifies.
 
@@ -16,6 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, utils
 from moto.kms import responses, utils as kms
 from moto.kms.exceptions import ValidationException
 from moto.server import main
+
+import pipeline_records  # noqa: F401  (ListActionExecutions, BatchGetBuildBatches)
 
 # Whether the request being served (moto serves each on one thread) sent a digest.
 _request = threading.local()

@@ -216,7 +216,7 @@ impl Build {
 }
 
 /// A build id suffix shaped like CodeBuild's (a UUID), unique enough for a test run.
-fn uuid_like() -> String {
+pub fn uuid_like() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;

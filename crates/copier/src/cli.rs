@@ -15,7 +15,10 @@ fn help() -> String {
          copier --from signed --to s3://releases/v1.90.0 --dry-run --json\n  \
          # Preflight with the same flags; a JUnit report of the upload for CodeBuild\n  \
          copier check --from signed --to s3://releases/v1.90.0\n  \
-         copier --from signed --to s3://releases/v1.90.0 --junit reports/upload.xml\n\n\
+         copier --from signed --to s3://releases/v1.90.0 --junit reports/upload.xml\n  \
+         # The hand-off: signatures from the signing action, artifacts from the builds\n  \
+         copier --from \"$CODEBUILD_SRC_DIR_Signatures\" --artifacts-from \"$CODEBUILD_SRC_DIR_BuildArtifacts\" \\\n      \
+         --require-signatures --cert public.asc\n\n\
          Order: artifacts, then .asc files, then manifest.json and SHA256SUMS, and SHA256SUMS.asc\n\
          last, so its presence marks a complete release. An identical object is skipped; a\n\
          different one is refused (nothing is uploaded) unless --overwrite.\n\n{EXIT_CODES_HELP}"
@@ -71,6 +74,13 @@ pub struct Args {
     /// The signed folder to publish
     #[arg(long, env = "COPIER_FROM", value_name = "DIR", default_value = ".")]
     pub from: PathBuf,
+
+    /// The hand-off: --from holds only what signer made (the .asc files, SHA256SUMS, its
+    /// signature, manifest.json), and each artifact SHA256SUMS lists is taken from these
+    /// build outputs instead: a folder, or a batch's combined artifact (one folder per
+    /// build). Files they hold that SHA256SUMS does not list are not published. Repeatable
+    #[arg(long = "artifacts-from", env = "COPIER_ARTIFACTS_FROM", value_name = "DIR", value_delimiter = ',')]
+    pub artifacts_from: Vec<PathBuf>,
 
     /// Destination [default: $RESULTS_BUCKET_URI/$GIT_COMMIT_SHA]
     #[arg(long, env = "COPIER_TO", value_name = "s3://BUCKET/PREFIX")]

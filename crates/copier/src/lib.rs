@@ -6,6 +6,7 @@
 //! relsign-aws (the clients). The library form lets the multi-call `relsign` binary hold
 //! signer and copier in one file.
 
+mod assemble;
 mod check;
 mod cli;
 mod publish;
@@ -30,8 +31,22 @@ where
     let cli = cli::Cli::parse_from(args);
     relsign_cli::logging::init("copier", &cli.log);
     let result = match cli.command {
-        Some(cli::Command::Check(args)) => check::run(args),
-        None => publish::run(cli.args),
+        Some(cli::Command::Check(args)) => with_release(args, check::run),
+        None => with_release(cli.args, publish::run),
     };
     relsign_cli::exit_code("copier", result)
+}
+
+/// Runs `run` on the release: `--from` itself, or, with `--artifacts-from` (the hand-off),
+/// `--from` and the build outputs put together for as long as the run lasts.
+fn with_release(
+    mut args: cli::Args,
+    run: impl FnOnce(cli::Args) -> Result<relsign_cli::Exit, relsign_cli::Failure>,
+) -> Result<relsign_cli::Exit, relsign_cli::Failure> {
+    if args.artifacts_from.is_empty() {
+        return run(args);
+    }
+    let release = assemble::assemble(&args.from, &args.artifacts_from)?;
+    args.from = release.path().to_path_buf();
+    run(args)
 }

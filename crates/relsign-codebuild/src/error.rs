@@ -59,6 +59,18 @@ pub enum Error {
     #[error("nothing to sign: no PATH given and no CODEBUILD_SRC_DIR_* variable set")]
     NoSources,
 
+    #[error("--batch-source {name}: no source of that name (sources: {sources})")]
+    BatchSourceMissing { name: String, sources: String },
+
+    #[error("{path} lies at the top of the batch source {name}, outside every build's folder")]
+    BatchSourceFile { name: String, path: PathBuf },
+
+    #[error("the batch source {name} ({dir}) holds no build folder")]
+    BatchSourceEmpty { name: String, dir: PathBuf },
+
+    #[error("two sources are named {name}: {first} and {second}")]
+    SourceNameTwice { name: String, first: PathBuf, second: PathBuf },
+
     #[error("bad --include/--exclude pattern {pattern:?}: {detail}")]
     BadPattern { pattern: String, detail: String },
 
@@ -118,6 +130,21 @@ impl Error {
             ),
             Error::VariableAmbiguous { .. } => Some("use --layout by-source or rename one".to_string()),
             Error::NoSources => Some("name files or folders, or add --source NAME=DIR".to_string()),
+            Error::BatchSourceMissing { .. } => Some(
+                "name the batch action's output artifact among the action's InputArtifacts, or fix --batch-source"
+                    .to_string(),
+            ),
+            Error::BatchSourceFile { .. } => Some(
+                "a batch's combined artifact holds one folder per build: set CombineArtifacts on the batch action, or drop --batch-source"
+                    .to_string(),
+            ),
+            Error::BatchSourceEmpty { .. } => {
+                Some("check the batch's build-list and each build's artifacts section".to_string())
+            }
+            Error::SourceNameTwice { .. } => Some(
+                "rename the build-list identifier or the output artifact so that each build has its own name"
+                    .to_string(),
+            ),
             Error::BadPattern { .. } => {
                 Some("write it as a glob such as `*.tar.gz` or `dist/**`".to_string())
             }
@@ -170,6 +197,10 @@ impl Error {
             | Error::VariableNotFound { .. }
             | Error::VariableAmbiguous { .. }
             | Error::NoSources
+            | Error::BatchSourceMissing { .. }
+            | Error::BatchSourceFile { .. }
+            | Error::BatchSourceEmpty { .. }
+            | Error::SourceNameTwice { .. }
             | Error::BadPattern { .. }
             | Error::NoArtifacts { .. } => ErrorKind::Input,
         }

@@ -13,4 +13,6 @@ mod source;
 pub use artifact::{collect, Artifact, Input, Options, Selection};
 pub use error::{Error, ErrorKind};
 pub use output::{check_output, OutputState, Staging};
-pub use source::{artifact_from_variable, merge_sources, parse_source, sources_from_env, Source};
+pub use source::{
+    artifact_from_variable, expand_batches, merge_sources, parse_source, sources_from_env, Source,
+};

@@ -54,6 +54,58 @@ pub fn merge_sources(mut sources: Vec<Source>, overrides: &[Source]) -> Vec<Sour
     sources
 }
 
+/// `sources` with each source named in `batch` replaced by the builds it holds.
+///
+/// A CodeBuild batch run by CodePipeline with `CombineArtifacts` hands the signing action
+/// one input artifact in which every build of the batch has its own folder, named by its
+/// build-list identifier. Each such folder becomes a source of its own, named by that
+/// identifier, so that artifacts are named relative to their build's folder, as they are
+/// for separate build actions.
+pub fn expand_batches(sources: Vec<Source>, batch: &[String]) -> Result<Vec<Source>, Error> {
+    for name in batch {
+        if !sources.iter().any(|s| &s.name == name) {
+            let names = sources.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ");
+            return Err(Error::BatchSourceMissing { name: name.clone(), sources: names });
+        }
+    }
+    let mut out: Vec<Source> = Vec::new();
+    for source in sources {
+        if !batch.contains(&source.name) {
+            out.push(source);
+            continue;
+        }
+        let entries = std::fs::read_dir(&source.dir)
+            .map_err(|e| Error::InputUnreadable { path: source.dir.clone(), source: e })?;
+        let mut builds = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::InputUnreadable { path: source.dir.clone(), source: e })?;
+            let path = entry.path();
+            let file_type =
+                entry.file_type().map_err(|e| Error::InputUnreadable { path: path.clone(), source: e })?;
+            if !file_type.is_dir() {
+                return Err(Error::BatchSourceFile { name: source.name.clone(), path });
+            }
+            let Some(id) = entry.file_name().to_str().map(str::to_string) else {
+                return Err(Error::NonUtf8 { path });
+            };
+            builds.push(Source { name: id, dir: path });
+        }
+        if builds.is_empty() {
+            return Err(Error::BatchSourceEmpty { name: source.name, dir: source.dir });
+        }
+        out.extend(builds);
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    if let Some(w) = out.windows(2).find(|w| w[0].name == w[1].name) {
+        return Err(Error::SourceNameTwice {
+            name: w[0].name.clone(),
+            first: w[0].dir.clone(),
+            second: w[1].dir.clone(),
+        });
+    }
+    Ok(out)
+}
+
 /// The variable named `var` in `env`, as the artifact it names in one of `sources`.
 pub fn artifact_from_variable(
     var: &str,
@@ -107,6 +159,32 @@ mod tests {
         ];
         let s = sources_from_env(env);
         assert_eq!(s.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["AmdBuild", "ArmBuild"]);
+    }
+
+    #[test]
+    fn a_batch_source_becomes_one_source_per_build_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let combined = dir.path().join("combined");
+        for id in ["amd", "arm_deb"] {
+            std::fs::create_dir_all(combined.join(id)).unwrap();
+        }
+        let other = Source { name: "Docs".into(), dir: dir.path().join("docs") };
+        let batch = Source { name: "BuildArtifacts".into(), dir: combined.clone() };
+        let out = expand_batches(vec![batch.clone(), other.clone()], &["BuildArtifacts".into()]).unwrap();
+        let names: Vec<&str> = out.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["Docs", "amd", "arm_deb"]);
+        assert_eq!(out[1].dir, combined.join("amd"));
+
+        // A file beside the build folders, a missing batch, a build named like a source.
+        std::fs::write(combined.join("stray.txt"), b"x").unwrap();
+        let e = expand_batches(vec![batch.clone()], &["BuildArtifacts".into()]).unwrap_err();
+        assert!(matches!(e, Error::BatchSourceFile { .. }), "{e}");
+        std::fs::remove_file(combined.join("stray.txt")).unwrap();
+        let e = expand_batches(vec![other.clone()], &["BuildArtifacts".into()]).unwrap_err();
+        assert!(matches!(e, Error::BatchSourceMissing { .. }), "{e}");
+        let amd = Source { name: "amd".into(), dir: dir.path().join("elsewhere") };
+        let e = expand_batches(vec![batch, amd], &["BuildArtifacts".into()]).unwrap_err();
+        assert!(matches!(e, Error::SourceNameTwice { .. }), "{e}");
     }
 
     #[test]

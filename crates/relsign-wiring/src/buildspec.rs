@@ -21,6 +21,58 @@ pub struct Buildspec {
     pub artifacts: Option<Artifacts>,
     pub reports: Option<serde_yaml::Value>,
     pub cache: Option<serde_yaml::Value>,
+    /// A batch: the builds CodeBuild runs when the project (or the pipeline action) runs
+    /// this buildspec as a batch.
+    pub batch: Option<Batch>,
+}
+
+/// The `batch` section (CodeBuild User Guide, "Batch build buildspec reference").
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    #[serde(rename = "fast-fail")]
+    pub fast_fail: Option<bool>,
+    /// Builds that run in parallel.
+    #[serde(rename = "build-list")]
+    pub build_list: Option<Vec<BatchBuild>>,
+    /// Builds with dependencies (`depend-on`).
+    #[serde(rename = "build-graph")]
+    pub build_graph: Option<Vec<BatchBuild>>,
+    /// Builds made from combinations; relsign reads no further than that it is there.
+    #[serde(rename = "build-matrix")]
+    pub build_matrix: Option<serde_yaml::Value>,
+}
+
+/// One build of a `build-list` or `build-graph`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchBuild {
+    pub identifier: String,
+    /// Its buildspec, relative to the source; the batch's own buildspec when absent.
+    pub buildspec: Option<String>,
+    #[serde(default)]
+    pub env: BatchEnv,
+    #[serde(rename = "ignore-failure")]
+    pub ignore_failure: Option<bool>,
+    #[serde(rename = "debug-session")]
+    pub debug_session: Option<bool>,
+    #[serde(rename = "depend-on", default)]
+    pub depend_on: Vec<String>,
+}
+
+/// What a batch build overrides of the project's environment.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchEnv {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub image: Option<String>,
+    #[serde(rename = "compute-type")]
+    pub compute_type: Option<String>,
+    #[serde(rename = "privileged-mode")]
+    pub privileged_mode: Option<bool>,
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -98,5 +150,11 @@ impl Buildspec {
 
     pub fn exports(&self, var: &str) -> bool {
         self.env.exported_variables.iter().any(|v| v == var)
+    }
+
+    /// The builds of its batch (build-list and build-graph alike), if it has one.
+    pub fn batch_builds(&self) -> Vec<&BatchBuild> {
+        let Some(b) = &self.batch else { return Vec::new() };
+        b.build_list.iter().chain(&b.build_graph).flatten().collect()
     }
 }

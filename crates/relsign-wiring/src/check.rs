@@ -7,6 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::iam::{alternatives, role_statements, Statement};
+use crate::limits::Limits;
 use crate::pipeline::{reference, references};
 use crate::{Action, Buildspec, Error, Pipeline, Template};
 
@@ -31,6 +32,10 @@ const SOURCE_VARIABLES: [&str; 7] = [
     "ProviderType",
 ];
 
+/// Variables CodePipeline itself publishes, in the namespace `codepipeline` (CodePipeline
+/// User Guide, "Variables reference").
+const PIPELINE_VARIABLES: [&str; 1] = ["PipelineExecutionId"];
+
 /// The only actions whose API has no resource-level permissions, so `Resource: '*'` is the
 /// narrowest grant possible.
 const RESOURCE_STAR_ONLY: [&str; 2] = ["ecr:GetAuthorizationToken", "logs:DescribeExportTasks"];
@@ -54,6 +59,11 @@ pub fn check_release_pipeline(t: &Template, repo_root: &Path) -> Result<Vec<Prob
     c.variables(&pipeline, &buildspecs);
     c.signing_action(&pipeline);
     c.least_privilege(&pipeline);
+    let mut limits = Limits { t, problems: Vec::new() };
+    limits.check(&pipeline);
+    let mut load = |path: &str| Buildspec::load(&repo_root.join(path)).map_err(|e| e.to_string());
+    limits.batches(&pipeline, &buildspecs, &mut load);
+    c.problems.extend(limits.problems);
     Ok(c.problems)
 }
 
@@ -162,6 +172,14 @@ impl Checker<'_> {
         buildspecs: &BTreeMap<String, Buildspec>,
     ) {
         let here = format!("{}.{} variable {var}", a.stage, a.name);
+        if ns == "codepipeline" {
+            if !PIPELINE_VARIABLES.contains(&name) {
+                self.problem(format!(
+                    "{here}: #{{codepipeline.{name}}}: CodePipeline publishes {PIPELINE_VARIABLES:?} in that namespace"
+                ));
+            }
+            return;
+        }
         let Some(source) = p.before(a).find(|b| b.namespace.as_deref() == Some(ns)) else {
             let later = p.actions.iter().any(|b| b.namespace.as_deref() == Some(ns));
             let why = if later { "an action that runs later" } else { "no action" };
@@ -170,6 +188,13 @@ impl Checker<'_> {
             ));
             return;
         };
+        if source.flag("BatchEnabled") {
+            self.problem(format!(
+                "{here}: #{{{ns}.{name}}}: {}.{} runs a batch, and AWS documents no exported variables from a batch: write the value into the build's output and read it there",
+                source.stage, source.name
+            ));
+            return;
+        }
         let exported = match source.provider.as_str() {
             "CodeStarSourceConnection" => SOURCE_VARIABLES.contains(&name),
             "CodeBuild" => match source.project.as_ref().and_then(|id| buildspecs.get(id)) {

@@ -12,6 +12,8 @@ pub struct Action {
     pub stage_index: usize,
     pub run_order: u64,
     pub name: String,
+    /// ActionTypeId's Category (Source, Build, Test, Deploy, Approval, Invoke).
+    pub category: String,
     pub provider: String,
     pub namespace: Option<String>,
     pub inputs: Vec<String>,
@@ -21,6 +23,8 @@ pub struct Action {
     pub primary_source: Option<String>,
     /// The raw `EnvironmentVariables` configuration value (a string holding JSON, if right).
     pub environment: Option<Value>,
+    /// The whole `Configuration`, as written.
+    pub configuration: serde_json::Map<String, Value>,
 }
 
 /// One `{name, value, type}` of an action's EnvironmentVariables.
@@ -33,6 +37,8 @@ pub struct EnvVar {
 
 pub struct Pipeline {
     pub id: String,
+    /// The stage names, in order (a stage with no action is listed too).
+    pub stages: Vec<String>,
     pub actions: Vec<Action>,
 }
 
@@ -51,8 +57,10 @@ impl Pipeline {
             .and_then(Value::as_array)
             .ok_or_else(|| Error::shape(t.name(), format!("{id} has no Stages list")))?;
         let mut actions = Vec::new();
+        let mut stage_names = Vec::new();
         for (stage_index, stage) in stages.iter().enumerate() {
             let stage_name = str_of(stage.get("Name")).unwrap_or_default();
+            stage_names.push(stage_name.clone());
             for a in stage.get("Actions").and_then(Value::as_array).into_iter().flatten() {
                 let config = a.get("Configuration");
                 actions.push(Action {
@@ -60,6 +68,8 @@ impl Pipeline {
                     stage_index,
                     run_order: a.get("RunOrder").and_then(Value::as_u64).unwrap_or(1),
                     name: str_of(a.get("Name")).unwrap_or_default(),
+                    category: str_of(a.get("ActionTypeId").and_then(|t| t.get("Category")))
+                        .unwrap_or_default(),
                     provider: str_of(a.get("ActionTypeId").and_then(|t| t.get("Provider")))
                         .unwrap_or_default(),
                     namespace: str_of(a.get("Namespace")),
@@ -68,10 +78,11 @@ impl Pipeline {
                     project: config.and_then(|c| c.get("ProjectName")).and_then(reference),
                     primary_source: str_of(config.and_then(|c| c.get("PrimarySource"))),
                     environment: config.and_then(|c| c.get("EnvironmentVariables")).cloned(),
+                    configuration: config.and_then(Value::as_object).cloned().unwrap_or_default(),
                 });
             }
         }
-        Ok(Pipeline { id: id.to_string(), actions })
+        Ok(Pipeline { id: id.to_string(), stages: stage_names, actions })
     }
 
     pub fn action(&self, name: &str) -> Option<&Action> {
@@ -87,6 +98,20 @@ impl Pipeline {
 }
 
 impl Action {
+    /// `Stage.Action`, as problems name it.
+    pub fn path(&self) -> String {
+        format!("{}.{}", self.stage, self.name)
+    }
+
+    /// A boolean configuration key (CodePipeline takes them as the strings "true"/"false").
+    pub fn flag(&self, key: &str) -> bool {
+        match self.configuration.get(key) {
+            Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+            Some(Value::Bool(b)) => *b,
+            _ => false,
+        }
+    }
+
     /// The action's EnvironmentVariables, parsed as CodePipeline parses them: a string that
     /// holds a JSON array of `{name, value, type}`.
     pub fn env_vars(&self) -> Result<Vec<EnvVar>, String> {

@@ -89,6 +89,8 @@ const SIGN_HELP: &str = "\
 Examples:
   # In CodeBuild: key and passphrase from Secrets Manager, every secondary source signed
   PRIVATE_KEY_ARN=arn:aws:secretsmanager:... PASSPHRASE=... signer sign --out signed
+  # A CodeBuild batch with combined artifacts: each build's folder is a source of its own
+  signer sign --batch-source BuildArtifacts --out signed
   # Only the files named by exported variables, found in the sources
   signer sign --key-secret-id release-key --passphrase-secret-id release-pass \\
       --artifact-var AGENT_TAR --artifact-var AGENT_DEB --exported-vars signer.env
@@ -244,6 +246,12 @@ pub struct SignArgs {
     #[arg(long = "source", env = "SIGNER_SOURCES", value_name = "NAME=DIR", value_delimiter = ',',
           value_parser = relsign_codebuild::parse_source)]
     pub sources: Vec<relsign_codebuild::Source>,
+
+    /// The source NAME is a CodeBuild batch's combined artifact (CombineArtifacts): each of
+    /// its top-level folders is one build's output, signed as a source named by the folder
+    /// (the build-list identifier). Repeatable
+    #[arg(long = "batch-source", env = "SIGNER_BATCH_SOURCES", value_name = "NAME", value_delimiter = ',')]
+    pub batch_sources: Vec<String>,
 
     /// Sign only the file named by this variable's value, found in one of the sources
     /// (repeatable)

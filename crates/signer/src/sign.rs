@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use relsign_cli::{default_jobs, Exit, Failure, REPORT_BUG};
 use relsign_codebuild::{
-    artifact_from_variable, collect, merge_sources, sources_from_env, Artifact, Input, Options, Staging,
+    artifact_from_variable, collect, expand_batches, merge_sources, sources_from_env, Artifact, Input,
+    Options, Staging,
 };
 use relsign_pgp::{
     seal, signature_name, HashAlgorithm, ManifestArtifact, ManifestSigner, SecretScan, Sha256,
@@ -240,7 +241,7 @@ pub(crate) fn inputs(args: &SignArgs) -> Result<Vec<Input>, Failure> {
         return Ok(args.paths.iter().map(Input::path).collect());
     }
     let env = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
-    let sources = merge_sources(sources_from_env(env), &args.sources);
+    let sources = expand_batches(merge_sources(sources_from_env(env), &args.sources), &args.batch_sources)?;
     if sources.is_empty() {
         return Err(relsign_codebuild::Error::NoSources.into());
     }

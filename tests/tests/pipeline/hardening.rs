@@ -914,14 +914,17 @@ fn every_codebuild_role_trusts_only_its_own_project() {
         ] {
             params.insert(k.into(), v.into());
         }
+        // A project's role, and its batch's (BuildBatchConfig.ServiceRole), serve that project.
         let projects: Vec<(String, String)> = t
             .ids_of("AWS::CodeBuild::Project")
             .into_iter()
-            .map(|p| {
-                let role =
-                    t.property(&p, &["ServiceRole"]).unwrap()["Fn::GetAtt"][0].as_str().unwrap().to_string();
+            .flat_map(|p| {
                 let project_name = t.resolve(&params, t.property(&p, &["Name"]).unwrap()).unwrap();
-                (role, project_name)
+                [t.property(&p, &["ServiceRole"]), t.property(&p, &["BuildBatchConfig", "ServiceRole"])]
+                    .into_iter()
+                    .flatten()
+                    .map(move |r| (r["Fn::GetAtt"][0].as_str().unwrap().to_string(), project_name.clone()))
+                    .collect::<Vec<_>>()
             })
             .collect();
         for role in t.ids_of("AWS::IAM::Role") {
@@ -955,7 +958,7 @@ fn every_codebuild_role_trusts_only_its_own_project() {
             }
         }
     }
-    assert!(checked >= 9, "expected the nine CodeBuild roles, checked {checked}");
+    assert!(checked >= 7, "expected the seven CodeBuild roles, checked {checked}");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1099,7 +1102,8 @@ fn a_failed_copy_records_its_code_and_the_stage_exports_the_logs_before_failing(
     let install = format!("{install}\nln -sf {} \"$dir/copier\"\n", fake.display());
     std::fs::write(primary.join("buildspecs/lib/install-relsign.sh"), install).unwrap();
     let mut build = Build::new("relsign-artifact-copy", primary.join("buildspecs/copy.yml"), &primary);
-    build.secondary.push(("SignedArtifact".into(), signed));
+    build.secondary.push(("Signatures".into(), signed.clone()));
+    build.secondary.push(("BuildArtifacts".into(), signed));
     for (k, v) in [
         ("PATH", std::env::var("PATH").unwrap()),
         ("RELSIGN_INSTALL_DIR", work.path().join("install").display().to_string()),
@@ -1122,7 +1126,16 @@ fn a_failed_copy_records_its_code_and_the_stage_exports_the_logs_before_failing(
 
 #[test]
 fn logs_are_exported_whole_beside_the_release_and_a_failed_copy_fails_after() {
-    let aws = LocalAws::moto();
+    // The execution as CodePipeline and CodeBuild record it: the Build stage's batch (two
+    // builds), then Sign and Copy, found by export-logs.sh through ListActionExecutions and
+    // BatchGetBuildBatches, which moto answers from this record (tests/moto/pipeline_records.py).
+    let template = Template::load(&repo_root().join("templates/release-pipeline-stack.yml")).unwrap();
+    let pipeline = Pipeline::of(&template).unwrap();
+    let action = |stage: &str| pipeline.actions.iter().find(|a| a.stage == stage).unwrap().clone();
+    let records_dir = tempfile::tempdir().unwrap();
+    let mut records =
+        crate::run::Records::new(records_dir.path().join("records.json"), "relsign-release-pipeline");
+    let aws = LocalAws::moto_kms_with(&[("RELSIGN_PIPELINE_RECORDS", records.path.to_str().unwrap())]);
     let bucket = "relsign-releases";
     aws.make_bucket(bucket);
     let group = "relsign-build-and-sign-logs";
@@ -1132,6 +1145,22 @@ fn logs_are_exported_whole_beside_the_release_and_a_failed_copy_fails_after() {
     aws.seed(&["put-logs", group, old, "36000"], b"signing started long ago\n");
     let recent = "relsign-artifact-copy/66666666-7777-8888-9999-000000000000";
     aws.seed(&["put-logs", group, recent, "60"], b"copier: error: refused\n");
+    let batch_builds = [
+        ("amd".to_string(), "relsign-release-builds:aaaaaaaa-0000-4000-8000-000000000001".to_string()),
+        ("arm".to_string(), "relsign-release-builds:aaaaaaaa-0000-4000-8000-000000000002".to_string()),
+    ];
+    for (_, id) in &batch_builds {
+        aws.seed(&["put-logs", group, &id.replace(':', "/"), "600"], b"built\n");
+    }
+    let batch_id = "relsign-release-builds:bbbbbbbb-0000-4000-8000-000000000003";
+    records.batch(batch_id, "relsign-release-builds", &batch_builds);
+    records.action(&action("Build"), batch_id);
+    records.action(&action("Sign"), &old.replace('/', ":"));
+    records.action(&action("Copy"), &recent.replace('/', ":"));
+    // A build of another execution of the pipeline is not exported with this one.
+    let elsewhere = "relsign-artifact-sign:99999999-2222-3333-4444-555555555555";
+    records.action_in("another-execution", &action("Sign"), elsewhere);
+    let execution = records.execution_id.clone();
     let path = format!("{}:{}", venv().join("bin").display(), std::env::var("PATH").unwrap());
     let sha = "0123456789abcdef0123456789abcdef01234567";
     let run = |copy_code: &str| {
@@ -1147,8 +1176,8 @@ fn logs_are_exported_whole_beside_the_release_and_a_failed_copy_fails_after() {
             .env("RELEASE_BUCKET_NAME", bucket)
             .env("GIT_COMMIT_SHA", sha)
             .env("COPY_EXIT_CODE", copy_code)
-            .env("SIGNING_BUILD_ID", old.replace('/', ":"))
-            .env("COPY_BUILD_ID", recent.replace('/', ":"))
+            .env("PIPELINE_NAME", "relsign-release-pipeline")
+            .env("PIPELINE_EXECUTION_ID", &execution)
             .env("EXPORT_TIMEOUT_SECONDS", "60")
             .output()
             .unwrap()
@@ -1187,6 +1216,18 @@ fn logs_are_exported_whole_beside_the_release_and_a_failed_copy_fails_after() {
         "the start of a long-queued build is missing from the export ({keys:?}):\n{text}"
     );
     assert!(text.contains("copier: error: refused"), "the failed copy's log is missing:\n{text}");
+    // One export per build of the execution, each of the batch's included (moto exports the
+    // whole group for each task, so the task names tell which builds were asked for).
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    for id in [
+        old.replace('/', ":"),
+        recent.replace('/', ":"),
+        batch_builds[0].1.clone(),
+        batch_builds[1].1.clone(),
+    ] {
+        assert!(stdout.contains(&format!("exported {id} ")), "no export of {id}: {stdout}\n{stderr}");
+    }
+    assert_eq!(stdout.matches("exported ").count(), 4, "{stdout}");
     assert!(!out.status.success(), "a failed copy (exit 6) must fail the export action after it: {stderr}");
     assert!(stderr.contains("copy failed") && stderr.contains("exit 6"), "{stderr}");
     let ok = run("0");

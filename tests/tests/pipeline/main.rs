@@ -4,7 +4,9 @@
 
 mod hardening;
 mod image;
+mod limits;
 mod lint;
 mod release;
+mod run;
 mod stacks;
 mod wiring;

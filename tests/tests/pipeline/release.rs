@@ -1,239 +1,64 @@
-//! A release through the pipeline as deployed, run locally: every CodeBuild action of
-//! `release-pipeline-stack.yml` in stage order, with the buildspec, variables, sources and
-//! secrets the template gives it, against a moto server. The AMD and Ubuntu AMD builds run
-//! the real merge-build buildspecs (static tarball, .deb); the ARM builds, which need an
-//! aarch64 machine, are stand-ins that export the same variables.
+//! A release through the pipeline as deployed, with twelve builds: the four that
+//! buildspecs/builds.yml ships and eight more, added the way docs/pipeline.md tells users to
+//! (one entry each in the batch's build-list, nothing in the template). Every action runs as
+//! CodePipeline and CodeBuild run it (run.rs), against moto. The AMD and Ubuntu AMD builds run
+//! the real buildspecs (static tarball, .deb); the ARM builds, which need an aarch64 machine,
+//! are stand-ins that write what theirs would.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use relsign_tests::codebuild::{Build, Outcome};
 use relsign_tests::gpg::{GnuPg, PASSPHRASE};
 use relsign_tests::local_aws::{venv, LocalAws};
-use relsign_tests::{
-    copy_tree, files_under, musl_binaries, repo_root, require_tool, validate_junit, TestCommand,
-};
-use relsign_wiring::{Action, Buildspec, Params, Pipeline, Template};
+use relsign_tests::{files_under, musl_binaries, repo_root, require_tool, validate_junit, TestCommand};
+use relsign_wiring::{Params, Pipeline, Template};
+
+use crate::run::{commit_all, git, sha256_hex, source_repo, Records, Run, StandIn, ACCOUNT, REGION};
 
 const BUCKET: &str = "relsign-releases";
 
-/// The ARM builds' stand-in: the same exports as merge-build.yml, an aarch64-named file.
+/// The ARM builds' stand-in: the version and an aarch64-named file, as merge-build*.yml write.
 const ARM_STAND_IN: &str = r#"
 version: 0.2
-env:
-  exported-variables: [CODEBUILD_BUILD_ID, RELSIGN_VERSION, RELSIGN_TARBALL, RELSIGN_DEB, GIT_COMMIT_SHORT_SHA]
 phases:
   build:
     commands:
-      - RELSIGN_VERSION=$(scripts/package version)
-      - GIT_COMMIT_SHORT_SHA=$(git rev-parse --short=8 HEAD)
-      - RELSIGN_TARBALL=relsign-$RELSIGN_VERSION-aarch64-linux-musl.tar.gz
-      - RELSIGN_DEB=relsign_$RELSIGN_VERSION-1_arm64.deb
-      - mkdir -p out && echo "aarch64 stand-in ($ARCH_BUILD)" > "out/$ARCH_BUILD"
+      - mkdir -p out && scripts/package version > out/release-version
+      - echo "aarch64 stand-in ($ARCH_BUILD)" > "out/$ARCH_BUILD"
 artifacts:
   base-directory: out
   files: ['*']
 "#;
 
-struct Run {
-    template: Template,
-    pipeline: Pipeline,
-    params: Params,
-    aws: LocalAws,
-    work: tempfile::TempDir,
-    source: PathBuf,
-    /// Output artifacts by name, and each namespace's variables.
-    artifacts: BTreeMap<String, PathBuf>,
-    namespaces: BTreeMap<String, BTreeMap<String, String>>,
-    log_group: String,
-    /// PATH for the builds: the machine's, without any signer or copier, plus the AWS CLI.
-    path: String,
-    /// busybox, called as `sh`.
-    busybox_sh: PathBuf,
-}
+/// A build a user adds: its own buildspec, which writes the version and one artifact of a
+/// size that is no multiple of any part size.
+const ADDED_BUILDSPEC: &str = r#"# An added build of the release (tests/tests/pipeline/release.rs).
+version: 0.2
+phases:
+  build:
+    commands:
+      - mkdir -p out && scripts/package version > out/release-version
+      - head -c "$ARTIFACT_BYTES" /dev/urandom > "out/relsign-addon-$CODEBUILD_BATCH_BUILD_IDENTIFIER.bin"
+artifacts:
+  base-directory: out
+  files: ['*']
+"#;
 
-impl Run {
-    fn project_of(&self, a: &Action) -> String {
-        a.project.clone().unwrap_or_else(|| panic!("{} runs no CodeBuild project", a.name))
-    }
-
-    /// Runs the action as CodePipeline and CodeBuild would; `buildspec` replaces the project's.
-    fn action(
-        &mut self,
-        stage: &str,
-        name: &str,
-        buildspec: Option<PathBuf>,
-        extra: &[(&str, &str)],
-    ) -> Outcome {
-        let a = self.pipeline.actions.iter().find(|a| a.stage == stage && a.name == name);
-        let a = a.unwrap_or_else(|| panic!("no action {stage}.{name}")).clone();
-        let project = self.project_of(&a);
-        let project_name = self
-            .template
-            .resolve(&self.params, self.template.property(&project, &["Name"]).unwrap())
-            .unwrap();
-        let spec_path =
-            self.template.property(&project, &["Source", "BuildSpec"]).and_then(|v| v.as_str()).unwrap();
-
-        // Sources: the primary one (PrimarySource, or the only input) and the others.
-        let primary_name = a.primary_source.clone().unwrap_or_else(|| a.inputs[0].clone());
-        let dir = self.work.path().join(format!("{name}-{}", a.stage));
-        let fresh = dir.join("src");
-        let primary = if primary_name == "SourceArtifact" {
-            clone(&self.source, &fresh); // each build gets its own checkout, as in CodeBuild
-            fresh.clone()
-        } else {
-            copy_tree(&self.artifacts[&primary_name], &fresh);
-            fresh.clone()
-        };
-        let mut build =
-            Build::new(&project_name, buildspec.unwrap_or_else(|| primary.join(spec_path)), &primary);
-        for input in a.inputs.iter().filter(|i| **i != primary_name) {
-            build.secondary.push((input.clone(), self.artifacts[input].clone()));
-        }
-
-        // Project variables, then the action's (which win), then what the test adds.
-        for var in project_variables(&self.template, &self.params, &project) {
-            let value = self
-                .template
-                .resolve(&self.params, &var.2)
-                .unwrap_or_else(|| panic!("{} does not resolve", var.0));
-            match var.1.as_str() {
-                "PLAINTEXT" => {
-                    build.env.insert(var.0, value);
-                }
-                "SECRETS_MANAGER" => {
-                    let secret = self.aws.seed(&["get-secret", &value], b"").stdout;
-                    build.secrets.insert(var.0, String::from_utf8(secret).unwrap());
-                }
-                other => panic!("{project}: variable type {other} is not supported here"),
-            }
-        }
-        for var in a.env_vars().unwrap() {
-            build.env.insert(var.name, self.substitute(&var.value));
-        }
-        build.env.extend(self.aws.env());
-        build.env.insert("PATH".into(), self.path.clone());
-        build.env.insert("COPIER_PATH_STYLE".into(), "true".into());
-        for (k, v) in extra {
-            build.env.insert(k.to_string(), v.to_string());
-        }
-
-        // Sign and Copy run in the signing image, whose only shell is busybox.
-        if a.stage == "Sign" || a.stage == "Copy" {
-            build.shell = self.busybox_sh.clone();
-        }
-        let outcome = build.run(&dir.join("build"));
-        let outcome = outcome.unwrap_or_else(|f| panic!("{}.{name}: {f}", a.stage));
-        // CodeBuild's log stream is <StreamName>/<uuid> = the build id with ':' as '/'.
-        let stream = outcome.build_id.replace(':', "/");
-        self.aws.seed(&["put-logs", &self.log_group, &stream], outcome.log.as_bytes());
-        if let (Some(out), Some(dir)) = (a.outputs.first(), &outcome.artifact) {
-            self.artifacts.insert(out.clone(), dir.clone());
-        }
-        if let Some(ns) = &a.namespace {
-            self.namespaces.insert(ns.clone(), outcome.exported.clone());
-        }
-        outcome
-    }
-
-    /// Resolves `#{Namespace.Variable}` as CodePipeline does before the action starts.
-    fn substitute(&self, value: &str) -> String {
-        let mut out = value.to_string();
-        while let Some(start) = out.find("#{") {
-            let end = start + out[start..].find('}').expect("closed reference");
-            let (ns, var) = out[start + 2..end].split_once('.').expect("#{Ns.Var}");
-            let resolved = self
-                .namespaces
-                .get(ns)
-                .and_then(|vars| vars.get(var))
-                .unwrap_or_else(|| {
-                    panic!("#{{{ns}.{var}}} is not available (namespaces: {:?})", self.namespaces)
-                })
-                .clone();
-            out.replace_range(start..=end, &resolved);
-        }
-        out
-    }
-}
-
-/// A project's environment variables as (name, type, value as written).
-fn project_variables(
-    t: &Template,
-    params: &Params,
-    project: &str,
-) -> Vec<(String, String, serde_json::Value)> {
-    let list = t.property(project, &["Environment", "EnvironmentVariables"]).and_then(|v| v.as_array());
-    list.into_iter()
-        .flatten()
-        // An entry under a condition (the KMS key or the two secrets) as deployed with these
-        // parameters.
-        .filter_map(|v| t.chosen(params, v))
-        .map(|v| {
-            let s = |k: &str| v[k].as_str().unwrap_or("PLAINTEXT").to_string();
-            (s("Name"), s("Type"), v["Value"].clone())
+/// The eight entries added to buildspecs/builds.yml, as docs/pipeline.md shows one.
+fn added_builds() -> String {
+    (1..=8)
+        .map(|i| {
+            format!(
+                "    - identifier: addon_{i:02}\n      buildspec: buildspecs/addon.yml\n      env:\n        type: LINUX_CONTAINER\n        compute-type: BUILD_GENERAL1_SMALL\n        image: public.ecr.aws/docker/library/debian:12\n        variables:\n          ARTIFACT_BYTES: '{}'\n",
+                (1 << 20) + 7 * i
+            )
         })
         .collect()
 }
 
-fn clone(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-    git(None, &["clone", "-q", from.to_str().unwrap(), to.to_str().unwrap()]);
-}
-
-fn git(dir: Option<&Path>, args: &[&str]) -> String {
-    let mut cmd = Command::new("git");
-    if let Some(d) = dir {
-        cmd.arg("-C").arg(d);
-    }
-    let out = cmd.args(args).output().expect("run git");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-/// The repository as the Source action hands it over: this checkout, uncommitted changes
-/// included, plus the release key's public certificate where the template expects it.
-fn source_repo(dir: &Path, cert: &[u8]) -> PathBuf {
-    let root = repo_root();
-    let src = dir.join("source");
-    clone(&root, &src);
-    let changed = git(Some(&root), &["ls-files", "-m", "-o", "--exclude-standard"]);
-    for rel in changed.lines().filter(|l| !l.is_empty()) {
-        let dest = src.join(rel);
-        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::copy(root.join(rel), dest).unwrap();
-    }
-    for rel in git(Some(&root), &["ls-files", "-d"]).lines().filter(|l| !l.is_empty()) {
-        let _ = std::fs::remove_file(src.join(rel));
-    }
-    std::fs::create_dir_all(src.join("keys")).unwrap();
-    std::fs::write(src.join("keys/release-signing-key.asc"), cert).unwrap();
-    git(Some(&src), &["add", "-A"]);
-    git(
-        Some(&src),
-        &[
-            "-c",
-            "user.name=relsign tests",
-            "-c",
-            "user.email=tests@example.org",
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            "release under test",
-        ],
-    );
-    src
-}
-
-fn sha256_hex(path: &Path) -> String {
-    let out = Command::new("sha256sum").arg(path).output().expect("run sha256sum");
-    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_string()
-}
-
 #[test]
-fn a_release_runs_through_every_stage_to_a_signed_bucket() {
+fn twelve_builds_run_through_every_stage_to_one_signed_release() {
     require_tool("git", "git");
     require_tool("dpkg-deb", "dpkg");
     require_tool("curl", "curl");
@@ -242,30 +67,47 @@ fn a_release_runs_through_every_stage_to_a_signed_bucket() {
     let secret_key = gpg.export_secret(&fpr, PASSPHRASE);
     let cert = gpg.export_public(&fpr);
 
+    let template = Template::load(&repo_root().join("templates/release-pipeline-stack.yml")).unwrap();
+    let pipeline = Pipeline::of(&template).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let pipeline_name = template.parameter(&Params::new(), "PipelineName").unwrap();
+    let records = Records::new(work.path().join("records.json"), &pipeline_name);
+
     // What the deployer sets up beforehand: the secrets, the final bucket; and what the stack
     // creates that the builds use: the log group.
-    let aws = LocalAws::moto();
+    let aws = LocalAws::moto_kms_with(&[("RELSIGN_PIPELINE_RECORDS", records.path.to_str().unwrap())]);
     let key_arn = aws.put_secret_arn("relsign/release-key", &secret_key);
     let pass_arn = aws.put_secret_arn("relsign/release-passphrase", PASSPHRASE.as_bytes());
     aws.make_bucket(BUCKET);
 
-    let template = Template::load(&repo_root().join("templates/release-pipeline-stack.yml")).unwrap();
-    let pipeline = Pipeline::of(&template).unwrap();
-    let work = tempfile::tempdir().unwrap();
+    // Adding a build is one entry in buildspecs/builds.yml (and the build's own buildspec).
     let source = source_repo(work.path(), &cert);
+    let batch = source.join("buildspecs/builds.yml");
+    let mut builds = std::fs::read_to_string(&batch).unwrap();
+    assert!(builds.ends_with('\n'), "builds.yml must end with its build-list");
+    builds.push_str(&added_builds());
+    std::fs::write(&batch, builds).unwrap();
+    std::fs::write(source.join("buildspecs/addon.yml"), ADDED_BUILDSPEC).unwrap();
+    commit_all(&source, "eight more builds");
     let commit = git(Some(&source), &["rev-parse", "HEAD"]);
 
-    // Without the signing image, signing and copying install the relsign tarball pinned by
-    // its SHA-256: here, the one the AMD build makes in this very run, served by file://.
+    // The template is the shipped one, unchanged: it passes the wiring and limit checks with
+    // twelve builds (cfn-lint judges the same file in lint.rs).
+    TestCommand::new("relsign")
+        .args(["check-pipeline", "--buildspec-root"])
+        .arg(&source)
+        .arg(repo_root().join("templates/release-pipeline-stack.yml"))
+        .expect_ok();
+
     let mut params = Params::new();
     for (k, v) in [
         ("ReleaseArtifactsBucketName", BUCKET.to_string()),
-        ("CodeStarConnectionArn", "arn:aws:codeconnections:us-east-1:123456789012:connection/test".into()),
+        ("CodeStarConnectionArn", format!("arn:aws:codeconnections:{REGION}:{ACCOUNT}:connection/test")),
         ("GithubFullRepoName", "example/relsign".into()),
         ("SecretKeyArn", key_arn.clone()),
         ("PassphraseArn", pass_arn.clone()),
-        ("AWS::Region", "us-east-1".into()),
-        ("AWS::AccountId", "123456789012".into()),
+        ("AWS::Region", REGION.into()),
+        ("AWS::AccountId", ACCOUNT.into()),
         ("AWS::Partition", "aws".into()),
     ] {
         params.insert(k.into(), v);
@@ -294,6 +136,7 @@ fn a_release_runs_through_every_stage_to_a_signed_bucket() {
         log_group,
         path,
         busybox_sh,
+        records,
     };
     run.namespaces.insert(
         "SourceVariables".into(),
@@ -304,40 +147,122 @@ fn a_release_runs_through_every_stage_to_a_signed_bucket() {
         ]),
     );
 
-    // Extract, then the builds. The real packaging runs over the static binaries built once.
-    let binaries = musl_binaries();
-    let binaries = binaries.to_str().unwrap();
+    // Extract, then the batch. The real packaging runs over the static binaries built once.
+    let binaries = musl_binaries().display().to_string();
     run.action("Extract", "Buildspecs", None, &[]);
-    let amd = run.action("Build", "MakeAmd", None, &[("RELSIGN_BINARIES_DIR", binaries)]);
-    let deb = run.action("Build", "MakeUbuntuAmd", None, &[("RELSIGN_BINARIES_DIR", binaries)]);
     let stand_in = run.work.path().join("arm-stand-in.yml");
     std::fs::write(&stand_in, ARM_STAND_IN).unwrap();
-    for real in ["merge-build.yml", "merge-build-ubuntu.yml"] {
-        let spec = Buildspec::load(&source.join("buildspecs").join(real)).unwrap();
-        let stand = Buildspec::load(&stand_in).unwrap();
-        for var in &spec.env.exported_variables {
-            assert!(stand.exports(var), "the ARM stand-in must export {var} like {real}");
+    let own = |env: &[(&str, &str)]| StandIn {
+        buildspec: None,
+        env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    };
+    let arm = |file: &str| StandIn {
+        buildspec: Some(stand_in.clone()),
+        env: vec![("ARCH_BUILD".to_string(), file.to_string())],
+    };
+    let stand_ins = BTreeMap::from([
+        ("amd".to_string(), own(&[("RELSIGN_BINARIES_DIR", &binaries)])),
+        ("ubuntu_amd".to_string(), own(&[("RELSIGN_BINARIES_DIR", &binaries)])),
+        ("arm".to_string(), arm("relsign-0.1.0-aarch64-linux-musl.tar.gz")),
+        ("ubuntu_arm".to_string(), arm("relsign_0.1.0-1_arm64.deb")),
+    ]);
+    let outcomes = run.batch("Build", "Builds", &stand_ins);
+    assert_eq!(outcomes.len(), 12, "{:?}", outcomes.keys());
+
+    // Each build's output is a folder of the one combined artifact, named by its identifier.
+    let combined = run.artifacts["BuildArtifacts"].clone();
+    let mut artifacts: Vec<String> = Vec::new();
+    for rel in files_under(&combined) {
+        let (build, name) = rel.split_once('/').expect("every file lies in its build's folder");
+        assert!(outcomes.contains_key(build), "{rel}");
+        if name != "release-version" {
+            artifacts.push(name.to_string());
         }
     }
-    run.action(
-        "Build",
-        "MakeArm",
-        Some(stand_in.clone()),
-        &[("ARCH_BUILD", "relsign-0.1.0-aarch64-linux-musl.tar.gz")],
-    );
-    run.action(
-        "Build",
-        "MakeUbuntuArm",
-        Some(stand_in.clone()),
-        &[("ARCH_BUILD", "relsign_0.1.0-1_arm64.deb")],
-    );
+    artifacts.sort();
+    assert_eq!(artifacts.len(), 12, "{artifacts:?}");
+    let tarball = artifacts.iter().find(|a| a.ends_with("-x86_64-linux-musl.tar.gz")).unwrap().clone();
+    let deb = artifacts.iter().find(|a| a.ends_with("_amd64.deb")).unwrap().clone();
+    check_packages(&combined.join("amd").join(&tarball), &combined.join("ubuntu_amd").join(&deb), &run);
 
-    let tarball = amd.exported["RELSIGN_TARBALL"].clone();
-    assert!(tarball.ends_with("-x86_64-linux-musl.tar.gz"), "{tarball}");
-    let tarball_path = run.artifacts["AmdBuildArtifact"].join(&tarball);
-    let deb_name = deb.exported["RELSIGN_DEB"].clone();
-    let deb_path = run.artifacts["UbuntuAmdBuildArtifact"].join(&deb_name);
-    let listing = Command::new("dpkg-deb").arg("--contents").arg(&deb_path).output().unwrap();
+    // Without the signing image, signing and copying install the relsign tarball pinned by
+    // its SHA-256: here, the one the AMD build made in this very run, served by file://.
+    let tarball_path = combined.join("amd").join(&tarball);
+    run.params.insert("RelsignTarballUrl".into(), format!("file://{}", tarball_path.display()));
+    run.params.insert("RelsignTarballSha256".into(), sha256_hex(&tarball_path));
+    let install_dir = run.work.path().join("relsign-bin");
+    let install = install_dir.to_str().unwrap().to_string();
+
+    // Sign hands on only what it made: no artifact goes through it a second time.
+    let signed = run.action("Sign", "GPG", None, &[("RELSIGN_INSTALL_DIR", &install)]);
+    assert_eq!(signed.exported["SIGNER_KEY_FINGERPRINT"], fpr);
+    assert_eq!(signed.exported["SIGNER_SIGNED_COUNT"], "12", "{}", signed.log);
+    assert!(signed.log.contains("every build made version 0.1.0"), "{}", signed.log);
+    let handed_on = files_under(&run.artifacts["Signatures"]);
+    let mut expected: Vec<String> = artifacts.iter().map(|a| format!("{a}.asc")).collect();
+    expected.extend(["SHA256SUMS", "SHA256SUMS.asc", "manifest.json"].map(String::from));
+    expected.sort();
+    let mut handed = handed_on.clone();
+    handed.sort();
+    assert_eq!(handed, expected, "Sign must hand on its own files only");
+
+    std::fs::remove_dir_all(&install_dir).unwrap(); // copy installs its own
+    let copy = run.action("Copy", "ToS3", None, &[("RELSIGN_INSTALL_DIR", &install)]);
+    assert!(copy.log.contains("SHA256SUMS.asc"), "{}", copy.log);
+    assert!(signed.log.contains("signer check: a run would start"), "{}", signed.log);
+    assert!(copy.log.contains("copier check: a run would start"), "{}", copy.log);
+    for report in ["GPG-Sign/src/reports/signatures.xml", "ToS3-Copy/src/reports/uploads.xml"] {
+        let path = run.work.path().join(report);
+        validate_junit(&path);
+        let xml = std::fs::read_to_string(&path).unwrap();
+        assert!(xml.contains("<testcase ") && !xml.contains("<failure"), "{report}: {xml}");
+    }
+    assert_eq!(copy.exported["COPY_EXIT_CODE"], "0", "{}", copy.log);
+    let export = run.action("Copy", "ExportLogs", None, &[]);
+
+    // The final bucket holds one release: every artifact with its signature, the signed list,
+    // no release-version, and the logs of every build of this execution, each of the batch's.
+    let keys = run.aws.keys(BUCKET, &format!("{commit}/"));
+    let names: Vec<&str> = keys.iter().map(|k| &k[commit.len() + 1..]).collect();
+    for artifact in &artifacts {
+        assert!(names.contains(&artifact.as_str()), "{artifact} missing from {names:?}");
+        assert!(names.contains(&format!("{artifact}.asc").as_str()), "{artifact}.asc missing from {names:?}");
+    }
+    for meta in ["SHA256SUMS", "SHA256SUMS.asc", "manifest.json"] {
+        assert!(names.contains(&meta), "{meta} missing from {names:?}");
+    }
+    assert!(!names.iter().any(|n| n.contains("release-version")), "{names:?}");
+    let builds_ran: Vec<&str> = outcomes.values().map(|o| o.build_id.as_str()).collect();
+    for id in builds_ran {
+        assert!(export.log.contains(&format!("exported {id} ")), "no export of {id}:\n{}", export.log);
+    }
+    assert!(names.iter().any(|n| n.starts_with("logs/")), "no exported logs ({names:?})");
+
+    // Verified as a user would, from the bucket: signer verify, and gpg on every .asc.
+    let download = run.work.path().join("download");
+    run.aws.get_tree(BUCKET, &format!("{commit}/"), &download);
+    std::fs::remove_dir_all(download.join("logs")).unwrap();
+    let cert_file = run.work.path().join("cert.asc");
+    std::fs::write(&cert_file, &cert).unwrap();
+    TestCommand::signer()
+        .args(["verify", "--require-sums", "--cert"])
+        .arg(&cert_file)
+        .arg(&download)
+        .expect_ok();
+    let signatures: Vec<String> =
+        files_under(&download).into_iter().filter(|r| r.ends_with(".asc")).collect();
+    assert_eq!(signatures.len(), 13, "{signatures:?}");
+    for rel in signatures {
+        let sig = download.join(&rel);
+        let file = download.join(rel.trim_end_matches(".asc"));
+        let (ok, why) = GnuPg::verifies_with(&cert, &sig, &file);
+        assert!(ok, "gpg rejects {rel}: {why}");
+    }
+}
+
+/// The tarball and the .deb carry the man pages and completions, which render and parse.
+fn check_packages(tarball: &Path, deb: &Path, run: &Run) {
+    let listing = Command::new("dpkg-deb").arg("--contents").arg(deb).output().unwrap();
     let listing = String::from_utf8_lossy(&listing.stdout);
     for entry in [
         "./usr/bin/relsign",
@@ -355,10 +280,10 @@ fn a_release_runs_through_every_stage_to_a_signed_bucket() {
     ] {
         assert!(listing.contains(entry), "{entry} not in the .deb:\n{listing}");
     }
-
-    let listing = Command::new("tar").arg("-tzf").arg(&tarball_path).output().unwrap();
+    let listing = Command::new("tar").arg("-tzf").arg(tarball).output().unwrap();
     let listing = String::from_utf8_lossy(&listing.stdout);
-    let top = tarball.trim_end_matches(".tar.gz");
+    let name = tarball.file_name().unwrap().to_str().unwrap();
+    let top = name.trim_end_matches(".tar.gz");
     for entry in [
         "share/man/man1/signer.1",
         "share/man/man1/copier.1",
@@ -367,12 +292,11 @@ fn a_release_runs_through_every_stage_to_a_signed_bucket() {
     ] {
         assert!(listing.contains(&format!("{top}/{entry}")), "{entry} not in the tarball:\n{listing}");
     }
-    // The man pages render and the completions parse (bash -n).
     let unpacked = run.work.path().join("unpacked");
     std::fs::create_dir_all(&unpacked).unwrap();
     assert!(Command::new("tar")
         .arg("-xzf")
-        .arg(&tarball_path)
+        .arg(tarball)
         .arg("-C")
         .arg(&unpacked)
         .status()
@@ -386,68 +310,46 @@ fn a_release_runs_through_every_stage_to_a_signed_bucket() {
         .output()
         .unwrap();
     assert!(bash.status.success(), "{}", String::from_utf8_lossy(&bash.stderr));
+}
 
-    run.params.insert("RelsignTarballUrl".into(), format!("file://{}", tarball_path.display()));
-    run.params.insert("RelsignTarballSha256".into(), sha256_hex(&tarball_path));
-    let install_dir = run.work.path().join("relsign-bin");
-    let install = install_dir.to_str().unwrap().to_string();
-
-    // Sign, Copy, ExportLogs.
-    let signed = run.action("Sign", "GPG", None, &[("RELSIGN_INSTALL_DIR", &install)]);
-    assert_eq!(signed.exported["SIGNER_KEY_FINGERPRINT"], fpr);
-    assert_eq!(signed.exported["SIGNER_SIGNED_COUNT"], "4");
-    std::fs::remove_dir_all(&install_dir).unwrap(); // copy installs its own
-    let copy = run.action("Copy", "ToS3", None, &[("RELSIGN_INSTALL_DIR", &install)]);
-    assert!(copy.log.contains("SHA256SUMS.asc"), "{}", copy.log);
-    // Each stage ran its preflight and left a JUnit report where its `reports:` section reads it.
-    assert!(signed.log.contains("signer check: a run would start"), "{}", signed.log);
-    assert!(copy.log.contains("copier check: a run would start"), "{}", copy.log);
-    for report in ["GPG-Sign/src/reports/signatures.xml", "ToS3-Copy/src/reports/uploads.xml"] {
-        let path = run.work.path().join(report);
-        validate_junit(&path);
-        let xml = std::fs::read_to_string(&path).unwrap();
-        assert!(xml.contains("<testcase ") && !xml.contains("<failure"), "{report}: {xml}");
-    }
-    assert_eq!(copy.exported["COPY_EXIT_CODE"], "0", "{}", copy.log);
-    let export = run.action("Copy", "ExportLogs", None, &[]);
-
-    // The final bucket holds every artifact with its signature, the signed list, the logs.
-    let keys = run.aws.keys(BUCKET, &format!("{commit}/"));
-    let names: Vec<&str> = keys.iter().map(|k| &k[commit.len() + 1..]).collect();
-    for artifact in [
-        tarball.as_str(),
-        deb_name.as_str(),
-        "relsign-0.1.0-aarch64-linux-musl.tar.gz",
-        "relsign_0.1.0-1_arm64.deb",
-    ] {
-        assert!(names.contains(&artifact), "{artifact} missing from {names:?}");
-        assert!(names.contains(&format!("{artifact}.asc").as_str()), "{artifact}.asc missing from {names:?}");
-    }
-    for meta in ["SHA256SUMS", "SHA256SUMS.asc", "manifest.json"] {
-        assert!(names.contains(&meta), "{meta} missing from {names:?}");
-    }
-    let exported_logs = names.iter().filter(|n| n.starts_with("logs/")).count();
-    assert!(
-        exported_logs > 0,
-        "no exported logs under {commit}/logs/ ({names:?}); export log:\n{}",
-        export.log
-    );
-
-    // Verified as a user would, from the bucket: signer verify, and gpg on every .asc.
-    let download = run.work.path().join("download");
-    run.aws.get_tree(BUCKET, &format!("{commit}/"), &download);
-    std::fs::remove_dir_all(download.join("logs")).unwrap();
-    let cert_file = run.work.path().join("cert.asc");
-    std::fs::write(&cert_file, &cert).unwrap();
-    TestCommand::signer()
-        .args(["verify", "--require-sums", "--cert"])
-        .arg(&cert_file)
-        .arg(&download)
-        .expect_ok();
-    for rel in files_under(&download).iter().filter(|r| r.ends_with(".asc")) {
-        let sig = download.join(rel);
-        let file = download.join(rel.trim_end_matches(".asc"));
-        let (ok, why) = GnuPg::verifies_with(&cert, &sig, &file);
-        assert!(ok, "gpg rejects {rel}: {why}");
-    }
+/// signing.yml's version check, run as the Sign build runs it (busybox sh), on a combined
+/// artifact whose builds agree, disagree, or forgot the file.
+#[test]
+fn builds_that_disagree_on_the_version_stop_the_signing() {
+    let spec = relsign_wiring::Buildspec::load(&repo_root().join("buildspecs/signing.yml")).unwrap();
+    let check = spec
+        .phases_in_order()
+        .flat_map(|(_, p)| p.commands.iter())
+        .find(|c| c.contains("release-version"))
+        .expect("signing.yml checks the builds' release-version")
+        .clone();
+    let run = |layout: &[(&str, Option<&str>)]| {
+        let dir = tempfile::tempdir().unwrap();
+        for (build, version) in layout {
+            std::fs::create_dir_all(dir.path().join(build)).unwrap();
+            std::fs::write(dir.path().join(build).join("app.bin"), b"x").unwrap();
+            if let Some(v) = version {
+                std::fs::write(dir.path().join(build).join("release-version"), v).unwrap();
+            }
+        }
+        let out = Command::new(require_tool("busybox", "busybox-static"))
+            .args(["sh", "-c", &check])
+            .env_clear()
+            .env("CODEBUILD_SRC_DIR_BuildArtifacts", dir.path())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (ok, _, out) = run(&[("amd", Some("1.4.0\n")), ("arm", Some("1.4.0"))]);
+    assert!(ok && out.contains("every build made version 1.4.0"), "{out}");
+    let (ok, err, _) = run(&[("amd", Some("1.4.0\n")), ("arm", Some("1.4.1\n"))]);
+    assert!(!ok && err.contains("the builds disagree on the version (1.4.0, \"1.4.1\""), "{err}");
+    let (ok, err, _) = run(&[("amd", Some("1.4.0\n")), ("arm", None)]);
+    assert!(!ok && err.contains("has no release-version"), "{err}");
+    let (ok, err, _) = run(&[]);
+    assert!(!ok && err.contains("holds no build folder"), "{err}");
 }

@@ -6,17 +6,17 @@ use relsign_wiring::{check_release_pipeline, Problem, Template};
 
 const TEMPLATE: &str = "templates/release-pipeline-stack.yml";
 
-fn shipped() -> String {
+pub(crate) fn shipped() -> String {
     std::fs::read_to_string(repo_root().join(TEMPLATE)).expect("read the release template")
 }
 
-fn problems(text: &str) -> Vec<Problem> {
+pub(crate) fn problems(text: &str) -> Vec<Problem> {
     let t = Template::parse(TEMPLATE, text).expect("the edited template still parses");
     check_release_pipeline(&t, &repo_root()).expect("the pipeline is found")
 }
 
 /// Applies `edit` (old → new, which must be present once) and expects a problem saying `says`.
-fn broken(old: &str, new: &str, says: &str) {
+pub(crate) fn broken(old: &str, new: &str, says: &str) {
     let text = shipped();
     assert_eq!(text.matches(old).count(), 1, "the template no longer holds {old:?} once: update this test");
     let found = problems(&text.replacen(old, new, 1));
@@ -32,17 +32,20 @@ fn the_shipped_template_has_no_wiring_problems() {
 #[test]
 fn a_signing_input_nobody_produces_is_caught() {
     broken(
-        "- {Name: UbuntuArmBuildArtifact}\n              OutputArtifacts: [{Name: SignedArtifact}]",
-        "- {Name: UbuntuArm64Artifact}\n              OutputArtifacts: [{Name: SignedArtifact}]",
-        "takes UbuntuArm64Artifact, which no earlier action outputs",
+        "- {Name: BuildArtifacts}\n              OutputArtifacts: [{Name: Signatures}]",
+        "- {Name: BuildOutputs}\n              OutputArtifacts: [{Name: Signatures}]",
+        "takes BuildOutputs, which no earlier action outputs",
     );
 }
 
 #[test]
 fn environment_variables_as_a_yaml_list_are_caught() {
     broken(
-        r##"EnvironmentVariables: '[{"name":"GIT_COMMIT_SHA","value":"#{SourceVariables.CommitId}","type":"PLAINTEXT"}]'"##,
-        "EnvironmentVariables:\n                  - {name: GIT_COMMIT_SHA, value: '#{SourceVariables.CommitId}', type: PLAINTEXT}",
+        r##"EnvironmentVariables: '[{"name":"GIT_COMMIT_SHA","value":"#{SourceVariables.CommitId}","type":"PLAINTEXT"}]'
+              InputArtifacts:
+                - {Name: Buildspecs}
+                - {Name: Signatures}"##,
+        "EnvironmentVariables:\n                  - {name: GIT_COMMIT_SHA, value: '#{SourceVariables.CommitId}', type: PLAINTEXT}\n              InputArtifacts:\n                - {Name: Buildspecs}\n                - {Name: Signatures}",
         "must be a string holding JSON",
     );
 }
@@ -50,26 +53,28 @@ fn environment_variables_as_a_yaml_list_are_caught() {
 #[test]
 fn an_entry_without_name_value_type_is_caught() {
     broken(
-        r##"'[{"name":"GIT_COMMIT_SHA","value":"#{SourceVariables.CommitId}","type":"PLAINTEXT"}]'"##,
-        r##"'[{"name":"GIT_COMMIT_SHA","value":"#{SourceVariables.CommitId}","kind":"PLAINTEXT"}]'"##,
+        r##"'[{"name":"GIT_COMMIT_SHA","value":"#{SourceVariables.CommitId}","type":"PLAINTEXT"}]'
+              InputArtifacts:
+                - {Name: Buildspecs}
+                - {Name: Signatures}"##,
+        r##"'[{"name":"GIT_COMMIT_SHA","value":"#{SourceVariables.CommitId}","kind":"PLAINTEXT"}]'
+              InputArtifacts:
+                - {Name: Buildspecs}
+                - {Name: Signatures}"##,
         "expected name, value, type",
     );
 }
 
 #[test]
 fn a_variable_the_build_does_not_export_is_caught() {
-    broken(
-        "#{AmdBuildVariables.RELSIGN_VERSION}",
-        "#{AmdBuildVariables.AGENT_VERSION}",
-        "does not export AGENT_VERSION",
-    );
+    broken("#{CopyVariables.COPY_EXIT_CODE}", "#{CopyVariables.COPY_STATUS}", "does not export COPY_STATUS");
 }
 
 #[test]
 fn a_namespace_of_a_later_action_is_caught() {
     broken(
-        r##"{"name":"RELEASE_VERSION_AMD","value":"#{AmdBuildVariables.RELSIGN_VERSION}""##,
-        r##"{"name":"RELEASE_VERSION_AMD","value":"#{CopyVariables.CODEBUILD_BUILD_ID}""##,
+        "#{SourceVariables.CommitId}\",\"type\":\"PLAINTEXT\"}]'\n              InputArtifacts:\n                - {Name: Buildspecs}\n                - {Name: BuildArtifacts}",
+        "#{CopyVariables.CODEBUILD_BUILD_ID}\",\"type\":\"PLAINTEXT\"}]'\n              InputArtifacts:\n                - {Name: Buildspecs}\n                - {Name: BuildArtifacts}",
         "names namespace CopyVariables of an action that runs later",
     );
 }
@@ -204,7 +209,7 @@ fn relsign_check_pipeline_passes_the_shipped_template_and_names_what_to_fix_in_a
 
     std::fs::write(
         &template,
-        shipped().replacen("#{AmdBuildVariables.RELSIGN_VERSION}", "#{AmdBuildVariables.AGENT_VERSION}", 1),
+        shipped().replacen("#{CopyVariables.COPY_EXIT_CODE}", "#{CopyVariables.COPY_STATUS}", 1),
     )
     .unwrap();
     let res = TestCommand::new("relsign")
@@ -216,7 +221,7 @@ fn relsign_check_pipeline_passes_the_shipped_template_and_names_what_to_fix_in_a
     assert_eq!(report["ok"], false);
     let problems = report["problems"].as_array().unwrap();
     assert!(
-        problems.iter().any(|p| p.as_str().unwrap().contains("does not export AGENT_VERSION")),
+        problems.iter().any(|p| p.as_str().unwrap().contains("does not export COPY_STATUS")),
         "{problems:?}"
     );
 
