@@ -140,33 +140,58 @@ if any(k[0] == "copy-small" for k in med):
 
 # ---- the stage -----------------------------------------------------------------------
 DESIGNS = ("reference", "relsign-today", "relsign-batch")
+ACTION_STEPS = ("sign_inputs", "sign_run", "sign_output", "copy_inputs", "copy_run")
+
+
+def actions_median(wl, design):
+    """The Sign and Copy stages alone: each run's five steps added up, then the median."""
+    per_step = [rows.get(("stage-step", f"{wl}:{design}", step), []) for step in ACTION_STEPS]
+    if not all(per_step):
+        return None
+    return median(sum(step[i][0] for step in per_step) for i in range(min(len(s) for s in per_step)))
+
+
+def ratio(base, new):
+    return f"{base / new:.2f}x" if base and new else ""
+
+
 for wl, builds in (("W4", 4), ("W12", 12)):
     designs = [d for d in DESIGNS if ("stage", wl, d) in med]
     if not designs:
         continue
-    lines += [f"## The stage, W over {builds} builds: build outputs ready to release published and verified{from_previous('stage')}", "",
+    lines += ([""] if lines[-1] else []) + [f"## The stage, W over {builds} builds: build outputs ready to release published and verified{from_previous('stage')}", "",
               "Each action as CodePipeline and CodeBuild run it: its inputs downloaded from the artifact bucket and unzipped,",
               "its commands, its output zipped and uploaded; the artifact bucket and the release bucket on the S3-shaped server.",
               "relsign-batch is the shipped template (one CodeBuild batch, combined artifacts, the hand-off); reference and",
-              "relsign-today take one input per build, which CodePipeline refuses past four builds.", "",
-              "| design | median s | client CPU s | speed-up over relsign-today | over the reference |", "|---|---:|---:|---:|---:|"]
+              "relsign-today take one input per build, which CodePipeline refuses past four builds.",
+              "\"Sign and Copy\" is the stage relsign ships, from the build outputs in the artifact bucket to the release",
+              "published and verified (the targets). \"With the upload\" adds the end of the Build stage, the builds' outputs",
+              "zipped and uploaded: one zip per build, all at once, for the others; for the batch its combined artifact as ONE",
+              "zip made on one host, the slowest way (how CodeBuild makes it is not public; on CodeBuild each build of the",
+              "batch runs on its own host, here all share two cores).", "",
+              "| design | Sign and Copy s | over relsign-today | over the reference | with the upload s | over relsign-today | over the reference | client CPU s |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     today, ref = med.get(("stage", wl, "relsign-today")), med.get(("stage", wl, "reference"))
+    a_today, a_ref = actions_median(wl, "relsign-today"), actions_median(wl, "reference")
     for d in designs:
         s, _, cpu, _, _ = med[("stage", wl, d)]
-        over_today = f"{today[0] / s:.2f}x" if today and d != "relsign-today" else ""
-        over_ref = f"{ref[0] / s:.2f}x" if ref and d != "reference" else ""
-        lines.append(f"| {d} | {s:.1f} | {cpu:.1f} | {over_today} | {over_ref} |")
+        a = actions_median(wl, d)
+        cells = [f"{a:.1f}" if a else "",
+                 ratio(a_today, a) if d != "relsign-today" else "", ratio(a_ref, a) if d != "reference" else "",
+                 f"{s:.1f}", ratio(today and today[0], s) if d != "relsign-today" else "",
+                 ratio(ref and ref[0], s) if d != "reference" else "", f"{cpu:.1f}"]
+        lines.append(f"| {d} | " + " | ".join(cells) + " |")
     lines += ["", "Steps (median s):", "", "| design | step | median s | client CPU s |", "|---|---|---:|---:|"]
     for d in ["builds", "batch"] + designs:
         for (c, w, step), (s, _, cpu, _, _) in med.items():
             if c == "stage-step" and w == f"{wl}:{d}":
                 who = {"builds": "one artifact per build", "batch": "the batch's combined artifact"}.get(d, d)
                 lines.append(f"| {who} | {step} | {s:.2f} | {cpu:.2f} |")
-    new = med.get(("stage", wl, "relsign-batch"))
-    if today and new:
-        targets.append((f"the stage for W over {builds} builds at least 1.5x faster than relsign's stage before the batch", f"{today[0] / new[0]:.2f}x", today[0] / new[0] >= 1.5))
-    if ref and new:
-        targets.append((f"the stage for W over {builds} builds at least 2x faster than the reference pipeline", f"{ref[0] / new[0]:.2f}x", ref[0] / new[0] >= 2))
+    new = actions_median(wl, "relsign-batch")
+    if a_today and new:
+        targets.append((f"the stage (Sign and Copy) for W over {builds} builds at least 1.5x faster than relsign's before the batch", f"{a_today / new:.2f}x", a_today / new >= 1.5))
+    if a_ref and new:
+        targets.append((f"the stage (Sign and Copy) for W over {builds} builds at least 2x faster than the reference pipeline", f"{a_ref / new:.2f}x", a_ref / new >= 2))
 
 lines += ["", "## Targets", "", "| target | measured | met |", "|---|---:|:---:|"]
 lines += [f"| {t} | {m} | {'yes' if ok else 'NO'} |" for t, m, ok in targets]
