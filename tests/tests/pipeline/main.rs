@@ -6,6 +6,7 @@ mod hardening;
 mod image;
 mod limits;
 mod lint;
+mod records;
 mod release;
 mod run;
 mod stacks;
