@@ -14,7 +14,12 @@ use serde_json::Value;
 use relsign_tests::repo_root;
 
 fn aws_cli(aws: &LocalAws, args: &[&str]) -> Output {
-    Command::new(venv().join("bin/aws")).args(args).env_clear().envs(aws.env()).output().expect("run the AWS CLI")
+    Command::new(venv().join("bin/aws"))
+        .args(args)
+        .env_clear()
+        .envs(aws.env())
+        .output()
+        .expect("run the AWS CLI")
 }
 
 fn json_of(out: &Output) -> Value {
@@ -34,7 +39,10 @@ fn moto_lacks_and_gets_the_execution_apis() {
     let plain = LocalAws::moto();
     for call in [&list[..], &batches[..]] {
         let out = aws_cli(&plain, call);
-        assert!(!out.status.success(), "plain moto answered {call:?}: the correction may no longer be needed");
+        assert!(
+            !out.status.success(),
+            "plain moto answered {call:?}: the correction may no longer be needed"
+        );
     }
 
     // The corrected server, answering from an execution the harness recorded.
@@ -44,7 +52,8 @@ fn moto_lacks_and_gets_the_execution_apis() {
     let dir = tempfile::tempdir().unwrap();
     let mut records = crate::run::Records::new(dir.path().join("records.json"), PIPELINE);
     let aws = LocalAws::moto_kms_with(&[("RELSIGN_PIPELINE_RECORDS", records.path.to_str().unwrap())]);
-    let builds = [("amd".to_string(), "relsign-release-builds:aaaaaaaa-0000-4000-8000-000000000001".to_string())];
+    let builds =
+        [("amd".to_string(), "relsign-release-builds:aaaaaaaa-0000-4000-8000-000000000001".to_string())];
     records.batch(BATCH, "relsign-release-builds", &builds);
     records.action(&action("Build"), BATCH);
     records.action_in("another-execution", &action("Sign"), "relsign-artifact-sign:99999999");
@@ -56,7 +65,8 @@ fn moto_lacks_and_gets_the_execution_apis() {
     let details = mine["actionExecutionDetails"].as_array().unwrap();
     assert_eq!(details.len(), 1, "the filter keeps only this execution's actions: {mine}");
     assert_eq!(details[0]["output"]["executionResult"]["externalExecutionId"], BATCH);
-    let unknown = aws_cli(&aws, &["codepipeline", "list-action-executions", "--pipeline-name", "no-such-pipeline"]);
+    let unknown =
+        aws_cli(&aws, &["codepipeline", "list-action-executions", "--pipeline-name", "no-such-pipeline"]);
     assert!(
         String::from_utf8_lossy(&unknown.stderr).contains("PipelineNotFoundException"),
         "an unknown pipeline is PipelineNotFoundException, as in AWS: {}",
@@ -65,5 +75,9 @@ fn moto_lacks_and_gets_the_execution_apis() {
 
     let found = json_of(&aws_cli(&aws, &[&batches[..], &["relsign-release-builds:unknown"]].concat()));
     assert_eq!(found["buildBatches"][0]["buildGroups"][0]["identifier"], "amd", "{found}");
-    assert_eq!(found["buildBatchesNotFound"], serde_json::json!(["relsign-release-builds:unknown"]), "{found}");
+    assert_eq!(
+        found["buildBatchesNotFound"],
+        serde_json::json!(["relsign-release-builds:unknown"]),
+        "{found}"
+    );
 }
