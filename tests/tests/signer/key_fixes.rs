@@ -375,7 +375,8 @@ fn keys_made_in_the_past_are_dated_exactly_then() {
     for k in [&keys().expired_subkey, &keys().expired] {
         let g = GnuPg::new();
         g.ok(&["--import", k.public.to_str().unwrap()], b"");
-        let listing = String::from_utf8(g.ok(&["--with-colons", "--list-keys", &k.fingerprint], b"")).unwrap();
+        let listing =
+            String::from_utf8(g.ok(&["--with-colons", "--list-keys", &k.fingerprint], b"")).unwrap();
         let dated: Vec<&str> = listing
             .lines()
             .filter(|l| l.starts_with("pub:") || l.starts_with("sub:"))
