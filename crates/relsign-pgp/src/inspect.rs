@@ -227,6 +227,30 @@ fn secret_at_start(head: &[u8]) -> bool {
     is_secret_key_block(&head[start..])
 }
 
+/// The packets of every armor block in `bytes`, one after the other, or `bytes` as they are
+/// when they hold no armor (binary OpenPGP). sequoia's armor reader stops at the first
+/// block's end; GnuPG reads on, and judges every signature of every block, so a good block
+/// followed by a bad one must not pass as the good one alone.
+pub(crate) fn dearmor_all(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    const BEGIN: &[u8] = b"-----BEGIN PGP ";
+    let starts: Vec<usize> = bytes
+        .windows(BEGIN.len())
+        .enumerate()
+        .filter(|(i, w)| *w == BEGIN && (*i == 0 || bytes[i - 1] == b'\n'))
+        .map(|(i, _)| i)
+        .collect();
+    if starts.is_empty() {
+        return Ok(bytes.to_vec());
+    }
+    let mut packets = Vec::new();
+    for (n, &start) in starts.iter().enumerate() {
+        let end = starts.get(n + 1).copied().unwrap_or(bytes.len());
+        let mut reader = Reader::from_bytes(&bytes[start..end], ReaderMode::Tolerant(None));
+        reader.read_to_end(&mut packets).map_err(|e| format!("armor block {}: {e}", n + 1))?;
+    }
+    Ok(packets)
+}
+
 /// Whether an armored block in `bytes` carries a CRC-24 line that does not match the data
 /// it encloses. RFC 9580 lets readers ignore that checksum, and sequoia does, so a key
 /// damaged in a copy and paste would otherwise fail later as a wrong passphrase, which

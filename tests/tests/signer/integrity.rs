@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use relsign_tests::gpg::GnuPg;
-use relsign_tests::keys::keys;
+use relsign_tests::keys::{keys, quick_key};
 use relsign_tests::*;
 
 use crate::sign_with;
@@ -37,5 +37,64 @@ fn a_cert_that_is_not_the_key_files_is_refused() {
     for name in ["agent v1.0.tar", "SHA256SUMS"] {
         let (ok, log) = gpg_verifies(&k.public, &out, name);
         assert!(ok, "{name}: {log}");
+    }
+}
+
+/// `signer verify` reads every armor block of an `.asc`, as gpg does: a good block followed
+/// by a BAD one, or by another key's, fails with exit 1 where gpg fails; the good block
+/// twice passes where gpg passes. gpg's exit code is the judge of each case.
+#[test]
+fn verify_reads_every_armor_block_as_gpg_does() {
+    let k = quick_key();
+    let work = tempfile::tempdir().unwrap();
+    let dist = work.path().join("dist");
+    sample_tree(&dist);
+    let signed = work.path().join("signed");
+    let other = work.path().join("other");
+    assert!(sign_with(k, work.path(), &[&dist], &signed, &[]).status.success());
+    assert!(sign_with(&keys().ed25519, work.path(), &[&dist], &other, &[]).status.success());
+    let name = "agent v1.0.tar";
+    let good = std::fs::read(signed.join(format!("{name}.asc"))).unwrap();
+    let cases = [
+        ("the good block twice", good.clone(), true),
+        (
+            "a good block, then a BAD one",
+            std::fs::read(signed.join("scripts/install.sh.asc")).unwrap(),
+            false,
+        ),
+        (
+            "a good block, then another key's",
+            std::fs::read(other.join(format!("{name}.asc"))).unwrap(),
+            false,
+        ),
+    ];
+    let cert = std::fs::read(&k.public).unwrap();
+    for (label, second, good_for_gpg) in cases {
+        let case = work.path().join(label.replace([' ', ','], "-"));
+        copy_tree(&signed, &case);
+        let asc = case.join(format!("{name}.asc"));
+        std::fs::write(&asc, [good.clone(), second].concat()).unwrap();
+        let g = GnuPg::new();
+        g.ok(&["--import"], &cert);
+        let gpg = g.run(&["--verify", asc.to_str().unwrap(), case.join(name).to_str().unwrap()], b"");
+        assert_eq!(gpg.status.success(), good_for_gpg, "{label}: gpg's verdict is not the expected one");
+        let res = TestCommand::signer()
+            .args(["verify", "--cert", k.public.to_str().unwrap(), case.join(name).to_str().unwrap()])
+            .output();
+        let gpg_code = gpg.status.code();
+        if good_for_gpg {
+            assert!(
+                res.status.success(),
+                "{label}: gpg accepts it (exit {gpg_code:?}), signer verify does not: {}",
+                stdout(&res)
+            );
+        } else {
+            assert_eq!(
+                res.status.code(),
+                Some(1),
+                "{label}: gpg refuses it (exit {gpg_code:?}), signer verify says {}",
+                stdout(&res)
+            );
+        }
     }
 }
