@@ -15,8 +15,8 @@ use relsign_codebuild::{
     Options, Staging,
 };
 use relsign_pgp::{
-    seal, signature_name, HashAlgorithm, ManifestArtifact, ManifestSigner, SecretScan, Sha256,
-    SignatureHasher, SigningKey,
+    seal, signature_name, HashAlgorithm, ManifestArtifact, ManifestSigner, Passphrase, PassphraseNeedle,
+    SecretScan, Sha256, SignatureHasher, SigningKey,
 };
 use serde::Serialize;
 
@@ -72,11 +72,13 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
                 // A KMS key is ready once described: each artifact is signed as soon as it
                 // is hashed, while the others are still read.
                 Some(id) => kms_source::signing_key(id, &args.key, &args.aws).inspect(|key| {
-                    let _ = chosen.send((key.suite().hash, Some(key.clone())));
+                    let _ = chosen.send((key.suite().hash, Some(key.clone()), None));
                 }),
                 None => key_source::selected_key(&args.key, &args.passphrase, &args.aws).and_then(
                     |(key, pass)| {
-                        let _ = chosen.send((key.suite().hash, None));
+                        // Every artifact is searched for the passphrase as it is read.
+                        let needle = pass.as_ref().and_then(Passphrase::needle);
+                        let _ = chosen.send((key.suite().hash, None, needle));
                         drop(chosen);
                         let key = key.unlock(pass.as_ref()).map_err(Failure::from)?;
                         kms_source::with_cert(key, args.key.kms_cert.as_deref())
@@ -89,11 +91,14 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
             (key, unlocking.elapsed())
         });
         let hashed = match hash_for.recv() {
-            Ok((hash, early)) => Staging::new(&args.out, &roots).map_err(Stopped::from).and_then(|staging| {
-                half_written.add(staging.root());
-                let early = early.as_ref();
-                Ok((hash_all(&pool, &selection.artifacts, &staging, hash, early, cancel, started)?, staging))
-            }),
+            Ok((hash, early, needle)) => {
+                Staging::new(&args.out, &roots).map_err(Stopped::from).and_then(|staging| {
+                    half_written.add(staging.root());
+                    let early = early.as_ref();
+                    let read = Reading { staging: &staging, hash, needle: needle.as_ref(), cancel };
+                    Ok((hash_all(&pool, &selection.artifacts, &read, early, started)?, staging))
+                })
+            }
             Err(_) => Err(Stopped::ForTheKey),
         };
         (key.join(), hashed)
@@ -325,13 +330,20 @@ fn pool(jobs: usize) -> Result<rayon::ThreadPool, Failure> {
     })
 }
 
+/// What every artifact's one read does: where it is staged, the hash it feeds, the
+/// passphrase it is searched for, and the flag that stops it.
+struct Reading<'a> {
+    staging: &'a Staging,
+    hash: HashAlgorithm,
+    needle: Option<&'a PassphraseNeedle>,
+    cancel: &'a AtomicBool,
+}
+
 fn hash_all(
     pool: &rayon::ThreadPool,
     artifacts: &[Artifact],
-    staging: &Staging,
-    hash: HashAlgorithm,
+    read: &Reading,
     early: Option<&SigningKey>,
-    cancel: &AtomicBool,
     started: Instant,
 ) -> Result<Hashed, Stopped> {
     let first = OnceLock::new();
@@ -342,7 +354,7 @@ fn hash_all(
                 .map_init(
                     || vec![0u8; CHUNK],
                     |buf, artifact| {
-                        let hasher = hash_one(buf, artifact, staging, hash, cancel)?;
+                        let hasher = hash_one(buf, artifact, read)?;
                         first.get_or_init(|| started.elapsed());
                         Ok(then(&artifact.path, hasher))
                     },
@@ -351,7 +363,7 @@ fn hash_all(
         })
     };
     let hashers = match early {
-        Some(key) => sign_as_hashed(key, cancel, hash_each)?,
+        Some(key) => sign_as_hashed(key, read.cancel, hash_each)?,
         None => hash_each(&|_, hasher| Stage::Hashed(hasher))?,
     };
     Ok(Hashed { hashers, first: first.get().copied().unwrap_or_else(|| started.elapsed()) })
@@ -359,13 +371,8 @@ fn hash_all(
 
 /// Places the artifact in the staging folder (hard link, else a copy made in the same
 /// pass as the hashing) and hashes it for its signature.
-fn hash_one(
-    buf: &mut [u8],
-    artifact: &Artifact,
-    staging: &Staging,
-    hash: HashAlgorithm,
-    cancel: &AtomicBool,
-) -> Result<SignatureHasher, Stopped> {
+fn hash_one(buf: &mut [u8], artifact: &Artifact, read: &Reading) -> Result<SignatureHasher, Stopped> {
+    let Reading { staging, hash, needle, cancel } = *read;
     let read_error = |e: std::io::Error| {
         Failure::new(Exit::Input, format!("cannot read {}: {e}", artifact.path.display()))
     };
@@ -382,6 +389,7 @@ fn hash_one(
 
     let mut hasher = SignatureHasher::new(hash)?;
     let mut secret = SecretScan::new();
+    let mut passphrase = needle.map(PassphraseNeedle::scan);
     loop {
         if cancel.load(Ordering::Relaxed) {
             return Err(Stopped::ForTheKey);
@@ -394,6 +402,9 @@ fn hash_one(
         };
         hasher.update(&buf[..n]);
         secret.update(&buf[..n]);
+        if let Some(scan) = passphrase.as_mut() {
+            scan.update(&buf[..n]);
+        }
         if let Some(copy) = copy.as_mut() {
             copy.write_all(&buf[..n]).map_err(write_error)?;
         }
@@ -405,6 +416,11 @@ fn hash_one(
         )
         .with_fix("secret keys are never signed or published; remove it from the build output")
         .into());
+    }
+    if passphrase.is_some_and(|scan| scan.finish()) {
+        return Err(Failure::new(Exit::Input, format!("{} holds the signing key's passphrase", artifact.path.display()))
+            .with_fix("the passphrase is never signed or published: remove it from the build output, and change the passphrase, since the build saw it")
+            .into());
     }
     if copy.is_some() {
         if let Ok(meta) = std::fs::metadata(&artifact.path) {

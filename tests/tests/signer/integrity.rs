@@ -98,3 +98,43 @@ fn verify_reads_every_armor_block_as_gpg_does() {
         }
     }
 }
+
+/// An artifact holding the passphrase's bytes is refused with exit 3, naming the file and
+/// not the passphrase, whether the passphrase comes from a file (with its newline) or
+/// from `PASSPHRASE`; nothing is written. A file holding only part of it signs.
+#[test]
+fn an_artifact_holding_the_passphrase_is_never_published() {
+    let k = &keys().rsa4096;
+    let pass = k.passphrase;
+    let cases: [(&str, String, bool); 3] = [
+        ("notes.txt", format!("release notes\nkey passphrase: {pass} (do not share)\n"), true),
+        ("build.env", format!("VERSION=1.0\nPASSPHRASE={pass}\n"), false),
+        ("almost.txt", format!("{} and more\n", &pass[..pass.len() - 1]), true),
+    ];
+    for (name, content, from_file) in cases {
+        let work = tempfile::tempdir().unwrap();
+        let dist = work.path().join("dist");
+        sample_tree(&dist);
+        std::fs::write(dist.join(name), &content).unwrap();
+        let out = work.path().join("signed");
+        let mut cmd = TestCommand::signer();
+        cmd.args(["sign", "--key-file", k.secret.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        if from_file {
+            let file = work.path().join("passphrase");
+            std::fs::write(&file, format!("{pass}\n")).unwrap();
+            cmd.arg("--passphrase-file").arg(&file);
+        } else {
+            cmd.env("PASSPHRASE", pass);
+        }
+        let res = cmd.arg(&dist).output();
+        if name == "almost.txt" {
+            assert!(res.status.success(), "{name}: {:?}", stderr_lines(&res));
+            continue;
+        }
+        assert_fails(&res, 3, &format!("{} holds the signing key's passphrase", dist.join(name).display()));
+        let said = [stdout(&res), stderr_lines(&res).join("\n")].concat();
+        assert!(!said.contains(pass), "{name}: the passphrase was printed");
+        assert!(!out.exists(), "{name}: {} was written", out.display());
+        assert!(partial_leftovers(work.path()).is_empty(), "{name}");
+    }
+}
