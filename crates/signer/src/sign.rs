@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use relsign_cli::{default_jobs, Exit, Failure, REPORT_BUG};
 use relsign_codebuild::{
-    artifact_from_variable, collect, expand_batches, merge_sources, sources_from_env, Artifact, Input,
-    Options, Staging,
+    artifact_from_variable, check_side_file, collect, expand_batches, merge_sources, sources_from_env,
+    Artifact, FileIdentity, Input, Options, Staging,
 };
 use relsign_pgp::{
     seal, signature_name, HashAlgorithm, ManifestArtifact, ManifestSigner, Passphrase, PassphraseNeedle,
@@ -55,6 +55,15 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
     let half_written = HalfWritten::on_stop_signal();
     let roots = input_roots(&inputs);
     let roots: Vec<&Path> = roots.iter().map(PathBuf::as_path).collect();
+    if let Some(path) = &args.exported_vars {
+        // Inside an input it would overwrite what is signed (or, by a hard link, an artifact).
+        let artifacts = selection.artifacts.iter().map(|a| a.path.as_path());
+        check_side_file(
+            path,
+            "--exported-vars",
+            &roots.iter().copied().chain(artifacts).collect::<Vec<_>>(),
+        )?;
+    }
     let jobs = args.jobs.map(usize::from).unwrap_or_else(default_jobs);
 
     // The key is fetched and chosen first: its algorithm decides the hash every artifact is
@@ -369,18 +378,19 @@ fn hash_all(
     Ok(Hashed { hashers, first: first.get().copied().unwrap_or_else(|| started.elapsed()) })
 }
 
-/// Places the artifact in the staging folder (hard link, else a copy made in the same
-/// pass as the hashing) and hashes it for its signature.
+/// Copies the artifact into the staging folder in the same pass that hashes it, so what
+/// `--out` holds is what was signed, whatever happens to the input afterwards (a hard link
+/// would share its bytes with the input). The input's identity (device, inode, size,
+/// modification and change times) must be the same after the read as before it, and its
+/// path must still name it: a file rewritten or replaced meanwhile is refused.
 fn hash_one(buf: &mut [u8], artifact: &Artifact, read: &Reading) -> Result<SignatureHasher, Stopped> {
     let Reading { staging, hash, needle, cancel } = *read;
     let read_error = |e: std::io::Error| {
         Failure::new(Exit::Input, format!("cannot read {}: {e}", artifact.path.display()))
     };
-    let linked = staging.link(&artifact.path, &artifact.name)?;
-    // Read the linked copy, not the source: the bytes signed are the bytes published.
-    let read_from = if linked { staging.path(&artifact.name) } else { artifact.path.clone() };
-    let mut file = File::open(&read_from).map_err(read_error)?;
-    let mut copy = if linked { None } else { Some(staging.create(&artifact.name)?) };
+    let mut file = File::open(&artifact.path).map_err(read_error)?;
+    let before = file.metadata().map(|m| FileIdentity::of(&m)).map_err(read_error)?;
+    let mut copy = staging.create(&artifact.name)?;
     let staged = staging.path(&artifact.name);
     let write_error = |e: std::io::Error| {
         Failure::new(Exit::Output, format!("cannot write {}: {e}", staged.display()))
@@ -405,9 +415,20 @@ fn hash_one(buf: &mut [u8], artifact: &Artifact, read: &Reading) -> Result<Signa
         if let Some(scan) = passphrase.as_mut() {
             scan.update(&buf[..n]);
         }
-        if let Some(copy) = copy.as_mut() {
-            copy.write_all(&buf[..n]).map_err(write_error)?;
-        }
+        copy.write_all(&buf[..n]).map_err(write_error)?;
+    }
+    let after = file.metadata().map(|m| FileIdentity::of(&m)).map_err(read_error)?;
+    let named = std::fs::metadata(&artifact.path).map(|m| FileIdentity::of(&m)).ok();
+    if after != before || named != Some(before) {
+        return Err(Failure::new(
+            Exit::Input,
+            format!(
+                "{} changed while it was signed (rewritten or replaced during the read)",
+                artifact.path.display()
+            ),
+        )
+        .with_fix("sign once the build output is complete")
+        .into());
     }
     if secret.finish() {
         return Err(Failure::new(
@@ -422,10 +443,8 @@ fn hash_one(buf: &mut [u8], artifact: &Artifact, read: &Reading) -> Result<Signa
             .with_fix("the passphrase is never signed or published: remove it from the build output, and change the passphrase, since the build saw it")
             .into());
     }
-    if copy.is_some() {
-        if let Ok(meta) = std::fs::metadata(&artifact.path) {
-            let _ = std::fs::set_permissions(&staged, meta.permissions());
-        }
+    if let Ok(meta) = file.metadata() {
+        let _ = std::fs::set_permissions(&staged, meta.permissions());
     }
     Ok(hasher)
 }

@@ -138,3 +138,49 @@ fn an_artifact_holding_the_passphrase_is_never_published() {
         assert!(partial_leftovers(work.path()).is_empty(), "{name}");
     }
 }
+
+/// What `--out` holds is a copy of what was signed: rewriting a source in place afterwards
+/// (same size, as a build tool reusing its output file would) leaves the signed copy as
+/// it was, and gpg still verifies it.
+#[test]
+fn the_signed_folder_is_a_snapshot_of_the_inputs() {
+    use std::io::{Seek, Write};
+    let k = quick_key();
+    let work = tempfile::tempdir().unwrap();
+    let dist = work.path().join("dist");
+    sample_tree(&dist);
+    let out = work.path().join("signed");
+    let res = sign_with(k, work.path(), &[&dist], &out, &[]);
+    assert!(res.status.success(), "{:?}", stderr_lines(&res));
+    let name = "agent v1.0.tar";
+    let signed = std::fs::read(out.join(name)).unwrap();
+    let mut source = std::fs::OpenOptions::new().write(true).open(dist.join(name)).unwrap();
+    source.seek(std::io::SeekFrom::Start(0)).unwrap();
+    source.write_all(&vec![b'X'; signed.len()]).unwrap();
+    drop(source);
+    assert_eq!(std::fs::metadata(dist.join(name)).unwrap().len(), signed.len() as u64);
+    let (ok, log) = gpg_verifies(&k.public, &out, name);
+    assert!(ok, "the signed copy changed with its source; gpg: {log}");
+    assert_eq!(std::fs::read(out.join(name)).unwrap(), signed, "the signed copy changed with its source");
+}
+
+/// `--exported-vars` inside an input (a new file in a source folder, or an artifact itself)
+/// is refused with exit 6 before anything is read or written; the artifact is untouched.
+#[test]
+fn exported_vars_inside_an_input_is_refused() {
+    let k = quick_key();
+    let work = tempfile::tempdir().unwrap();
+    let dist = work.path().join("dist");
+    sample_tree(&dist);
+    let out = work.path().join("signed");
+    let artifact = dist.join("agent v1.0.tar");
+    let before = std::fs::read(&artifact).unwrap();
+    for vars in [dist.join("signer.env"), artifact.clone()] {
+        let res = sign_with(k, work.path(), &[&dist], &out, &["--exported-vars", vars.to_str().unwrap()]);
+        assert_fails(&res, 6, &format!("--exported-vars {} is inside input", vars.display()));
+        assert!(!out.exists(), "{} was written", out.display());
+        assert!(partial_leftovers(work.path()).is_empty());
+    }
+    assert!(!dist.join("signer.env").exists(), "the variables file was written into the input");
+    assert_eq!(std::fs::read(&artifact).unwrap(), before, "the artifact was overwritten");
+}
