@@ -156,10 +156,10 @@ pub(crate) fn from_sdk<E, R>(
 ) -> Error
 where
     E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + HttpStatus,
+    R: std::fmt::Debug + HttpStatus + 'static,
 {
-    use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
-    let detail = DisplayErrorContext(&e).to_string();
+    use aws_sdk_s3::error::SdkError;
+    let detail = relsign_aws::error_chain(&e);
     let (bucket, key, operation) = (bucket.to_string(), key.to_string(), operation.to_string());
     match &e {
         SdkError::ServiceError(se) => {
