@@ -19,6 +19,14 @@ impl Default for GnuPg {
     }
 }
 
+/// `time` as GnuPG's frozen faked clock (the trailing `!`): a running one starts at `time`
+/// in every gpg process, so under load a primary key made a second into its command is
+/// younger than the subkey the next command makes at `time`, and gpg refuses that subkey
+/// ("Time conflict").
+fn frozen_time(time: &str) -> String {
+    format!("{}!", time.trim_end_matches('!'))
+}
+
 impl GnuPg {
     pub fn new() -> GnuPg {
         require_tool("gpg", "gnupg");
@@ -66,9 +74,10 @@ impl GnuPg {
         passphrase: &str,
         faked_time: Option<&str>,
     ) -> String {
+        let frozen = faked_time.map(frozen_time);
         let mut args = vec![];
-        if let Some(t) = faked_time {
-            args.extend(["--faked-system-time", t]);
+        if let Some(t) = &frozen {
+            args.extend(["--faked-system-time", t.as_str()]);
         }
         args.extend(["--passphrase-fd", "0", "--quick-gen-key", uid, algo, usage, expire]);
         self.ok(&args, passphrase.as_bytes());
@@ -84,9 +93,10 @@ impl GnuPg {
         passphrase: &str,
         faked_time: Option<&str>,
     ) {
+        let frozen = faked_time.map(frozen_time);
         let mut args = vec![];
-        if let Some(t) = faked_time {
-            args.extend(["--faked-system-time", t]);
+        if let Some(t) = &frozen {
+            args.extend(["--faked-system-time", t.as_str()]);
         }
         args.extend(["--passphrase-fd", "0", "--quick-add-key", fpr, algo, usage, expire]);
         self.ok(&args, passphrase.as_bytes());

@@ -1,7 +1,8 @@
-//! A small fault-injecting HTTP/1.1 proxy for the copier's failure tests: it sits between
-//! the client and a local S3 server and, as a rule decides per request, passes the request
-//! on, answers with an error status, resets the connection halfway through the request
-//! body, stalls, or holds the request a while before passing it on. Loopback only; every loop is bounded.
+//! A small fault-injecting HTTP/1.1 proxy for the failure tests: it sits between the client
+//! and a local AWS server and, as a rule decides per request, passes the request on,
+//! answers with an error status, resets the connection halfway through the request body,
+//! stalls, holds the request a while before passing it on, or rewrites the request's body
+//! and its answer's (a KMS answer changed on the way). Loopback only; every loop is bounded.
 //!
 //! With a [`Shape`] it also behaves like S3 towards each client connection: bodies flow at
 //! most at a per-connection rate (both ways) and every response waits for a first-byte
@@ -26,7 +27,39 @@ pub enum Fault {
     Stall(Duration),
     /// Hold the request this long, then pass it on (to order two clients' requests).
     Delay(Duration),
+    /// Pass the request on with its body rewritten, and its answer's body rewritten (a
+    /// hostile or broken network between the client and the service).
+    Rewrite(Rewrite),
 }
+
+/// A rewrite of one body: the bytes in, the bytes sent on.
+pub type Edit = Arc<dyn Fn(&[u8]) -> Vec<u8> + Send + Sync>;
+
+/// How [`Fault::Rewrite`] changes a request and its answer (`None`: unchanged).
+#[derive(Clone)]
+pub struct Rewrite {
+    pub request: Option<Edit>,
+    pub response: Option<Edit>,
+}
+
+impl std::fmt::Debug for Rewrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Rewrite(request: {}, response: {})", self.request.is_some(), self.response.is_some())
+    }
+}
+
+impl PartialEq for Rewrite {
+    fn eq(&self, other: &Rewrite) -> bool {
+        let same = |a: &Option<Edit>, b: &Option<Edit>| match (a, b) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        same(&self.request, &other.request) && same(&self.response, &other.response)
+    }
+}
+
+impl Eq for Rewrite {}
 
 /// The request as the rule sees it.
 #[derive(Debug, Clone)]
@@ -296,6 +329,10 @@ fn serve(
             }
             _ => {}
         }
+        if let Fault::Rewrite(rewrite) = &fault {
+            rewritten(&head, body, rewrite, upstream, &mut writer)?;
+            continue;
+        }
         let mut up = connect(upstream, &head)?;
         Pace::new(shape).moved(body.len());
         up.write_all(&body)?;
@@ -303,6 +340,44 @@ fn serve(
         respond(BufReader::new(up), &mut writer, &method, due, shape)?;
     }
     Ok(())
+}
+
+/// One request passed on with its body, then its answer's, rewritten (a request framed by
+/// Content-Length, answered with one: the AWS JSON protocols).
+fn rewritten(
+    head: &[String],
+    body: Vec<u8>,
+    rewrite: &Rewrite,
+    upstream: &str,
+    writer: &mut TcpStream,
+) -> std::io::Result<()> {
+    let body = match &rewrite.request {
+        Some(edit) => edit(&body),
+        None => body,
+    };
+    let without_length = |h: &[String]| -> Vec<String> {
+        h.iter().filter(|l| !l.to_ascii_lowercase().starts_with("content-length:")).cloned().collect()
+    };
+    let mut head = without_length(head);
+    head.push(format!("Content-Length: {}", body.len()));
+    let mut up = connect(upstream, &head)?;
+    up.write_all(&body)?;
+    let mut up = BufReader::new(up);
+    let Some(resp_head) = read_head(&mut up)? else { return Ok(()) };
+    let resp_body = read_body(&mut up, &resp_head, false)?;
+    let resp_body = match &rewrite.response {
+        Some(edit) => edit(&resp_body),
+        None => resp_body,
+    };
+    let mut resp_head = without_length(&resp_head);
+    resp_head.retain(|l| !l.to_ascii_lowercase().starts_with("connection:"));
+    resp_head.push(format!("Content-Length: {}", resp_body.len()));
+    for line in &resp_head {
+        writer.write_all(line.as_bytes())?;
+        writer.write_all(b"\r\n")?;
+    }
+    writer.write_all(b"\r\n")?;
+    writer.write_all(&resp_body)
 }
 
 /// Opens a connection to `upstream` and sends it the request head (one request per

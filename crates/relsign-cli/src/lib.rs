@@ -137,6 +137,7 @@ impl From<relsign_pgp::Error> for Failure {
             relsign_pgp::ErrorKind::Key => Exit::Key,
             relsign_pgp::ErrorKind::Input => Exit::Input,
             relsign_pgp::ErrorKind::Internal => Exit::Internal,
+            relsign_pgp::ErrorKind::Remote => Exit::Remote,
         };
         Failure { exit, fix: e.fix(), problem: e.to_string() }
     }

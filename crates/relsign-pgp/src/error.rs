@@ -69,13 +69,22 @@ pub enum Error {
     SignerNotCertified { wanted: String, available: String },
 
     #[error("{origin} holds no certificate of key {key} (it holds {found})")]
-    CertificateMismatch { origin: String, key: String, found: String },
+    CertificateMismatch { origin: String, key: String, found: String, external: bool },
 
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
 
     #[error("signing failed with key {fingerprint}: {detail}")]
     Sign { fingerprint: String, detail: String },
+
+    #[error("the signature of {what} by key {fingerprint} does not verify with {against} ({detail}); nothing was written")]
+    SignatureNotVerified {
+        what: String,
+        fingerprint: String,
+        against: String,
+        detail: String,
+        external: bool,
+    },
 
     /// An external signer (a KMS) refused or failed; `source` is its own error, which
     /// relsign-cli reports with its own fix and exit code.
@@ -114,11 +123,16 @@ impl Error {
             Error::UnsupportedKey { .. } => Some("use an RSA, Ed25519 or NIST P-256/384/521 key made by GnuPG".to_string()),
             Error::InvalidCertificate { fingerprint, .. } => Some(format!("refresh its self-signatures with `gpg --quick-set-expire {fingerprint} 1y` or use another key")),
             Error::SignerNotCertified { .. } => Some("check the fingerprint".to_string()),
-            Error::CertificateMismatch { .. } => {
+            Error::CertificateMismatch { external: true, .. } => {
                 Some("pass the certificate `signer kms-cert` made for this key, or drop --cert".to_string())
             }
+            Error::CertificateMismatch { key, .. } => Some(format!(
+                "pass the certificate of the key that signs (`gpg --armor --export {key}`), or the key of this certificate, or drop --cert"
+            )),
             Error::Read { .. } => None,
             Error::Sign { .. } => None,
+            Error::SignatureNotVerified { external: true, .. } => Some("KMS's answer was changed on the way or made by another key: check AWS_ENDPOINT_URL* and any proxy between here and KMS, then sign again".to_string()),
+            Error::SignatureNotVerified { fingerprint, .. } => Some(format!("the secret key does not match its certificate (damaged export?): export it again with `gpg --armor --export-secret-key {fingerprint}`")),
             Error::External { .. } => None,
             Error::SumsMalformed { .. } => Some("regenerate it with `signer sign`".to_string()),
             Error::ManifestMalformed { .. } => None,
@@ -135,6 +149,8 @@ pub enum ErrorKind {
     Input,
     /// The crypto backend failed.
     Internal,
+    /// The device holding the key (a KMS) answered with a signature that does not verify.
+    Remote,
 }
 
 impl Error {
@@ -144,6 +160,7 @@ impl Error {
                 ErrorKind::Input
             }
             Error::Sign { .. } | Error::External { .. } => ErrorKind::Internal,
+            Error::SignatureNotVerified { external: true, .. } => ErrorKind::Remote,
             Error::NoKeyMaterial { .. }
             | Error::NoCertificate { .. }
             | Error::Malformed { .. }
@@ -164,7 +181,8 @@ impl Error {
             | Error::UnsupportedKey { .. }
             | Error::InvalidCertificate { .. }
             | Error::SignerNotCertified { .. }
-            | Error::CertificateMismatch { .. } => ErrorKind::Key,
+            | Error::CertificateMismatch { .. }
+            | Error::SignatureNotVerified { .. } => ErrorKind::Key,
         }
     }
 }

@@ -17,7 +17,7 @@ use openpgp::Fingerprint;
 use sequoia_openpgp as openpgp;
 
 use crate::algorithm::{suite, Suite};
-use crate::key::{load_certificates, policy, Backend};
+use crate::key::{Backend, Certified};
 use crate::{Error, SigningKey};
 
 /// A signer each signing worker can hold its own copy of (cheap: a handle on the device).
@@ -55,33 +55,16 @@ impl SigningKey {
     /// primary key, as [`self_certify`] makes it.
     pub fn external(signer: Box<dyn ExternalSigner>) -> Result<SigningKey, Error> {
         let (suite, fingerprint) = external_suite(signer.as_ref())?;
+        let certified =
+            Certified { key: signer.public().clone(), origin: "its public key as the device gave it".into() };
         Ok(SigningKey {
             backend: Backend::External(signer),
             suite,
             primary: fingerprint.clone(),
             fingerprint,
             user_id: None,
+            certified,
         })
-    }
-
-    /// Checks that `bytes` (from `origin`, the user's `--cert`) holds this key's certificate
-    /// and takes its primary user ID for the manifest.
-    pub fn with_certificate(mut self, bytes: &[u8], origin: &str) -> Result<SigningKey, Error> {
-        let certs = load_certificates(bytes, origin)?;
-        let Some(cert) = certs.iter().find(|c| c.keys().any(|k| k.key().fingerprint() == self.fingerprint))
-        else {
-            return Err(Error::CertificateMismatch {
-                origin: origin.to_string(),
-                key: self.fingerprint.to_hex(),
-                found: certs.iter().map(|c| c.fingerprint().to_hex()).collect::<Vec<_>>().join(", "),
-            });
-        };
-        self.primary = cert.fingerprint();
-        let policy = policy();
-        self.user_id = cert.with_policy(&policy, None).ok().and_then(|vc| {
-            vc.primary_userid().ok().map(|u| String::from_utf8_lossy(u.userid().value()).into_owned())
-        });
-        Ok(self)
     }
 }
 
@@ -127,6 +110,18 @@ pub fn self_certify(
     let binding = uid
         .bind(signer, &cert, builder)
         .map_err(|source| Error::External { fingerprint: fingerprint.to_hex(), source })?;
+    // The device's answer is checked like every signature it makes: a certificate whose
+    // self-signature does not verify is useless to every user.
+    let public = signer.public().clone();
+    if let Err(e) = binding.verify_userid_binding(&public, cert.primary_key().key(), &uid) {
+        return Err(Error::SignatureNotVerified {
+            what: "the certificate's self-signature".into(),
+            fingerprint: fingerprint.to_hex(),
+            against: "its public key as the device gave it".into(),
+            detail: e.to_string(),
+            external: true,
+        });
+    }
     let (cert, _) = cert.insert_packets(vec![Packet::from(uid), binding.into()]).map_err(fail)?;
     let armored = cert.armored().to_vec().map_err(fail)?;
     Ok(armored)

@@ -126,7 +126,7 @@ pub fn seal(
         sums.push(path, digest);
     }
     let sums = sums.to_text();
-    let sums_signature = key.sign_bytes(sums.as_bytes())?;
+    let sums_signature = key.sign_bytes(sums.as_bytes(), SUMS_NAME)?;
     Ok(SealedRelease { manifest, manifest_json, sums, sums_signature })
 }
 

@@ -60,6 +60,15 @@ pub struct SigningKey {
     pub(crate) fingerprint: Fingerprint,
     pub(crate) primary: Fingerprint,
     pub(crate) user_id: Option<String>,
+    /// What every signature is checked with before it is handed out.
+    pub(crate) certified: Certified,
+}
+
+/// The signing key as its certificate holds it, and where that certificate came from.
+#[derive(Clone)]
+pub(crate) struct Certified {
+    pub(crate) key: Key<PublicParts, UnspecifiedRole>,
+    pub(crate) origin: String,
 }
 
 /// What makes the signatures: the secret in memory, or a signer that holds it elsewhere.
@@ -102,6 +111,35 @@ impl SigningKey {
     /// What the key is and how it signs: `ECDSA P-384`, over SHA-384.
     pub fn suite(&self) -> &Suite {
         &self.suite
+    }
+}
+
+impl SigningKey {
+    /// Checks that `bytes` (from `origin`, the user's `--cert`) holds this key's certificate,
+    /// takes its primary user ID for the manifest, and checks every signature with it from
+    /// now on.
+    pub fn with_certificate(mut self, bytes: &[u8], origin: &str) -> Result<SigningKey, Error> {
+        let certs = load_certificates(bytes, origin)?;
+        let found = certs.iter().find_map(|c| {
+            let ka = c.keys().find(|k| k.key().fingerprint() == self.fingerprint)?;
+            Some((c, ka.key().clone().parts_into_public().role_into_unspecified()))
+        });
+        let Some((cert, key)) = found else {
+            return Err(Error::CertificateMismatch {
+                origin: origin.to_string(),
+                key: self.fingerprint.to_hex(),
+                found: certs.iter().map(|c| c.fingerprint().to_hex()).collect::<Vec<_>>().join(", "),
+                external: matches!(self.backend, Backend::External(_)),
+            });
+        };
+        self.primary = cert.fingerprint();
+        let policy = policy();
+        self.user_id = cert.with_policy(&policy, None).ok().and_then(|vc| {
+            vc.primary_userid().ok().map(|u| String::from_utf8_lossy(u.userid().value()).into_owned())
+        });
+        self.certified =
+            Certified { key, origin: format!("certificate {} in {origin}", self.primary.to_hex()) };
+        Ok(self)
     }
 }
 
@@ -302,7 +340,8 @@ impl KeyRing {
         let user_id = cert.with_policy(&policy, None).ok().and_then(|vc| {
             vc.primary_userid().ok().map(|u| String::from_utf8_lossy(u.userid().value()).into_owned())
         });
-        Ok(SelectedKey { key, suite, primary: cert.fingerprint(), user_id })
+        let origin = format!("certificate {} in {}", cert.fingerprint().to_hex(), self.origin);
+        Ok(SelectedKey { key, suite, primary: cert.fingerprint(), user_id, origin })
     }
 }
 
@@ -312,6 +351,8 @@ pub struct SelectedKey {
     suite: Suite,
     primary: Fingerprint,
     user_id: Option<String>,
+    /// The certificate the key was selected from, for errors.
+    origin: String,
 }
 
 impl SelectedKey {
@@ -326,6 +367,7 @@ impl SelectedKey {
     /// Decrypts the secret with `passphrase` (a full S2K: some 150 ms for a GnuPG export).
     pub fn unlock(self, passphrase: Option<&Passphrase>) -> Result<SigningKey, Error> {
         let fingerprint = self.key.fingerprint();
+        let certified = Certified { key: self.key.clone().parts_into_public(), origin: self.origin };
         let keypair = unlock(self.key, passphrase)?;
         let rsa = crate::rsa::CrtRsa::new(&keypair);
         Ok(SigningKey {
@@ -334,6 +376,7 @@ impl SelectedKey {
             fingerprint,
             primary: self.primary,
             user_id: self.user_id,
+            certified,
         })
     }
 }

@@ -72,8 +72,11 @@ impl SigningKey {
         SignatureHasher::new(self.suite.hash)
     }
 
-    /// Finishes the signature over everything fed to `hasher`.
-    pub fn finish(&mut self, hasher: SignatureHasher) -> Result<Signed, Error> {
+    /// Finishes the signature over everything fed to `hasher` (the bytes of `what`, named in
+    /// errors), and checks it with the key's certificate before handing it out: a signer
+    /// that answered wrongly (a KMS reply changed on the way, another key's signature, a
+    /// damaged secret) must never become an `.asc`.
+    pub fn finish(&mut self, hasher: SignatureHasher, what: &str) -> Result<Signed, Error> {
         let fingerprint = self.fingerprint();
         let fail = |e: anyhow::Error| Error::Sign { fingerprint: fingerprint.clone(), detail: e.to_string() };
         if hasher.algorithm() != self.suite.hash {
@@ -89,11 +92,23 @@ impl SigningKey {
         };
         let builder = SignatureBuilder::new(SignatureType::Binary);
         let external = matches!(self.backend, crate::key::Backend::External(_));
+        let check = hasher.ctx.clone();
         let sig = builder.sign_hash(self.backend.signer(), hasher.ctx).map_err(|e| match external {
             // What the device said (access denied, throttled) is the error to report.
             true => Error::External { fingerprint: fingerprint.clone(), source: e },
             false => fail(e),
         })?;
+        // With the certificate's key, not the signer's own idea of its public key: for a
+        // KMS key, the one fetched and matched to --cert; for a secret key, its certificate's.
+        if let Err(e) = sig.verify_hash(&self.certified.key, check) {
+            return Err(Error::SignatureNotVerified {
+                what: what.to_string(),
+                fingerprint,
+                against: self.certified.origin.clone(),
+                detail: e.to_string(),
+                external,
+            });
+        }
         let mut signature = Vec::with_capacity(1024);
         let mut w = armor::Writer::new(&mut signature, armor::Kind::Signature).map_err(|e| fail(e.into()))?;
         Packet::from(sig).serialize(&mut w).map_err(fail)?;
@@ -101,11 +116,11 @@ impl SigningKey {
         Ok(Signed { signature, sha256, size: hasher.size })
     }
 
-    /// Signs a small in-memory file, such as the checksum list.
-    pub fn sign_bytes(&mut self, bytes: &[u8]) -> Result<Signed, Error> {
+    /// Signs a small in-memory file named `what`, such as the checksum list.
+    pub fn sign_bytes(&mut self, bytes: &[u8], what: &str) -> Result<Signed, Error> {
         let mut hasher = self.hasher()?;
         hasher.update(bytes);
-        self.finish(hasher)
+        self.finish(hasher, what)
     }
 }
 

@@ -102,6 +102,8 @@ Examples:
   PASSPHRASE=... signer sign --key-file private.asc dist/
   # A key held in AWS KMS (one Sign call per artifact): no secret, no passphrase
   signer sign --kms-key-id alias/release-signing --cert public.asc --out signed dist/
+  # Every signature checked with the certificate users have before it is written
+  signer sign --key-file private.asc --cert public.asc --out signed dist/
   # Passphrase from a file, a chosen subkey, JSON summary on stdout
   signer sign --key-file private.asc --passphrase-file pass.txt \\
       --signing-key 0123456789ABCDEF0123456789ABCDEF01234567 --json --out out/ a.tar b.deb
@@ -109,6 +111,9 @@ Examples:
 Output: each artifact at its path relative to the folder it came from (a file given by
 itself at the top), <artifact>.asc beside it, then manifest.json, SHA256SUMS and
 SHA256SUMS.asc. The output folder must be absent or empty; it appears only when complete.
+Each artifact is copied into it (a reflink where the filesystem can), so what was signed
+cannot change with the input afterwards. Every signature is checked with the key's
+certificate (and --cert) before it is written.
 
 The passphrase never goes on the command line: it is read from --passphrase-file or from
 the environment variable named by --passphrase-env (PASSPHRASE, as CodeBuild fills it).
@@ -176,9 +181,10 @@ pub struct KeyArgs {
           conflicts_with_all = ["key_file", "key_secret_id", "signing_key"])]
     pub kms_key_id: Option<String>,
 
-    /// With --kms-key-id: the certificate `signer kms-cert` made, which must be this key's
-    /// (its user ID then goes into the manifest)
-    #[arg(long = "cert", env = "SIGNER_KMS_CERT", value_name = "FILE", requires = "kms_key_id")]
+    /// The signing key's certificate (what users verify with): the key must be in it, or
+    /// the run is refused; every signature is checked with it before it is written, and its
+    /// user ID goes into the manifest. For --kms-key-id, the certificate `signer kms-cert` made
+    #[arg(long = "cert", env = "SIGNER_KMS_CERT", value_name = "FILE")]
     pub kms_cert: Option<PathBuf>,
 
     /// Fingerprint or key ID of the certificate or subkey to sign with (default: the newest

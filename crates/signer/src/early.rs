@@ -2,6 +2,7 @@
 //! network round trip there, not CPU work, so the requests (at most
 //! `relsign_kms::MAX_IN_FLIGHT` at once) overlap the reading of the other artifacts.
 
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Mutex;
@@ -18,10 +19,10 @@ pub enum Stage {
 }
 
 impl Stage {
-    /// The artifact's signature, made by `key` now if it was not already.
-    pub fn signed(self, key: &mut SigningKey) -> Result<Signed, Failure> {
+    /// The signature of the artifact `what`, made by `key` now if it was not already.
+    pub fn signed(self, key: &mut SigningKey, what: &str) -> Result<Signed, Failure> {
         match self {
-            Stage::Hashed(hasher) => Ok(key.finish(hasher)?),
+            Stage::Hashed(hasher) => Ok(key.finish(hasher, what)?),
             Stage::Signing(signature) => signature.recv().map_err(|_| {
                 Failure::new(Exit::Internal, "a signing worker stopped early").with_fix(REPORT_BUG)
             })?,
@@ -34,7 +35,7 @@ impl Stage {
 pub fn sign_as_hashed(
     key: &SigningKey,
     cancel: &AtomicBool,
-    hash_each: impl FnOnce(&(dyn Fn(SignatureHasher) -> Stage + Sync)) -> Result<Vec<Stage>, Stopped>,
+    hash_each: impl FnOnce(&(dyn Fn(&Path, SignatureHasher) -> Stage + Sync)) -> Result<Vec<Stage>, Stopped>,
 ) -> Result<Vec<Stage>, Stopped> {
     let workers = rayon::ThreadPoolBuilder::new()
         .num_threads(relsign_kms::MAX_IN_FLIGHT)
@@ -46,12 +47,13 @@ pub fn sign_as_hashed(
         })?;
     let refused: Mutex<Option<Failure>> = Mutex::new(None);
     let stages = workers.in_place_scope(|scope| {
-        hash_each(&|hasher| {
+        hash_each(&|path, hasher| {
             let (done, signature) = sync_channel(1);
             let mut key = key.clone();
             let refused = &refused;
+            let what = path.display().to_string();
             scope.spawn(move |_| {
-                let signed = key.finish(hasher).map_err(Failure::from);
+                let signed = key.finish(hasher, &what).map_err(Failure::from);
                 if let Err(f) = &signed {
                     cancel.store(true, Ordering::Relaxed);
                     let mut first = refused.lock().unwrap_or_else(|e| e.into_inner());

@@ -289,7 +289,8 @@ pub fn check(key: &KeyArgs, pass: &PassphraseArgs, aws: &AwsArgs, report: &mut R
     let Some(ring) = ring else { return };
     let selected =
         ring.select(key.signing_key.as_deref(), key.allow_rfc9580).inspect(|s| warn_if_rfc9580(s.suite()));
-    match selected.and_then(|s| s.unlock(passphrase.as_ref())) {
+    let unlocked = selected.and_then(|s| s.unlock(passphrase.as_ref())).map_err(Failure::from);
+    match unlocked.and_then(|k| crate::kms_source::with_cert(k, key.kms_cert.as_deref())) {
         Ok(k) => report.ok(
             "signing key",
             format!(
@@ -301,6 +302,6 @@ pub fn check(key: &KeyArgs, pass: &PassphraseArgs, aws: &AwsArgs, report: &mut R
                 k.primary_fingerprint()
             ),
         ),
-        Err(e) => report.failure("signing key", &Failure::from(e)),
+        Err(f) => report.failure("signing key", &f),
     }
 }

@@ -18,13 +18,18 @@ fn read_cert(path: &Path) -> Result<Vec<u8>, Failure> {
     })
 }
 
-/// The OpenPGP signing key over `signer`, checked against `--cert` when given.
-fn key_over(signer: KmsSigner, cert: Option<&Path>) -> Result<SigningKey, Failure> {
-    let key = SigningKey::external(Box::new(signer))?;
+/// `key` checked against `--cert` when given (for every key source): the key must be that
+/// certificate's, and its signatures are checked with it.
+pub fn with_cert(key: SigningKey, cert: Option<&Path>) -> Result<SigningKey, Failure> {
     match cert {
         Some(path) => Ok(key.with_certificate(&read_cert(path)?, &path.display().to_string())?),
         None => Ok(key),
     }
+}
+
+/// The OpenPGP signing key over `signer`, checked against `--cert` when given.
+fn key_over(signer: KmsSigner, cert: Option<&Path>) -> Result<SigningKey, Failure> {
+    with_cert(SigningKey::external(Box::new(signer))?, cert)
 }
 
 /// The signing key `--kms-key-id` names, ready to sign.

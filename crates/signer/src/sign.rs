@@ -78,7 +78,8 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
                     |(key, pass)| {
                         let _ = chosen.send((key.suite().hash, None));
                         drop(chosen);
-                        key.unlock(pass.as_ref()).map_err(Failure::from)
+                        let key = key.unlock(pass.as_ref()).map_err(Failure::from)?;
+                        kms_source::with_cert(key, args.key.kms_cert.as_deref())
                     },
                 ),
             };
@@ -334,7 +335,7 @@ fn hash_all(
     started: Instant,
 ) -> Result<Hashed, Stopped> {
     let first = OnceLock::new();
-    let hash_each = |then: &(dyn Fn(SignatureHasher) -> Stage + Sync)| {
+    let hash_each = |then: &(dyn Fn(&Path, SignatureHasher) -> Stage + Sync)| {
         pool.install(|| {
             artifacts
                 .par_iter()
@@ -343,7 +344,7 @@ fn hash_all(
                     |buf, artifact| {
                         let hasher = hash_one(buf, artifact, staging, hash, cancel)?;
                         first.get_or_init(|| started.elapsed());
-                        Ok(then(hasher))
+                        Ok(then(&artifact.path, hasher))
                     },
                 )
                 .collect::<Result<Vec<_>, Stopped>>()
@@ -351,7 +352,7 @@ fn hash_all(
     };
     let hashers = match early {
         Some(key) => sign_as_hashed(key, cancel, hash_each)?,
-        None => hash_each(&Stage::Hashed)?,
+        None => hash_each(&|_, hasher| Stage::Hashed(hasher))?,
     };
     Ok(Hashed { hashers, first: first.get().copied().unwrap_or_else(|| started.elapsed()) })
 }
@@ -436,7 +437,7 @@ fn sign_one(
     artifact: &Artifact,
     staging: &Staging,
 ) -> Result<ManifestArtifact, Failure> {
-    let signed = stage.signed(key)?;
+    let signed = stage.signed(key, &artifact.path.display().to_string())?;
     if signed.size != artifact.size {
         return Err(Failure::new(
             Exit::Input,

@@ -365,3 +365,29 @@ fn v6_key_is_refused_naming_the_version() {
         refusal(&res, &out, "a v6 key");
     }
 }
+
+/// The fixtures made in the past are made on a frozen clock: every key of the rotated-subkey
+/// and expired fixtures is dated exactly 2020-01-01 00:00:00, however slow gpg ran. On a
+/// running faked clock a loaded machine dates the primary a second late and gpg refuses the
+/// subkey made next ("Time conflict").
+#[test]
+fn keys_made_in_the_past_are_dated_exactly_then() {
+    for k in [&keys().expired_subkey, &keys().expired] {
+        let g = GnuPg::new();
+        g.ok(&["--import", k.public.to_str().unwrap()], b"");
+        let listing =
+            String::from_utf8(g.ok(&["--with-colons", "--list-keys", &k.fingerprint], b"")).unwrap();
+        let dated: Vec<&str> = listing
+            .lines()
+            .filter(|l| l.starts_with("pub:") || l.starts_with("sub:"))
+            .filter_map(|l| l.split(':').nth(5))
+            .collect();
+        assert!(!dated.is_empty(), "{}: {listing}", k.label);
+        // The expired fixture's only key, and the rotated fixture's primary and old subkey.
+        let past: Vec<&&str> = dated.iter().filter(|d| d.parse::<u64>().unwrap() < 1_600_000_000).collect();
+        assert!(past.len() >= dated.len().min(2), "{}: {dated:?}", k.label);
+        for d in past {
+            assert_eq!(*d, "1577836800", "{}: a key made on a running faked clock: {dated:?}", k.label);
+        }
+    }
+}

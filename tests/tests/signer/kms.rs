@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use relsign_tests::gpg::GnuPg;
 use relsign_tests::implementations::{Check, Verifier};
 use relsign_tests::local_aws::{aws_env, free_port, LocalAws};
-use relsign_tests::proxy::{Fault, Proxy};
+use relsign_tests::proxy::{Edit, Fault, Proxy, Rewrite};
 use relsign_tests::*;
 
 fn kms() -> &'static LocalAws {
@@ -305,4 +305,111 @@ fn check_reports_the_key_and_proves_it_signs() {
         .output();
     assert_eq!(res.status.code(), Some(4), "{}", stdout(&res));
     assert!(stdout(&res).contains("Disabled"), "{}", stdout(&res));
+}
+
+/// A KMS `Sign` answer with one byte of its signature flipped (the last: inside `s` for
+/// ECDSA's DER, so it still parses).
+fn flip_signature(answer: &[u8]) -> Vec<u8> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut json: serde_json::Value = serde_json::from_slice(answer).expect("a JSON Sign answer");
+    let mut signature = b64.decode(json["Signature"].as_str().expect("a Signature")).unwrap();
+    *signature.last_mut().unwrap() ^= 0x01;
+    json["Signature"] = b64.encode(signature).into();
+    serde_json::to_vec(&json).unwrap()
+}
+
+/// A `Sign` request sent to the key `other` instead of the one asked for.
+fn to_key(other: String) -> Edit {
+    std::sync::Arc::new(move |request: &[u8]| {
+        let mut json: serde_json::Value = serde_json::from_slice(request).expect("a JSON Sign request");
+        json["KeyId"] = other.clone().into();
+        serde_json::to_vec(&json).unwrap()
+    })
+}
+
+/// A proxy to moto's KMS rewriting every `Sign` as `rewrite` says, and how many it did.
+fn rewriting_proxy(rewrite: Rewrite) -> Proxy {
+    Proxy::start(&upstream(&kms().endpoint), move |s, _| match s.amz_target.as_deref() {
+        Some("TrentService.Sign") => Fault::Rewrite(rewrite.clone()),
+        _ => Fault::Pass,
+    })
+}
+
+/// `signer sign` through `proxy` (with and without `--cert`) exits 5 with one line naming an
+/// artifact and the key, and writes nothing. Had it written a release (as it did before
+/// signatures were checked), gpg, given only the certificate, judges what it wrote: the
+/// test then fails with gpg's verdict.
+fn refuses_changed_answers(spec: &str, key: &str, proxy: &Proxy, cert: &Path, fpr: &str) {
+    for with_cert in [false, true] {
+        let work = tempfile::tempdir().unwrap();
+        let dist = work.path().join("dist");
+        sample_tree(&dist);
+        let out = work.path().join("signed");
+        let before = proxy.faults.load(std::sync::atomic::Ordering::SeqCst);
+        let env = aws_env(&proxy.endpoint, work.path());
+        let res = sign_kms(key, with_cert.then_some(cert), &dist, &out, &env);
+        let rewritten = proxy.faults.load(std::sync::atomic::Ordering::SeqCst) - before;
+        assert!(rewritten >= 1, "{spec}: no Sign went through the proxy");
+        if res.status.success() {
+            let cert_bytes = std::fs::read(cert).unwrap();
+            let verdicts: Vec<String> = ["agent v1.0.tar", "SHA256SUMS"]
+                .iter()
+                .map(|name| {
+                    let sig = out.join(format!("{name}.asc"));
+                    let (ok, log) = GnuPg::verifies_with(&cert_bytes, &sig, &out.join(name));
+                    format!("{name}: gpg {}: {}", if ok { "accepts" } else { "REJECTS" }, log.trim())
+                })
+                .collect();
+            panic!(
+                "{spec} (--cert {with_cert}): signer wrote {} from changed KMS answers; {verdicts:#?}",
+                out.display()
+            );
+        }
+        let line = stderr_lines(&res).join("\n");
+        eprintln!("{spec} (--cert {with_cert}): {line}");
+        assert_refused(&res, &out, 5, "does not verify");
+        assert!(line.contains(fpr), "{spec}: the key is not named: {line}");
+        assert!(line.contains(dist.to_str().unwrap()), "{spec}: no artifact is named: {line}");
+    }
+}
+
+#[test]
+fn a_kms_answer_changed_on_the_way_is_never_written() {
+    let m = kms();
+    for spec in ["RSA_2048", "ECC_NIST_P256"] {
+        let key = m.kms_key(spec, "SIGN_VERIFY");
+        let work = tempfile::tempdir().unwrap();
+        let cert = work.path().join("public.asc");
+        std::fs::write(&cert, kms_cert(&key, &m.env())).unwrap();
+        let fpr = gpg_reads_cert(&std::fs::read(&cert).unwrap()).0;
+        let proxy =
+            rewriting_proxy(Rewrite { request: None, response: Some(std::sync::Arc::new(flip_signature)) });
+        refuses_changed_answers(spec, &key, &proxy, &cert, &fpr);
+
+        // The certificate's own self-signature is checked too: nothing on stdout.
+        let res = TestCommand::new("signer")
+            .args(&["kms-cert", "--kms-key-id", &key, "--user-id", "Release Signing <release@example.org>"])
+            .envs(&aws_env(&proxy.endpoint, work.path()))
+            .output();
+        if res.status.success() {
+            let (_, good) = gpg_reads_cert(&res.stdout);
+            panic!("{spec}: kms-cert printed a certificate from a changed answer; gpg checks its self-signature good: {good}");
+        }
+        assert_fails(&res, 5, "self-signature");
+        assert!(res.stdout.is_empty(), "{spec}: kms-cert printed something");
+    }
+}
+
+#[test]
+fn a_sign_sent_to_another_kms_key_is_never_written() {
+    let m = kms();
+    let key = m.kms_key("RSA_2048", "SIGN_VERIFY");
+    let other = m.kms_key("RSA_2048", "SIGN_VERIFY");
+    let work = tempfile::tempdir().unwrap();
+    let cert = work.path().join("public.asc");
+    std::fs::write(&cert, kms_cert(&key, &m.env())).unwrap();
+    let fpr = gpg_reads_cert(&std::fs::read(&cert).unwrap()).0;
+    let proxy = rewriting_proxy(Rewrite { request: Some(to_key(other)), response: None });
+    refuses_changed_answers("RSA_2048 to another key", &key, &proxy, &cert, &fpr);
 }

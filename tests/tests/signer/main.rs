@@ -3,6 +3,7 @@
 
 mod exit_codes;
 mod implementations;
+mod integrity;
 mod interop;
 mod key_fixes;
 mod kms;
