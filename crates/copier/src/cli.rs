@@ -4,9 +4,10 @@ use std::path::PathBuf;
 
 use clap::builder::FalseyValueParser;
 use clap::{Parser, Subcommand};
-use relsign_cli::EXIT_CODES_HELP;
+use relsign_cli::exit_codes_help;
 
 fn help() -> String {
+    let exit_codes = exit_codes_help();
     format!(
         "Examples:\n  \
          # In CodeBuild: to $RESULTS_BUCKET_URI/$GIT_COMMIT_SHA, only if every signature verifies\n  \
@@ -21,7 +22,7 @@ fn help() -> String {
          --require-signatures --cert public.asc\n\n\
          Order: artifacts, then .asc files, then manifest.json and SHA256SUMS, and SHA256SUMS.asc\n\
          last, so its presence marks a complete release. An identical object is skipped; a\n\
-         different one is refused (nothing is uploaded) unless --overwrite.\n\n{EXIT_CODES_HELP}"
+         different one is refused (nothing is uploaded) unless --overwrite.\n\n{exit_codes}"
     )
 }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::builder::FalseyValueParser;
 use clap::{Args, Parser, Subcommand};
-use relsign_cli::EXIT_CODES_HELP;
+use relsign_cli::exit_codes_help;
 
 #[derive(Parser)]
 #[command(
@@ -23,13 +23,14 @@ pub struct Cli {
 }
 
 fn main_help() -> String {
+    let exit_codes = exit_codes_help();
     format!(
         "Examples:\n  \
          signer sign --key-file private.asc --passphrase-file pass.txt --out signed dist/\n  \
          signer verify --cert public.asc signed/\n  \
          signer export-cert --key-file private.asc > public.asc\n  \
          signer kms-cert --kms-key-id alias/release-signing --user-id 'Release <release@example.org>' > public.asc\n  \
-         signer sign --kms-key-id alias/release-signing --out signed dist/\n\n{EXIT_CODES_HELP}"
+         signer sign --kms-key-id alias/release-signing --out signed dist/\n\n{exit_codes}"
     )
 }
 
