@@ -80,6 +80,9 @@ pub enum Error {
     #[error("output folder {out} is inside input {input}")]
     OutputInsideInput { out: PathBuf, input: PathBuf },
 
+    #[error("{flag} {path} is inside input {input}")]
+    SideFileInsideInput { flag: &'static str, path: PathBuf, input: PathBuf },
+
     #[error("output {out} exists and is not a folder")]
     OutputIsFile { out: PathBuf },
 
@@ -154,6 +157,9 @@ impl Error {
             Error::OutputInsideInput { .. } => {
                 Some("choose an --out outside every input, or it would sign its own output".to_string())
             }
+            Error::SideFileInsideInput { flag, .. } => {
+                Some(format!("choose a {flag} path outside every input: it would overwrite or be signed with the artifacts"))
+            }
             Error::OutputIsFile { .. } => Some("choose another --out".to_string()),
             Error::OutputNotEmpty { .. } => Some(
                 "remove it or choose another --out (relsign never mixes two runs in one folder)".to_string(),
@@ -176,6 +182,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::OutputInsideInput { .. }
+            | Error::SideFileInsideInput { .. }
             | Error::OutputIsFile { .. }
             | Error::OutputNotEmpty { .. }
             | Error::OutputWrite { .. } => ErrorKind::Output,

@@ -68,6 +68,51 @@ pub fn check_output(out: &Path, inputs: &[&Path]) -> Result<OutputState, Error> 
     Ok(state)
 }
 
+/// Refuses a file relsign writes beside the release (`flag`, such as `--exported-vars`)
+/// that lies inside an input folder or is an input file: it would overwrite what is
+/// signed, or be signed itself.
+pub fn check_side_file(path: &Path, flag: &'static str, inputs: &[&Path]) -> Result<(), Error> {
+    let abs = absolute(path).map_err(write_error(path))?;
+    let existing = fs::metadata(path).ok().map(|m| FileIdentity::of(&m));
+    for input in inputs {
+        let Ok(abs_in) = fs::canonicalize(input) else { continue };
+        let same_file =
+            existing.is_some() && fs::metadata(input).ok().map(|m| FileIdentity::of(&m)) == existing;
+        if abs.starts_with(&abs_in) || same_file {
+            return Err(Error::SideFileInsideInput {
+                flag,
+                path: path.to_path_buf(),
+                input: input.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// What a file is at a moment: compared after it was read to tell that nothing rewrote
+/// or replaced it meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileIdentity {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl FileIdentity {
+    pub fn of(meta: &fs::Metadata) -> FileIdentity {
+        use std::os::unix::fs::MetadataExt;
+        FileIdentity {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.len(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+}
+
 impl Staging {
     /// Checks `out` (absent or an empty folder, not inside any input folder) and creates the
     /// staging folder beside it.
@@ -101,14 +146,7 @@ impl Staging {
         Ok(path)
     }
 
-    /// Hard-links `source` as `name`. Returns false when the filesystem cannot (another
-    /// device, no permission), so the caller copies instead.
-    pub fn link(&self, source: &Path, name: &str) -> Result<bool, Error> {
-        let path = self.parent_ready(name)?;
-        Ok(fs::hard_link(source, &path).is_ok())
-    }
-
-    /// Creates the staged file `name` for writing (for copies).
+    /// Creates the staged file `name` for writing (each artifact is copied in).
     pub fn create(&self, name: &str) -> Result<File, Error> {
         let path = self.parent_ready(name)?;
         File::create(&path).map_err(write_error(&path))

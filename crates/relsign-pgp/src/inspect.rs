@@ -11,6 +11,7 @@ use std::path::Path;
 use base64::Engine;
 
 use openpgp::armor::{Kind, Reader, ReaderMode};
+use openpgp::crypto::mem::Protected;
 use openpgp::parse::{PacketParser, PacketParserResult, Parse};
 use openpgp::Packet;
 use sequoia_openpgp as openpgp;
@@ -227,6 +228,101 @@ fn secret_at_start(head: &[u8]) -> bool {
     is_secret_key_block(&head[start..])
 }
 
+/// The packets of every armor block in `bytes`, one after the other, or `bytes` as they are
+/// when they hold no armor (binary OpenPGP). sequoia's armor reader stops at the first
+/// block's end; GnuPG reads on, and judges every signature of every block, so a good block
+/// followed by a bad one must not pass as the good one alone.
+pub(crate) fn dearmor_all(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    const BEGIN: &[u8] = b"-----BEGIN PGP ";
+    let starts: Vec<usize> = bytes
+        .windows(BEGIN.len())
+        .enumerate()
+        .filter(|(i, w)| *w == BEGIN && (*i == 0 || bytes[i - 1] == b'\n'))
+        .map(|(i, _)| i)
+        .collect();
+    if starts.is_empty() {
+        return Ok(bytes.to_vec());
+    }
+    let mut packets = Vec::new();
+    for (n, &start) in starts.iter().enumerate() {
+        let end = starts.get(n + 1).copied().unwrap_or(bytes.len());
+        let mut reader = Reader::from_bytes(&bytes[start..end], ReaderMode::Tolerant(None));
+        reader.read_to_end(&mut packets).map_err(|e| format!("armor block {}: {e}", n + 1))?;
+    }
+    Ok(packets)
+}
+
+/// The shortest passphrase searched for in the artifacts: 8 bytes. A shorter string (a
+/// 6-byte PIN, say) is found by chance in any large binary, which would refuse releases
+/// that do not hold it; a passphrase that short is unsafe anyway.
+pub const MIN_SCANNED_PASSPHRASE: usize = 8;
+
+/// The passphrase's bytes, zeroed when the last copy is dropped, shared by the workers
+/// that read the artifacts.
+#[derive(Clone)]
+pub struct PassphraseNeedle(std::sync::Arc<Protected>);
+
+impl PassphraseNeedle {
+    pub(crate) fn new(bytes: Vec<u8>) -> Option<PassphraseNeedle> {
+        let protected = Protected::from(bytes);
+        (protected.len() >= MIN_SCANNED_PASSPHRASE).then(|| PassphraseNeedle(std::sync::Arc::new(protected)))
+    }
+
+    /// A search through one file, fed in chunks of any size.
+    pub fn scan(&self) -> PassphraseScan<'_> {
+        PassphraseScan {
+            finder: memchr::memmem::Finder::new(&self.0[..]),
+            tail: Protected::from(Vec::new()),
+            found: false,
+        }
+    }
+}
+
+impl std::fmt::Debug for PassphraseNeedle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PassphraseNeedle(<redacted>)")
+    }
+}
+
+/// Looks for the passphrase in a file streamed through it in chunks, in the same read that
+/// hashes the file: each chunk searched, and the seam between two chunks.
+pub struct PassphraseScan<'a> {
+    finder: memchr::memmem::Finder<'a>,
+    /// The last bytes of what came before (one fewer than the passphrase), zeroed when
+    /// dropped: they may hold the passphrase's beginning.
+    tail: Protected,
+    found: bool,
+}
+
+impl PassphraseScan<'_> {
+    pub fn update(&mut self, chunk: &[u8]) {
+        if self.found || chunk.is_empty() {
+            return;
+        }
+        let keep = self.finder.needle().len() - 1;
+        // The seam: the tail and as much of the chunk as a match across it can reach.
+        let mut seam = Vec::with_capacity(self.tail.len() + keep.min(chunk.len()));
+        seam.extend_from_slice(&self.tail);
+        seam.extend_from_slice(&chunk[..keep.min(chunk.len())]);
+        let seam = Protected::from(seam);
+        if self.finder.find(&seam).is_some() || self.finder.find(chunk).is_some() {
+            self.found = true;
+            return;
+        }
+        let tail: &[u8] = if chunk.len() >= keep {
+            &chunk[chunk.len() - keep..]
+        } else {
+            &seam[seam.len().saturating_sub(keep)..]
+        };
+        self.tail = Protected::from(tail.to_vec());
+    }
+
+    /// Whether the passphrase was seen, once all the data went through `update`.
+    pub fn finish(self) -> bool {
+        self.found
+    }
+}
+
 /// Whether an armored block in `bytes` carries a CRC-24 line that does not match the data
 /// it encloses. RFC 9580 lets readers ignore that checksum, and sequoia does, so a key
 /// damaged in a copy and paste would otherwise fail later as a wrong passphrase, which
@@ -286,6 +382,21 @@ mod tests {
         }
         let public = [vec![b'.'; 100_000], cert.armored().to_vec().unwrap()].concat();
         assert!(!scan_in_chunks(&public, 4096), "a public certificate is not secret");
+    }
+
+    #[test]
+    fn the_passphrase_is_found_wherever_the_chunks_split_it() {
+        let needle = PassphraseNeedle::new(b"correct horse".to_vec()).unwrap();
+        let data = b"notes: the key opens with correct horse, keep it safe".to_vec();
+        for chunk in 1..data.len() {
+            let mut scan = needle.scan();
+            data.chunks(chunk).for_each(|c| scan.update(c));
+            assert!(scan.finish(), "missed with chunks of {chunk}");
+        }
+        let mut scan = needle.scan();
+        b"correct hors".chunks(3).chain([&b"e"[..0], b" horse"]).for_each(|c| scan.update(c));
+        assert!(!scan.finish(), "a near miss is not the passphrase");
+        assert!(PassphraseNeedle::new(b"1234567".to_vec()).is_none(), "7 bytes are not searched for");
     }
 
     #[test]

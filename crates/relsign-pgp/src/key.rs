@@ -39,6 +39,19 @@ impl Passphrase {
     }
 }
 
+impl Passphrase {
+    /// What every artifact is searched for, so that the passphrase is never published: the
+    /// passphrase as it unlocks the key (one trailing newline off), if it has at least
+    /// [`MIN_SCANNED_PASSPHRASE`] bytes. Shorter strings turn up by chance in large files.
+    pub fn needle(&self) -> Option<crate::PassphraseNeedle> {
+        let bytes: Vec<u8> = match self.without_trailing_newline() {
+            Some(trimmed) => trimmed.0.map(|p| p.to_vec()),
+            None => self.0.map(|p| p.to_vec()),
+        };
+        crate::PassphraseNeedle::new(bytes)
+    }
+}
+
 impl std::fmt::Debug for Passphrase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Passphrase(<redacted>)")

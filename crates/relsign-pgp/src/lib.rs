@@ -33,7 +33,8 @@ pub use format::{
 pub use hex::{Sha256, Sha256Hasher};
 pub use inspect::{
     is_secret_key_block, open_regular, read_capped, sha256_and_secret_start, starts_with_secret_key,
-    SecretScan, MAX_CERTIFICATE, MAX_SIGNATURE, MAX_SUMS,
+    PassphraseNeedle, PassphraseScan, SecretScan, MAX_CERTIFICATE, MAX_SIGNATURE, MAX_SUMS,
+    MIN_SCANNED_PASSPHRASE,
 };
 pub use key::{KeyRing, Passphrase, SelectedKey, SigningKey};
 pub use manifest::{Manifest, ManifestArtifact, ManifestSigner};

@@ -208,8 +208,10 @@ impl Verifier {
             size: 0,
             error: None,
         };
-        let builder = DetachedVerifierBuilder::from_bytes(signature)
-            .map_err(|e| Rejection::Malformed(e.to_string()))?;
+        // Every armor block's signatures, as GnuPG reads them, not the first block's alone.
+        let packets = crate::inspect::dearmor_all(signature).map_err(Rejection::Malformed)?;
+        let builder =
+            DetachedVerifierBuilder::from_bytes(&packets).map_err(|e| Rejection::Malformed(e.to_string()))?;
         let mut verifier = builder
             .with_policy(&policy, None, &mut helper)
             .map_err(|e| Rejection::Malformed(e.to_string()))?;

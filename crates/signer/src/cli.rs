@@ -112,8 +112,8 @@ Examples:
 Output: each artifact at its path relative to the folder it came from (a file given by
 itself at the top), <artifact>.asc beside it, then manifest.json, SHA256SUMS and
 SHA256SUMS.asc. The output folder must be absent or empty; it appears only when complete.
-Each artifact is copied into it (a reflink where the filesystem can), so what was signed
-cannot change with the input afterwards. Every signature is checked with the key's
+Each artifact is copied into it in the read that hashes it, so what was signed cannot
+change with the input afterwards. Every signature is checked with the key's
 certificate (and --cert) before it is written.
 
 The passphrase never goes on the command line: it is read from --passphrase-file or from

@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use relsign_cli::{default_jobs, Exit, Failure, REPORT_BUG};
 use relsign_codebuild::{
-    artifact_from_variable, collect, expand_batches, merge_sources, sources_from_env, Artifact, Input,
-    Options, Staging,
+    artifact_from_variable, check_side_file, collect, expand_batches, merge_sources, sources_from_env,
+    Artifact, FileIdentity, Input, Options, Staging,
 };
 use relsign_pgp::{
-    seal, signature_name, HashAlgorithm, ManifestArtifact, ManifestSigner, SecretScan, Sha256,
-    SignatureHasher, SigningKey,
+    seal, signature_name, HashAlgorithm, ManifestArtifact, ManifestSigner, Passphrase, PassphraseNeedle,
+    SecretScan, Sha256, SignatureHasher, SigningKey,
 };
 use serde::Serialize;
 
@@ -55,6 +55,15 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
     let half_written = HalfWritten::on_stop_signal();
     let roots = input_roots(&inputs);
     let roots: Vec<&Path> = roots.iter().map(PathBuf::as_path).collect();
+    if let Some(path) = &args.exported_vars {
+        // Inside an input it would overwrite what is signed (or, by a hard link, an artifact).
+        let artifacts = selection.artifacts.iter().map(|a| a.path.as_path());
+        check_side_file(
+            path,
+            "--exported-vars",
+            &roots.iter().copied().chain(artifacts).collect::<Vec<_>>(),
+        )?;
+    }
     let jobs = args.jobs.map(usize::from).unwrap_or_else(default_jobs);
 
     // The key is fetched and chosen first: its algorithm decides the hash every artifact is
@@ -72,11 +81,13 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
                 // A KMS key is ready once described: each artifact is signed as soon as it
                 // is hashed, while the others are still read.
                 Some(id) => kms_source::signing_key(id, &args.key, &args.aws).inspect(|key| {
-                    let _ = chosen.send((key.suite().hash, Some(key.clone())));
+                    let _ = chosen.send((key.suite().hash, Some(key.clone()), None));
                 }),
                 None => key_source::selected_key(&args.key, &args.passphrase, &args.aws).and_then(
                     |(key, pass)| {
-                        let _ = chosen.send((key.suite().hash, None));
+                        // Every artifact is searched for the passphrase as it is read.
+                        let needle = pass.as_ref().and_then(Passphrase::needle);
+                        let _ = chosen.send((key.suite().hash, None, needle));
                         drop(chosen);
                         let key = key.unlock(pass.as_ref()).map_err(Failure::from)?;
                         kms_source::with_cert(key, args.key.kms_cert.as_deref())
@@ -89,11 +100,14 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
             (key, unlocking.elapsed())
         });
         let hashed = match hash_for.recv() {
-            Ok((hash, early)) => Staging::new(&args.out, &roots).map_err(Stopped::from).and_then(|staging| {
-                half_written.add(staging.root());
-                let early = early.as_ref();
-                Ok((hash_all(&pool, &selection.artifacts, &staging, hash, early, cancel, started)?, staging))
-            }),
+            Ok((hash, early, needle)) => {
+                Staging::new(&args.out, &roots).map_err(Stopped::from).and_then(|staging| {
+                    half_written.add(staging.root());
+                    let early = early.as_ref();
+                    let read = Reading { staging: &staging, hash, needle: needle.as_ref(), cancel };
+                    Ok((hash_all(&pool, &selection.artifacts, &read, early, started)?, staging))
+                })
+            }
             Err(_) => Err(Stopped::ForTheKey),
         };
         (key.join(), hashed)
@@ -325,13 +339,20 @@ fn pool(jobs: usize) -> Result<rayon::ThreadPool, Failure> {
     })
 }
 
+/// What every artifact's one read does: where it is staged, the hash it feeds, the
+/// passphrase it is searched for, and the flag that stops it.
+struct Reading<'a> {
+    staging: &'a Staging,
+    hash: HashAlgorithm,
+    needle: Option<&'a PassphraseNeedle>,
+    cancel: &'a AtomicBool,
+}
+
 fn hash_all(
     pool: &rayon::ThreadPool,
     artifacts: &[Artifact],
-    staging: &Staging,
-    hash: HashAlgorithm,
+    read: &Reading,
     early: Option<&SigningKey>,
-    cancel: &AtomicBool,
     started: Instant,
 ) -> Result<Hashed, Stopped> {
     let first = OnceLock::new();
@@ -342,7 +363,7 @@ fn hash_all(
                 .map_init(
                     || vec![0u8; CHUNK],
                     |buf, artifact| {
-                        let hasher = hash_one(buf, artifact, staging, hash, cancel)?;
+                        let hasher = hash_one(buf, artifact, read)?;
                         first.get_or_init(|| started.elapsed());
                         Ok(then(&artifact.path, hasher))
                     },
@@ -351,29 +372,25 @@ fn hash_all(
         })
     };
     let hashers = match early {
-        Some(key) => sign_as_hashed(key, cancel, hash_each)?,
+        Some(key) => sign_as_hashed(key, read.cancel, hash_each)?,
         None => hash_each(&|_, hasher| Stage::Hashed(hasher))?,
     };
     Ok(Hashed { hashers, first: first.get().copied().unwrap_or_else(|| started.elapsed()) })
 }
 
-/// Places the artifact in the staging folder (hard link, else a copy made in the same
-/// pass as the hashing) and hashes it for its signature.
-fn hash_one(
-    buf: &mut [u8],
-    artifact: &Artifact,
-    staging: &Staging,
-    hash: HashAlgorithm,
-    cancel: &AtomicBool,
-) -> Result<SignatureHasher, Stopped> {
+/// Copies the artifact into the staging folder in the same pass that hashes it, so what
+/// `--out` holds is what was signed, whatever happens to the input afterwards (a hard link
+/// would share its bytes with the input). The input's identity (device, inode, size,
+/// modification and change times) must be the same after the read as before it, and its
+/// path must still name it: a file rewritten or replaced meanwhile is refused.
+fn hash_one(buf: &mut [u8], artifact: &Artifact, read: &Reading) -> Result<SignatureHasher, Stopped> {
+    let Reading { staging, hash, needle, cancel } = *read;
     let read_error = |e: std::io::Error| {
         Failure::new(Exit::Input, format!("cannot read {}: {e}", artifact.path.display()))
     };
-    let linked = staging.link(&artifact.path, &artifact.name)?;
-    // Read the linked copy, not the source: the bytes signed are the bytes published.
-    let read_from = if linked { staging.path(&artifact.name) } else { artifact.path.clone() };
-    let mut file = File::open(&read_from).map_err(read_error)?;
-    let mut copy = if linked { None } else { Some(staging.create(&artifact.name)?) };
+    let mut file = File::open(&artifact.path).map_err(read_error)?;
+    let before = file.metadata().map(|m| FileIdentity::of(&m)).map_err(read_error)?;
+    let mut copy = staging.create(&artifact.name)?;
     let staged = staging.path(&artifact.name);
     let write_error = |e: std::io::Error| {
         Failure::new(Exit::Output, format!("cannot write {}: {e}", staged.display()))
@@ -382,6 +399,7 @@ fn hash_one(
 
     let mut hasher = SignatureHasher::new(hash)?;
     let mut secret = SecretScan::new();
+    let mut passphrase = needle.map(PassphraseNeedle::scan);
     loop {
         if cancel.load(Ordering::Relaxed) {
             return Err(Stopped::ForTheKey);
@@ -394,9 +412,23 @@ fn hash_one(
         };
         hasher.update(&buf[..n]);
         secret.update(&buf[..n]);
-        if let Some(copy) = copy.as_mut() {
-            copy.write_all(&buf[..n]).map_err(write_error)?;
+        if let Some(scan) = passphrase.as_mut() {
+            scan.update(&buf[..n]);
         }
+        copy.write_all(&buf[..n]).map_err(write_error)?;
+    }
+    let after = file.metadata().map(|m| FileIdentity::of(&m)).map_err(read_error)?;
+    let named = std::fs::metadata(&artifact.path).map(|m| FileIdentity::of(&m)).ok();
+    if after != before || named != Some(before) {
+        return Err(Failure::new(
+            Exit::Input,
+            format!(
+                "{} changed while it was signed (rewritten or replaced during the read)",
+                artifact.path.display()
+            ),
+        )
+        .with_fix("sign once the build output is complete")
+        .into());
     }
     if secret.finish() {
         return Err(Failure::new(
@@ -406,10 +438,13 @@ fn hash_one(
         .with_fix("secret keys are never signed or published; remove it from the build output")
         .into());
     }
-    if copy.is_some() {
-        if let Ok(meta) = std::fs::metadata(&artifact.path) {
-            let _ = std::fs::set_permissions(&staged, meta.permissions());
-        }
+    if passphrase.is_some_and(|scan| scan.finish()) {
+        return Err(Failure::new(Exit::Input, format!("{} holds the signing key's passphrase", artifact.path.display()))
+            .with_fix("the passphrase is never signed or published: remove it from the build output, and change the passphrase, since the build saw it")
+            .into());
+    }
+    if let Ok(meta) = file.metadata() {
+        let _ = std::fs::set_permissions(&staged, meta.permissions());
     }
     Ok(hasher)
 }

@@ -352,10 +352,19 @@ fn the_gate_is_as_strict_as_gpg_verify() {
         ("a good signature, then another key's", binary(other.join(format!("{name}.asc")))),
     ];
     let cert = quick_key().public.clone();
-    for (label, second) in cases {
+    let armored = |p: PathBuf| std::fs::read(p).unwrap();
+    let armored_cases = [
+        ("two armor blocks, the second over other bytes", armored(s.signed.join("scripts/install.sh.asc"))),
+        ("two armor blocks, the second another key's", armored(other.join(format!("{name}.asc")))),
+    ];
+    let armored_good = armored(s.signed.join(format!("{name}.asc")));
+    let cases = cases.into_iter().map(|(l, second)| (l, [good.clone(), second].concat()));
+    let armored_cases =
+        armored_cases.into_iter().map(|(l, second)| (l, [armored_good.clone(), second].concat()));
+    for (label, asc) in cases.chain(armored_cases) {
         let copy = s.work.path().join(label.replace([' ', ','], "-"));
         copy_tree(&s.signed, &copy);
-        std::fs::write(copy.join(format!("{name}.asc")), [good.clone(), second].concat()).unwrap();
+        std::fs::write(copy.join(format!("{name}.asc")), asc).unwrap();
         // The users' verifier is the judge: gpg refuses this .asc.
         let (gpg_ok, _) = GnuPg::verifies_with(
             &std::fs::read(&cert).unwrap(),
