@@ -395,6 +395,8 @@ fn audit_params() -> Params {
         ),
         ("PassphraseName", "relsign/release-passphrase"),
         ("SignerRoleArn", "arn:aws:iam::123456789012:role/relsign-SigningCodeBuildProjectServiceRole-ABC"),
+        ("CopyRoleArn", "arn:aws:iam::123456789012:role/relsign-CopyCodeBuildProjectServiceRole-DEF"),
+        ("PipelineRoleArn", "arn:aws:iam::123456789012:role/relsign-PipelineServiceRole-GHI"),
         ("AlarmTopicArn", "arn:aws:sns:us-east-1:123456789012:relsign-alarms"),
     ] {
         p.insert(k.into(), v.into());
@@ -545,6 +547,149 @@ fn the_tampering_alarm_sees_the_trail_stopped_or_changed() {
     }
 }
 
+/// The signing and copy roles borrowed: each way the issue names, as CloudTrail records it
+/// (CodeBuild, CodePipeline and IAM log their calls with the API's own parameter names in
+/// `requestParameters`, and the caller in `userIdentity`).
+#[test]
+fn the_borrowed_roles_alarm_sees_builds_started_projects_changed_and_roles_rewritten() {
+    let t = load("audit-logs-stack.yml");
+    let params = audit_params();
+    let patterns = filter_patterns(&t, &params);
+    let alarm = t
+        .ids_of("AWS::CloudWatch::Alarm")
+        .into_iter()
+        .find(|a| t.property(a, &["MetricName"]).and_then(Value::as_str) == Some("ReleaseRolesBorrowed"));
+    assert!(
+        alarm.is_some(),
+        "no alarm on ReleaseRolesBorrowed: a build of the Sign project with an overridden buildspec runs as the signing role unseen"
+    );
+    let borrowed: BTreeMap<String, String> = patterns
+        .iter()
+        .filter(|(id, _)| {
+            t.property(id, &["MetricTransformations"]).unwrap()[0]["MetricName"] == "ReleaseRolesBorrowed"
+        })
+        .map(|(id, p)| (id.clone(), p.clone()))
+        .collect();
+    let alarmed = |e: &str| !counted_by(&borrowed, e).is_empty();
+    let pipeline = assumed(&params["PipelineRoleArn"]);
+    let admin = assumed("arn:aws:iam::123456789012:role/admin");
+    let user = json!({"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/mallory"});
+    let cb = "codebuild.amazonaws.com";
+    let (sign, copy) = ("relsign-artifact-sign", "relsign-artifact-copy");
+    // What CodePipeline sends: the action's variables and its artifacts, no buildspec or image.
+    let as_the_pipeline = |project: &str| {
+        json!({"projectName": project, "sourceVersion": "arn:aws:s3:::codepipeline-artifacts/x.zip",
+               "environmentVariablesOverride": [{"name": "GIT_COMMIT_SHA", "value": "0123abc", "type": "PLAINTEXT"}],
+               "secondarySourcesOverride": [{"type": "S3", "sourceIdentifier": "BuildArtifacts", "location": "codepipeline-artifacts/y.zip"}]})
+    };
+    for project in [sign, copy] {
+        let e = event(cb, "StartBuild", as_the_pipeline(project), pipeline.clone());
+        assert!(!alarmed(&e), "the pipeline starting {project} alarms:\n{e}");
+        for who in [&admin, &user] {
+            for name in ["StartBuild", "StartBuildBatch"] {
+                let e = event(cb, name, json!({"projectName": project}), who.clone());
+                assert!(alarmed(&e), "{name} of {project} by {} is not alarmed:\n{borrowed:#?}", who["arn"]);
+            }
+            let arn = format!("arn:aws:codebuild:us-east-1:123456789012:project/{project}");
+            let e = event(cb, "StartBuild", json!({"projectName": arn}), who.clone());
+            assert!(alarmed(&e), "StartBuild of {project} by ARN is not alarmed");
+            for name in ["RetryBuild", "RetryBuildBatch"] {
+                let e = event(
+                    cb,
+                    name,
+                    json!({"id": format!("{project}:0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0")}),
+                    who.clone(),
+                );
+                assert!(alarmed(&e), "{name} of a {project} build by {} is not alarmed", who["arn"]);
+            }
+        }
+        // The pipeline's own role with what the pipeline never sends.
+        for (field, value) in [
+            ("buildspecOverride", json!("version: 0.2\nphases:\n  build:\n    commands: [env]\n")),
+            ("imageOverride", json!("public.ecr.aws/docker/library/alpine:3")),
+        ] {
+            let mut request = as_the_pipeline(project);
+            request[field] = value;
+            let e = event(cb, "StartBuild", request, pipeline.clone());
+            assert!(alarmed(&e), "StartBuild of {project} with {field} is not alarmed");
+        }
+        // The project itself changed or deleted, by anyone.
+        for name in ["UpdateProject", "DeleteProject"] {
+            for who in [&admin, &pipeline] {
+                let e = event(cb, name, json!({"name": project, "source": {"buildspec": "x"}}), who.clone());
+                assert!(alarmed(&e), "{name} of {project} by {} is not alarmed", who["arn"]);
+            }
+        }
+    }
+    // Other projects of the account stay quiet.
+    let builds = "relsign-release-builds";
+    for (name, request) in [
+        ("StartBuild", json!({"projectName": builds, "buildspecOverride": "x"})),
+        ("StartBuildBatch", json!({"projectName": builds})),
+        ("UpdateProject", json!({"name": builds})),
+        ("RetryBuild", json!({"id": format!("{builds}:0b1c2d3e")})),
+        ("BatchGetBuilds", json!({"ids": [format!("{sign}:0b1c2d3e")]})),
+    ] {
+        assert!(!alarmed(&event(cb, name, request.clone(), admin.clone())), "{name} {request} alarms");
+    }
+    // The pipeline rewritten or deleted (a new Sign action, other variables, another project).
+    let cp = "codepipeline.amazonaws.com";
+    let e = event(
+        cp,
+        "UpdatePipeline",
+        json!({"pipeline": {"name": "relsign-release-pipeline", "stages": []}}),
+        admin.clone(),
+    );
+    assert!(alarmed(&e), "UpdatePipeline is not alarmed");
+    assert!(alarmed(&event(
+        cp,
+        "DeletePipeline",
+        json!({"name": "relsign-release-pipeline"}),
+        admin.clone()
+    )));
+    assert!(!alarmed(&event(cp, "UpdatePipeline", json!({"pipeline": {"name": "another"}}), admin.clone())));
+    assert!(!alarmed(&event(
+        cp,
+        "StartPipelineExecution",
+        json!({"name": "relsign-release-pipeline"}),
+        admin.clone()
+    )));
+    // The signing and copy roles' rights or trust changed.
+    let iam = "iam.amazonaws.com";
+    for role in
+        ["relsign-SigningCodeBuildProjectServiceRole-ABC", "relsign-CopyCodeBuildProjectServiceRole-DEF"]
+    {
+        for (name, request) in [
+            ("PutRolePolicy", json!({"roleName": role, "policyName": "more", "policyDocument": "{}"})),
+            (
+                "AttachRolePolicy",
+                json!({"roleName": role, "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+            ),
+            (
+                "DetachRolePolicy",
+                json!({"roleName": role, "policyArn": "arn:aws:iam::123456789012:policy/x"}),
+            ),
+            ("DeleteRolePolicy", json!({"roleName": role, "policyName": "read-signing-secrets"})),
+            ("UpdateAssumeRolePolicy", json!({"roleName": role, "policyDocument": "{}"})),
+            (
+                "PutRolePermissionsBoundary",
+                json!({"roleName": role, "permissionsBoundary": "arn:aws:iam::aws:policy/x"}),
+            ),
+            ("DeleteRolePermissionsBoundary", json!({"roleName": role})),
+        ] {
+            let e = event(iam, name, request, admin.clone());
+            assert!(alarmed(&e), "{name} on {role} is not alarmed:\n{borrowed:#?}");
+        }
+    }
+    assert!(!alarmed(&event(iam, "PutRolePolicy", json!({"roleName": "ci-deployer"}), admin.clone())));
+    assert!(!alarmed(&event(
+        iam,
+        "GetRole",
+        json!({"roleName": "relsign-SigningCodeBuildProjectServiceRole-ABC"}),
+        admin.clone()
+    )));
+}
+
 /// `head` + as many `n` as fit + `tail`, `max` characters in all.
 fn stretch(head: &str, tail: &str, max: usize) -> String {
     let room = max
@@ -566,8 +711,12 @@ fn longest(t: &Template, param: &str) -> String {
             "-AbCdEf",
             max,
         ),
-        "SignerRoleArn" => format!("arn:aws-xxxxxx-xxxxxx:iam::123456789012:role/{}", "r".repeat(64)),
-        "KeyAccessAuditLogGroupName" => "g".repeat(max),
+        "SignerRoleArn" | "CopyRoleArn" | "PipelineRoleArn" => {
+            format!("arn:aws-xxxxxx-xxxxxx:iam::123456789012:role/{}", "r".repeat(64))
+        }
+        "KeyAccessAuditLogGroupName" | "ExistingTrailLogGroupName" => "g".repeat(max),
+        "SigningProjectName" | "CopyProjectName" => "p".repeat(max),
+        "PipelineName" => "q".repeat(max),
         other => panic!("no longest value for {other}"),
     };
     assert!(value.len() <= max, "{param}: {} > {max}", value.len());
@@ -589,6 +738,12 @@ fn the_metric_filters_fit_cloudwatchs_limit_with_the_longest_parameters() {
         "PassphraseName",
         "SignerRoleArn",
         "KeyAccessAuditLogGroupName",
+        "CopyRoleArn",
+        "PipelineRoleArn",
+        "SigningProjectName",
+        "CopyProjectName",
+        "PipelineName",
+        "ExistingTrailLogGroupName",
     ] {
         if t.is_parameter(param) {
             let v = longest(&t, param);
@@ -596,7 +751,13 @@ fn the_metric_filters_fit_cloudwatchs_limit_with_the_longest_parameters() {
         }
     }
     let aws = LocalAws::moto();
-    for (id, pattern) in filter_patterns(&t, &params) {
+    let mut patterns = filter_patterns(&t, &params);
+    // With an existing trail's log group, the tampering filter names that group instead.
+    let mut existing = params.clone();
+    existing.insert("ExistingTrailLogGroupName".into(), longest(&t, "ExistingTrailLogGroupName"));
+    patterns.extend(filter_patterns(&t, &existing).into_iter().map(|(id, p)| (format!("{id}-existing"), p)));
+    assert!(patterns.len() >= 12, "{patterns:#?}");
+    for (id, pattern) in patterns {
         eprintln!("{id}: {} characters with the longest parameters", pattern.len());
         assert!(
             pattern.len() <= 1024,
