@@ -67,6 +67,13 @@ impl LocalAws {
         LocalAws::moto_program(&[venv().join("bin/python"), launcher], env)
     }
 
+    /// Starts moto with S3 Object Lock kept on multipart uploads, as AWS does
+    /// (tests/moto/multipart_lock_server.py says why).
+    pub fn moto_lock() -> LocalAws {
+        let launcher = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("moto/multipart_lock_server.py");
+        LocalAws::moto_program(&[venv().join("bin/python"), launcher], &[])
+    }
+
     fn moto_program(program: &[PathBuf], env: &[(&str, &str)]) -> LocalAws {
         let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         LocalAws::spawn(None, |port| {

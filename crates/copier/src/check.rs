@@ -118,4 +118,18 @@ async fn remote(args: &Args, dest: Option<&relsign_s3::Destination>, report: &mu
         ),
         Err(e) => report.failure("bucket", &Failure::from(e)),
     }
+    if let Some(lock) = crate::publish::object_lock(args) {
+        match relsign_s3::require_object_lock(&client, &dest.bucket).await {
+            Ok(()) => report.ok(
+                "object lock",
+                format!(
+                    "{} has Object Lock: each object kept in {} mode for {} day(s)",
+                    dest.bucket,
+                    lock.mode,
+                    args.object_lock_days.unwrap_or_default()
+                ),
+            ),
+            Err(e) => report.failure("object lock", &Failure::from(e)),
+        }
+    }
 }

@@ -19,7 +19,9 @@ fn help() -> String {
          copier --from signed --to s3://releases/v1.90.0 --junit reports/upload.xml\n  \
          # The hand-off: signatures from the signing action, artifacts from the builds\n  \
          copier --from \"$CODEBUILD_SRC_DIR_Signatures\" --artifacts-from \"$CODEBUILD_SRC_DIR_BuildArtifacts\" \\\n      \
-         --require-signatures --cert public.asc\n\n\
+         --require-signatures --cert public.asc\n  \
+         # A bucket with S3 Object Lock: every object kept, undeletable, for ten years\n  \
+         copier --from signed --to s3://releases/v1.90.0 --object-lock-mode COMPLIANCE --object-lock-days 3650\n\n\
          Order: artifacts, then .asc files, then manifest.json and SHA256SUMS, and SHA256SUMS.asc\n\
          last, so its presence marks a complete release. An identical object is skipped; a\n\
          different one is refused (nothing is uploaded) unless --overwrite.\n\n{exit_codes}"
@@ -63,8 +65,8 @@ Takes the flags and environment of a copy and reports, without uploading anythin
 folder and its files (and, with --require-signatures, whether every signature verifies),
 the destination, the AWS region and where the credentials come from, and whether the
 bucket can be listed and written (a multipart upload is started under the prefix and
-aborted: no object is written). Each problem comes with its fix; the exit code is the one
-the copy would fail with.
+aborted: no object is written) and, with --object-lock-mode, whether it has S3 Object Lock.
+Each problem comes with its fix; the exit code is the one the copy would fail with.
 
 Examples:
   copier check --from signed --to s3://releases/v1.90.0
@@ -152,6 +154,15 @@ pub struct Args {
     /// Canned ACL, such as bucket-owner-full-control
     #[arg(long, env = "COPIER_ACL", value_name = "ACL")]
     pub acl: Option<String>,
+
+    /// S3 Object Lock: the retention set on every object written, GOVERNANCE or COMPLIANCE
+    /// (with --object-lock-days; the bucket must have Object Lock, which is checked first)
+    #[arg(long, env = "COPIER_OBJECT_LOCK_MODE", value_name = "MODE", value_parser = ["GOVERNANCE", "COMPLIANCE"], requires = "object_lock_days")]
+    pub object_lock_mode: Option<String>,
+
+    /// Days each object written is retained from the start of the run (with --object-lock-mode)
+    #[arg(long, env = "COPIER_OBJECT_LOCK_DAYS", value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=36500), requires = "object_lock_mode")]
+    pub object_lock_days: Option<u32>,
 
     /// AWS region
     #[arg(long, env = "AWS_REGION", value_name = "REGION")]

@@ -168,6 +168,11 @@ fn publish(args: &Args, record: &mut Record) -> Result<Exit, Failure> {
     runtime.block_on(async {
         let config = relsign_aws::load(&aws_options(args)).await?;
         let client = relsign_aws::s3_client(&config, args.path_style);
+        // A retention asked for needs a bucket with Object Lock: checked before anything is
+        // written, so a release never goes up silently unlocked.
+        if args.object_lock_mode.is_some() {
+            relsign_s3::require_object_lock(&client, &dest.bucket).await?;
+        }
         let plan = Plan::make(&client, &dest, files, args.overwrite, options.requests).await?;
         record.plan = Some(plan.clone());
         let count = |a: relsign_s3::Action| plan.files.iter().filter(|p| p.action == a).count();
@@ -222,7 +227,16 @@ pub(crate) fn upload_options(args: &Args, cores: usize) -> UploadOptions {
         sse_kms_key_id: args.sse_kms_key_id.clone(),
         storage_class: args.storage_class.clone(),
         acl: args.acl.clone(),
+        object_lock: object_lock(args),
     }
+}
+
+/// The retention asked for: one date for the whole run, --object-lock-days from now.
+pub(crate) fn object_lock(args: &Args) -> Option<relsign_s3::ObjectLock> {
+    let (mode, days) = (args.object_lock_mode.as_ref()?, args.object_lock_days?);
+    let retain_until =
+        std::time::SystemTime::now() + std::time::Duration::from_secs(u64::from(days) * 86_400);
+    Some(relsign_s3::ObjectLock { mode: mode.clone(), retain_until })
 }
 
 pub(crate) fn aws_options(args: &Args) -> AwsOptions {

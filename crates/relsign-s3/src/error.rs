@@ -47,6 +47,9 @@ pub enum Error {
     #[error("bucket {bucket} does not exist")]
     NoBucket { bucket: String },
 
+    #[error("bucket {bucket} has no S3 Object Lock, so it cannot keep the retention asked for")]
+    NoObjectLock { bucket: String },
+
     #[error("access denied to s3://{bucket}/{key} ({operation})")]
     AccessDenied { bucket: String, key: String, operation: String, action: &'static str, resource: String },
 
@@ -82,6 +85,7 @@ impl Error {
             Error::Changed { .. } => Some("sign again".to_string()),
             Error::Conflict { .. } => Some("nothing was uploaded; publish to a new prefix or pass --overwrite".to_string()),
             Error::NoBucket { .. } => Some("create it or check --to".to_string()),
+            Error::NoObjectLock { .. } => Some("publish to a bucket created with Object Lock, or drop --object-lock-mode and --object-lock-days".to_string()),
             Error::AccessDenied { action, resource, .. } => Some(format!("allow {action} on {resource} for this role")),
             Error::Unreachable { .. } => Some("check the network, AWS_REGION and AWS_ENDPOINT_URL*".to_string()),
             Error::NoCredentials { .. } => Some("run inside CodeBuild, or set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY".to_string()),
@@ -115,7 +119,8 @@ impl Error {
             Error::Conflict { .. }
             | Error::Claimed { .. }
             | Error::Raced { .. }
-            | Error::NotSealed { .. } => ErrorKind::Destination,
+            | Error::NotSealed { .. }
+            | Error::NoObjectLock { .. } => ErrorKind::Destination,
             Error::NoBucket { .. }
             | Error::AccessDenied { .. }
             | Error::Unreachable { .. }
@@ -203,6 +208,7 @@ fn iam_action(operation: &str) -> (&'static str, bool) {
         "AbortMultipartUpload" => ("s3:AbortMultipartUpload", false),
         "ListParts" => ("s3:ListMultipartUploadParts", false),
         "DeleteObject" => ("s3:DeleteObject", false),
+        "GetObjectLockConfiguration" => ("s3:GetBucketObjectLockConfiguration", true),
         // PutObject, CreateMultipartUpload, UploadPart, CompleteMultipartUpload
         _ => ("s3:PutObject", false),
     }
@@ -230,5 +236,6 @@ mod tests {
         assert_eq!(iam_action("HeadObject"), ("s3:GetObject", false));
         assert_eq!(iam_action("ListObjectsV2"), ("s3:ListBucket", true));
         assert_eq!(iam_action("ListMultipartUploads"), ("s3:ListBucketMultipartUploads", true));
+        assert_eq!(iam_action("GetObjectLockConfiguration"), ("s3:GetBucketObjectLockConfiguration", true));
     }
 }

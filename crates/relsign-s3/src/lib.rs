@@ -20,7 +20,9 @@ mod transfer;
 
 pub use destination::Destination;
 pub use error::{Error, ErrorKind};
-pub use housekeeping::{abort_stale_uploads, preflight, Inflight, Preflight};
+pub use housekeeping::{
+    abort_stale_uploads, object_lock_enabled, preflight, require_object_lock, Inflight, Preflight,
+};
 pub use object::RemoteObject;
 pub use plan::{check_keys, scan, Action, LocalFile, Phase, Plan, PlannedFile};
-pub use transfer::{execute, Progress, UploadOptions, Uploaded};
+pub use transfer::{execute, ObjectLock, Progress, UploadOptions, Uploaded};

@@ -102,7 +102,7 @@ pub(crate) fn from_base64(s: &str) -> Option<Sha256> {
 
 /// What every new object carries, on a PutObject or a CreateMultipartUpload (the two
 /// builders share these setters but no trait): content type, the SHA-256 metadata that
-/// makes re-runs idempotent, encryption, storage class and ACL.
+/// makes re-runs idempotent, encryption, storage class, ACL and Object Lock retention.
 macro_rules! object_settings {
     ($request:expr, $job:expr, $digest:expr) => {
         $request
@@ -112,6 +112,18 @@ macro_rules! object_settings {
             .set_ssekms_key_id($job.opts.sse_kms_key_id.clone())
             .set_storage_class($job.opts.storage_class.as_deref().map(StorageClass::from))
             .set_acl($job.opts.acl.as_deref().map(ObjectCannedAcl::from))
+            .set_object_lock_mode(
+                $job.opts
+                    .object_lock
+                    .as_ref()
+                    .map(|l| aws_sdk_s3::types::ObjectLockMode::from(l.mode.as_str())),
+            )
+            .set_object_lock_retain_until_date(
+                $job.opts
+                    .object_lock
+                    .as_ref()
+                    .map(|l| aws_sdk_s3::primitives::DateTime::from(l.retain_until)),
+            )
     };
 }
 pub(crate) use object_settings;

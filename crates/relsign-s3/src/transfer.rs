@@ -50,6 +50,16 @@ pub struct UploadOptions {
     pub sse_kms_key_id: Option<String>,
     pub storage_class: Option<String>,
     pub acl: Option<String>,
+    /// S3 Object Lock retention set on every object written (the bucket must have Object Lock).
+    pub object_lock: Option<ObjectLock>,
+}
+
+/// A retention: its mode (GOVERNANCE or COMPLIANCE) and the date until which each object
+/// written keeps it, one date for the whole run.
+#[derive(Debug, Clone)]
+pub struct ObjectLock {
+    pub mode: String,
+    pub retain_until: std::time::SystemTime,
 }
 
 /// What the caller shows while uploading.

@@ -8,6 +8,7 @@ use relsign_tests::keys::{keys, quick_key};
 use relsign_tests::local_aws::{aws_env, free_port, LocalAws};
 use relsign_tests::*;
 
+mod bucket_settings;
 mod faults;
 mod guarantees;
 mod operator;
