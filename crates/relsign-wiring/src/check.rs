@@ -40,10 +40,12 @@ const PIPELINE_VARIABLES: [&str; 1] = ["PipelineExecutionId"];
 /// narrowest grant possible.
 const RESOURCE_STAR_ONLY: [&str; 2] = ["ecr:GetAuthorizationToken", "logs:DescribeExportTasks"];
 
-/// What the copy stage may do to the final bucket (HeadObject needs s3:GetObject).
-const COPY_S3_ACTIONS: [&str; 6] = [
+/// What the copy stage may do to the final bucket (HeadObject needs s3:GetObject, a
+/// multipart object's part checksums s3:GetObjectAttributes).
+const COPY_S3_ACTIONS: [&str; 7] = [
     "s3:PutObject",
     "s3:GetObject",
+    "s3:GetObjectAttributes",
     "s3:AbortMultipartUpload",
     "s3:ListMultipartUploadParts",
     "s3:ListBucket",
