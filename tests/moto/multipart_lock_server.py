@@ -20,6 +20,8 @@ import threading
 from moto.s3 import models, responses
 from moto.server import main
 
+import s3_object_parts  # noqa: F401  (GetObjectAttributes' ObjectParts, as every relsign moto)
+
 # The lock asked for by the CreateMultipartUpload being served (moto serves each request on
 # one thread).
 _request = threading.local()

@@ -55,9 +55,17 @@ impl LocalAws {
         LocalAws::moto_with(&[])
     }
 
-    /// Starts moto with extra environment (such as INITIAL_NO_AUTH_ACTION_COUNT).
+    /// Starts moto with extra environment (such as INITIAL_NO_AUTH_ACTION_COUNT), its
+    /// GetObjectAttributes listing a multipart object's parts as S3 does
+    /// (tests/moto/s3_object_parts.py says why).
     pub fn moto_with(env: &[(&str, &str)]) -> LocalAws {
-        LocalAws::moto_program(&[venv().join("bin/moto_server")], env)
+        let launcher = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("moto/s3_object_parts.py");
+        LocalAws::moto_program(&[venv().join("bin/python"), launcher], env)
+    }
+
+    /// Starts moto as it is released, uncorrected: to show a correction is needed.
+    pub fn moto_unpatched() -> LocalAws {
+        LocalAws::moto_program(&[venv().join("bin/moto_server")], &[])
     }
 
     /// Starts moto with its KMS corrected to sign a `MessageType=DIGEST` message as given,

@@ -23,8 +23,10 @@ fn help() -> String {
          # A bucket with S3 Object Lock: every object kept, undeletable, for ten years\n  \
          copier --from signed --to s3://releases/v1.90.0 --object-lock-mode COMPLIANCE --object-lock-days 3650\n\n\
          Order: artifacts, then .asc files, then manifest.json and SHA256SUMS, and SHA256SUMS.asc\n\
-         last, so its presence marks a complete release. An identical object is skipped; a\n\
-         different one is refused (nothing is uploaded) unless --overwrite.\n\n{exit_codes}"
+         last, so its presence marks a complete release. An object is identical only when S3\n\
+         verified a SHA-256 of exactly the local bytes (never a CRC or an MD5 ETag): it is\n\
+         skipped; a different or unproven one is refused (nothing is uploaded) unless\n\
+         --overwrite (or, for an unproven one, --existing rehash).\n\n{exit_codes}"
     )
 }
 
@@ -32,6 +34,24 @@ fn size(s: &str) -> Result<u64, String> {
     s.parse::<bytesize::ByteSize>()
         .map(|b| b.as_u64())
         .map_err(|e| format!("{s:?} is not a size such as 16MiB: {e}"))
+}
+
+/// `--existing`: what to do with an object S3 keeps no SHA-256 of.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Existing {
+    /// Not identical: refused (or replaced with --overwrite)
+    Refuse,
+    /// Read back and hashed: identical when its SHA-256 is the local file's
+    Rehash,
+}
+
+impl From<Existing> for relsign_s3::Existing {
+    fn from(e: Existing) -> relsign_s3::Existing {
+        match e {
+            Existing::Refuse => relsign_s3::Existing::Refuse,
+            Existing::Rehash => relsign_s3::Existing::Rehash,
+        }
+    }
 }
 
 #[derive(Parser, Debug)]
@@ -106,6 +126,21 @@ pub struct Args {
     /// Replace objects that differ instead of refusing
     #[arg(long, env = "COPIER_OVERWRITE", value_parser = FalseyValueParser::new())]
     pub overwrite: bool,
+
+    /// What to do with an object already at the destination that S3 keeps no SHA-256 of (a
+    /// multipart object uploaded without SHA-256 part checksums, a store that keeps none):
+    /// refuse it as unproven (CRC and MD5 can be forged), or rehash it (read it back and
+    /// hash it: its bytes are downloaded). Example: --existing rehash
+    #[arg(long, env = "COPIER_EXISTING", value_name = "POLICY", value_enum, default_value_t = Existing::Refuse)]
+    pub existing: Existing,
+
+    /// The lease of this run's claim (SHA256SUMS, written first), in seconds: recorded with
+    /// the claim and renewed every third of it while the run lives. A claim left unsealed
+    /// by a dead run is taken over by the next run once its lease has run out; while the
+    /// claiming run lives, another signing of the release still loses. Example:
+    /// --claim-lease 900
+    #[arg(long, env = "COPIER_CLAIM_LEASE", value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub claim_lease: u64,
 
     /// Print the plan and upload nothing
     #[arg(long, env = "COPIER_DRY_RUN", value_parser = FalseyValueParser::new())]

@@ -123,11 +123,22 @@ impl Record {
 }
 
 /// `--require-signatures` needs certificates; checked here rather than by clap, so that
-/// COPIER_REQUIRE_SIGNATURES=false does not demand one.
+/// COPIER_REQUIRE_SIGNATURES=false does not demand one. A secret key given as a certificate
+/// is refused: the copy stage needs only the public certificate, and a secret key has no
+/// business there.
 pub(crate) fn certificates_given(args: &Args) -> Result<(), Failure> {
     if args.require_signatures && args.cert.is_empty() {
         return Err(Failure::new(Exit::Usage, "--require-signatures needs the certificate to verify with")
             .with_fix("pass --cert FILE (or COPIER_CERT)"));
+    }
+    for cert in &args.cert {
+        if relsign_pgp::starts_with_secret_key(cert).unwrap_or(false) {
+            return Err(Failure::new(
+                Exit::Input,
+                format!("--cert {} holds a secret key, not a certificate", cert.display()),
+            )
+            .with_fix("give copier the public certificate only (`gpg --armor --export FINGERPRINT`), and keep the secret key out of the copy stage"));
+        }
     }
     Ok(())
 }
@@ -173,7 +184,7 @@ fn publish(args: &Args, record: &mut Record) -> Result<Exit, Failure> {
         if args.object_lock_mode.is_some() {
             relsign_s3::require_object_lock(&client, &dest.bucket).await?;
         }
-        let plan = Plan::make(&client, &dest, files, args.overwrite, options.requests).await?;
+        let plan = Plan::make(&client, &dest, files, plan_options(args, &options)).await?;
         record.plan = Some(plan.clone());
         let count = |a: relsign_s3::Action| plan.files.iter().filter(|p| p.action == a).count();
         tracing::debug!(
@@ -228,6 +239,17 @@ pub(crate) fn upload_options(args: &Args, cores: usize) -> UploadOptions {
         storage_class: args.storage_class.clone(),
         acl: args.acl.clone(),
         object_lock: object_lock(args),
+        claimant: Some(relsign_s3::Claimant::this_run(std::time::Duration::from_secs(args.claim_lease))),
+    }
+}
+
+/// How the plan judges the destination: the same for a run and for `copier check`.
+pub(crate) fn plan_options(args: &Args, upload: &UploadOptions) -> relsign_s3::PlanOptions {
+    relsign_s3::PlanOptions {
+        overwrite: args.overwrite,
+        existing: args.existing.into(),
+        requests: upload.requests,
+        claim_lease: std::time::Duration::from_secs(args.claim_lease),
     }
 }
 

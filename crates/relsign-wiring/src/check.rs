@@ -40,12 +40,14 @@ const PIPELINE_VARIABLES: [&str; 1] = ["PipelineExecutionId"];
 /// narrowest grant possible.
 const RESOURCE_STAR_ONLY: [&str; 2] = ["ecr:GetAuthorizationToken", "logs:DescribeExportTasks"];
 
-/// What the copy stage may do to the final bucket (HeadObject needs s3:GetObject; with Object
-/// Lock, a retention set on PutObject needs s3:PutObjectRetention and `copier check` reads the
-/// bucket's lock configuration).
-const COPY_S3_ACTIONS: [&str; 8] = [
+/// What the copy stage may do to the final bucket (HeadObject needs s3:GetObject; a
+/// multipart object's part checksums s3:GetObjectAttributes; with Object Lock, a retention
+/// set on PutObject needs s3:PutObjectRetention and `copier check` reads the bucket's lock
+/// configuration).
+const COPY_S3_ACTIONS: [&str; 9] = [
     "s3:PutObject",
     "s3:GetObject",
+    "s3:GetObjectAttributes",
     "s3:AbortMultipartUpload",
     "s3:ListMultipartUploadParts",
     "s3:ListBucket",

@@ -109,7 +109,7 @@ fn a_plaintext_passphrase_is_caught() {
 #[test]
 fn s3_star_on_the_copy_role_is_caught() {
     broken(
-        "Action: [s3:PutObject, s3:GetObject, s3:AbortMultipartUpload, s3:ListMultipartUploadParts]",
+        "Action: [s3:PutObject, s3:GetObject, s3:GetObjectAttributes, s3:AbortMultipartUpload, s3:ListMultipartUploadParts]",
         "Action: 's3:*'",
         "s3:* grants a whole service",
     );
@@ -118,7 +118,7 @@ fn s3_star_on_the_copy_role_is_caught() {
 #[test]
 fn deleting_from_the_final_bucket_is_caught() {
     broken(
-        "Action: [s3:PutObject, s3:GetObject, s3:AbortMultipartUpload, s3:ListMultipartUploadParts]",
+        "Action: [s3:PutObject, s3:GetObject, s3:GetObjectAttributes, s3:AbortMultipartUpload, s3:ListMultipartUploadParts]",
         "Action: [s3:PutObject, s3:GetObject, s3:DeleteObject, s3:AbortMultipartUpload]",
         "not s3:DeleteObject",
     );
