@@ -8,7 +8,7 @@ applies the retention given at CreateMultipartUpload (or the bucket's default) t
 completed object (S3 API reference, CreateMultipartUpload: ObjectLockMode,
 ObjectLockRetainUntilDate). This module only carries those values from the upload's start to
 its completion, with moto's own rule for the bucket's default (S3Response._get_lock_details);
-it decides nothing else. The test `copier::operator::moto_needs_and_gets_the_multipart_lock_correction`
+it decides nothing else. The test `copier::bucket_settings::moto_needs_and_gets_the_multipart_lock_correction`
 shows, with boto3 as the client, that plain moto_server lets a COMPLIANCE-locked multipart
 object be deleted and that this server refuses it, as it refuses it for a locked PutObject.
 
