@@ -1,6 +1,6 @@
 //! Memory of a re-run: over 5,000 published files (10,002 objects with their signatures,
 //! SHA256SUMS and the manifest), every one proven by a HeadObject, the copier's own peak RSS,
-//! read from the kernel's accounting for exactly that process (wait4), stays under 200 MiB.
+//! as GNU time reads it for exactly that process, stays under 200 MiB.
 //! (The re-run over 20,000 is a row of scripts/bench, with the same target.)
 
 use std::process::Stdio;
@@ -18,7 +18,7 @@ fn five_thousand(dist: &std::path::Path) {
 
 #[test]
 fn a_rerun_over_5000_published_files_stays_under_200_mib() {
-    let s = setup(LocalAws::s3s_fs(), five_thousand);
+    let s = setup(LocalAws::moto(), five_thousand);
     let from = s.signed.to_str().unwrap().to_string();
     let args = ["--from", from.as_str(), "--to", "s3://releases/many", "--path-style", "--json"];
     TestCommand::copier().args(args).envs(&s.env).expect_ok();
