@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Makes the pinned signer and copier the ones a buildspec runs: usage
 # `sh install-relsign.sh DIR`, with DIR first on PATH (export PATH="DIR:$PATH").
 #

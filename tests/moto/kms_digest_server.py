@@ -19,6 +19,7 @@ from moto.kms.exceptions import ValidationException
 from moto.server import main
 
 import pipeline_records  # noqa: F401  (ListActionExecutions, BatchGetBuildBatches)
+import s3_object_parts  # noqa: F401  (GetObjectAttributes' ObjectParts)
 
 # Whether the request being served (moto serves each on one thread) sent a digest.
 _request = threading.local()

@@ -9,6 +9,11 @@
 //! Secret variables (what CodeBuild resolves from Secrets Manager) reach every command's
 //! environment but are dropped from the state kept between commands, so they are never
 //! written to disk, not even by the harness.
+//!
+//! With `root` set, every command (and the harness's own state keeping) runs chrooted into
+//! that file system, as CodeBuild's agent runs commands inside the build's container, with
+//! the image's own shell and none of the host's tools or variables; `user` runs them as
+//! another uid, as a buildspec's `run-as` does.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -47,6 +52,11 @@ pub struct Build {
     pub secrets: BTreeMap<String, String>,
     /// The shell that runs commands (`/bin/sh` by default, as CodeBuild on Linux).
     pub shell: PathBuf,
+    /// A container's root file system to chroot into; `shell`, the sources and the work
+    /// folder are then paths inside it, and PATH and HOME come from `env` only.
+    pub root: Option<PathBuf>,
+    /// `uid:gid` the commands run as (with `root`).
+    pub user: Option<String>,
 }
 
 pub struct Outcome {
@@ -81,22 +91,51 @@ impl Build {
             env: BTreeMap::new(),
             secrets: BTreeMap::new(),
             shell: PathBuf::from("/bin/sh"),
+            root: None,
+            user: None,
         }
+    }
+
+    /// Where a path of the build is on this machine.
+    fn host(&self, path: &Path) -> PathBuf {
+        match &self.root {
+            Some(root) => root.join(path.strip_prefix("/").unwrap_or(path)),
+            None => path.to_path_buf(),
+        }
+    }
+
+    /// The build's shell, inside the container when there is one.
+    fn shell(&self) -> Command {
+        let Some(root) = &self.root else { return Command::new(&self.shell) };
+        let mut chroot = Command::new(crate::require_tool("chroot", "coreutils"));
+        if let Some(user) = &self.user {
+            chroot.arg(format!("--userspec={user}"));
+        }
+        chroot.arg(root).arg(&self.shell);
+        chroot
     }
 
     /// Runs the build in `work` (a fresh folder for its state and output artifact).
     pub fn run(&self, work: &Path) -> Result<Outcome, Failed> {
         let spec = Buildspec::load(&self.buildspec).unwrap_or_else(|e| panic!("{e}"));
         let build_id = format!("{}:{}", self.project, uuid_like());
-        std::fs::create_dir_all(work).unwrap();
+        std::fs::create_dir_all(self.host(work)).unwrap();
         let state = work.join("state");
-        std::fs::write(&state, "").unwrap();
+        std::fs::write(self.host(&state), "").unwrap();
+        // The agent's own files belong to the user the commands run as.
+        if let Some((uid, gid)) = self.user.as_deref().and_then(|u| u.split_once(':')) {
+            let (uid, gid) = (uid.parse().ok(), gid.parse().ok());
+            for path in [self.host(work), self.host(&state)] {
+                std::os::unix::fs::chown(&path, uid, gid).unwrap();
+            }
+        }
         let mut log = String::new();
         let secret_names: Vec<&str> = self.secrets.keys().map(String::as_str).collect();
         for (phase, p) in spec.phases_in_order() {
             for command in &p.commands {
                 log.push_str(&format!("[{phase}] $ {command}\n"));
-                let out = Command::new(&self.shell)
+                let out = self
+                    .shell()
                     .arg("-c")
                     .arg(WRAPPER)
                     .arg("relsign-harness")
@@ -130,8 +169,10 @@ impl Build {
     /// What CodeBuild sets, then the project's and action's variables.
     fn environment(&self, build_id: &str) -> BTreeMap<String, String> {
         let mut env = BTreeMap::new();
-        env.insert("PATH".to_string(), std::env::var("PATH").unwrap_or_default());
-        env.insert("HOME".to_string(), std::env::var("HOME").unwrap_or_default());
+        if self.root.is_none() {
+            env.insert("PATH".to_string(), std::env::var("PATH").unwrap_or_default());
+            env.insert("HOME".to_string(), std::env::var("HOME").unwrap_or_default());
+        }
         env.insert("CODEBUILD_BUILD_ID".to_string(), build_id.to_string());
         env.insert("CODEBUILD_SRC_DIR".to_string(), self.primary.display().to_string());
         for (name, dir) in &self.secondary {
@@ -148,7 +189,8 @@ impl Build {
         build_id: &str,
         log: &str,
     ) -> Result<BTreeMap<String, String>, Failed> {
-        let out = Command::new(&self.shell)
+        let out = self
+            .shell()
             .args(["-c", r#"set -a; . "$1"; env -0"#, "relsign-harness"])
             .arg(state)
             .env_clear()
@@ -184,15 +226,15 @@ impl Build {
     /// Copies what `artifacts.files` selects under `base-directory` into `work/artifact`.
     fn collect_artifact(&self, a: &relsign_wiring::Artifacts, work: &Path) -> Result<PathBuf, String> {
         let base = match &a.base_directory {
-            Some(b) => self.primary.join(b),
-            None => self.primary.clone(),
+            Some(b) => self.host(&self.primary.join(b)),
+            None => self.host(&self.primary),
         };
         let mut globs = GlobSetBuilder::new();
         for pattern in &a.files {
             globs.add(GlobBuilder::new(pattern).literal_separator(true).build().map_err(|e| e.to_string())?);
         }
         let globs = globs.build().map_err(|e| e.to_string())?;
-        let dest = work.join("artifact");
+        let dest = self.host(work).join("artifact");
         std::fs::create_dir_all(&dest).unwrap();
         let mut count = 0;
         for entry in walkdir::WalkDir::new(&base).min_depth(1) {

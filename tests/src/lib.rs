@@ -107,19 +107,34 @@ pub fn sha256sum_check(dir: &Path) -> bool {
         .success()
 }
 
-/// Runs `cmd` to completion and returns its output and its own peak RSS in KiB, read from
-/// the kernel's accounting for exactly that child (wait4).
+/// Runs `cmd` (a `TestCommand`'s: environment cleared but for what it set) to completion,
+/// its output discarded, and returns its exit status and its own peak RSS in KiB, as GNU
+/// time reads it. Not from wait4 on a child of this process: Rust spawns with vfork
+/// (CLONE_VM), and Linux's exec records the old address space's high-water mark in the
+/// child's ru_maxrss, which is then this test process's peak, not the program's; GNU time's
+/// own small process is what the program is exec'd from.
 pub fn run_measured(cmd: &mut Command) -> (std::process::ExitStatus, u64) {
-    use std::os::unix::process::ExitStatusExt;
-    let child = cmd.spawn().expect("spawn");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: pid is our own child, status and usage are valid for writes.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(r, pid, "wait4: {}", std::io::Error::last_os_error());
-    std::mem::forget(child);
-    (std::process::ExitStatus::from_raw(status), usage.ru_maxrss as u64)
+    let time = require_tool("time", "time");
+    let report = tempfile::NamedTempFile::new().expect("temporary file");
+    let mut timed = Command::new(time);
+    timed.env_clear().args(["-f", "%M", "-o"]).arg(report.path()).arg(cmd.get_program()).args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            timed.env(k, v);
+        }
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        timed.current_dir(dir);
+    }
+    let status = timed
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run GNU time");
+    let text = std::fs::read_to_string(report.path()).unwrap_or_default();
+    let kib = text.lines().filter_map(|l| l.trim().parse::<u64>().ok()).last().expect("GNU time's %M");
+    (status, kib)
 }
 
 /// Writes `files` (relative name, content) under `dir`.

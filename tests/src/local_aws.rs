@@ -83,9 +83,17 @@ impl LocalAws {
         LocalAws::moto_with(&[])
     }
 
-    /// Starts moto with extra environment (such as INITIAL_NO_AUTH_ACTION_COUNT).
+    /// Starts moto with extra environment (such as INITIAL_NO_AUTH_ACTION_COUNT), its
+    /// GetObjectAttributes listing a multipart object's parts as S3 does
+    /// (tests/moto/s3_object_parts.py says why).
     pub fn moto_with(env: &[(&str, &str)]) -> LocalAws {
-        LocalAws::moto_program(&[venv().join("bin/moto_server")], env)
+        let launcher = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("moto/s3_object_parts.py");
+        LocalAws::moto_program(&[venv().join("bin/python"), launcher], env)
+    }
+
+    /// Starts moto as it is released, uncorrected: to show a correction is needed.
+    pub fn moto_unpatched() -> LocalAws {
+        LocalAws::moto_program(&[venv().join("bin/moto_server")], &[])
     }
 
     /// Starts moto with its KMS corrected to sign a `MessageType=DIGEST` message as given,
@@ -93,6 +101,13 @@ impl LocalAws {
     pub fn moto_kms_with(env: &[(&str, &str)]) -> LocalAws {
         let launcher = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("moto/kms_digest_server.py");
         LocalAws::moto_program(&[venv().join("bin/python"), launcher], env)
+    }
+
+    /// Starts moto with S3 Object Lock kept on multipart uploads, as AWS does
+    /// (tests/moto/multipart_lock_server.py says why).
+    pub fn moto_lock() -> LocalAws {
+        let launcher = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("moto/multipart_lock_server.py");
+        LocalAws::moto_program(&[venv().join("bin/python"), launcher], &[])
     }
 
     fn moto_program(program: &[PathBuf], env: &[(&str, &str)]) -> LocalAws {

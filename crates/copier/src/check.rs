@@ -1,13 +1,15 @@
 //! `copier check`: the preflight. With the flags and environment of a copy, it reports the
 //! folder and its files, the gate's verdict when signatures are required, the destination,
-//! the AWS identity, and whether the bucket can be listed and written, uploading nothing.
+//! the AWS identity, whether the bucket can be listed and written, and the plan a run would
+//! make (the same plan, so that a check never says a run would start where the run would
+//! refuse what the destination holds), uploading nothing.
 
 use relsign_cli::preflight::Report;
 use relsign_cli::{default_jobs, Exit, Failure};
 use relsign_pgp::SUMS_SIG_NAME;
 
 use crate::cli::Args;
-use crate::publish::{aws_options, destination, runtime};
+use crate::publish::{aws_options, destination, plan_options, runtime, upload_options};
 
 pub fn run(args: Args) -> Result<Exit, Failure> {
     let mut report = Report::default();
@@ -30,7 +32,7 @@ pub fn run(args: Args) -> Result<Exit, Failure> {
         }
     };
     match runtime(cores) {
-        Ok(rt) => rt.block_on(remote(&args, dest.as_ref(), &mut report)),
+        Ok(rt) => rt.block_on(remote(&args, dest.as_ref(), files, cores, &mut report)),
         Err(f) => report.failure("aws", &f),
     }
     report.finish("copier", args.json)
@@ -95,8 +97,14 @@ fn gate(args: &Args, cores: usize, report: &mut Report) {
 }
 
 /// The AWS identity, then the bucket: listable, and writable (a multipart upload started
-/// and aborted under the prefix).
-async fn remote(args: &Args, dest: Option<&relsign_s3::Destination>, report: &mut Report) {
+/// and aborted under the prefix); then the run's own plan against what the bucket holds.
+async fn remote(
+    args: &Args,
+    dest: Option<&relsign_s3::Destination>,
+    files: Option<Vec<relsign_s3::LocalFile>>,
+    cores: usize,
+    report: &mut Report,
+) {
     let config = match relsign_aws::load(&aws_options(args)).await {
         Ok(c) => c,
         Err(e) => return report.failure("aws", &Failure::from(e)),
@@ -116,6 +124,37 @@ async fn remote(args: &Args, dest: Option<&relsign_s3::Destination>, report: &mu
                 if found.more { "+" } else { "" }
             ),
         ),
-        Err(e) => report.failure("bucket", &Failure::from(e)),
+        Err(e) => return report.failure("bucket", &Failure::from(e)),
+    }
+    let Some(files) = files else { return };
+    let options = plan_options(args, &upload_options(args, cores));
+    match relsign_s3::Plan::make(&client, dest, files, options).await {
+        Ok(plan) => {
+            let count = |a: relsign_s3::Action| plan.files.iter().filter(|p| p.action == a).count();
+            report.ok(
+                "plan",
+                format!(
+                    "{} to upload, {} to replace, {} identical (proven by SHA-256)",
+                    count(relsign_s3::Action::Upload),
+                    count(relsign_s3::Action::Replace),
+                    count(relsign_s3::Action::Skip)
+                ),
+            )
+        }
+        Err(e) => report.failure("plan", &Failure::from(e)),
+    }
+    if let Some(lock) = crate::publish::object_lock(args) {
+        match relsign_s3::require_object_lock(&client, &dest.bucket).await {
+            Ok(()) => report.ok(
+                "object lock",
+                format!(
+                    "{} has Object Lock: each object kept in {} mode for {} day(s)",
+                    dest.bucket,
+                    lock.mode,
+                    args.object_lock_days.unwrap_or_default()
+                ),
+            ),
+            Err(e) => report.failure("object lock", &Failure::from(e)),
+        }
     }
 }

@@ -4,9 +4,10 @@ use std::path::PathBuf;
 
 use clap::builder::FalseyValueParser;
 use clap::{Parser, Subcommand};
-use relsign_cli::EXIT_CODES_HELP;
+use relsign_cli::exit_codes_help;
 
 fn help() -> String {
+    let exit_codes = exit_codes_help();
     format!(
         "Examples:\n  \
          # In CodeBuild: to $RESULTS_BUCKET_URI/$GIT_COMMIT_SHA, only if every signature verifies\n  \
@@ -18,10 +19,14 @@ fn help() -> String {
          copier --from signed --to s3://releases/v1.90.0 --junit reports/upload.xml\n  \
          # The hand-off: signatures from the signing action, artifacts from the builds\n  \
          copier --from \"$CODEBUILD_SRC_DIR_Signatures\" --artifacts-from \"$CODEBUILD_SRC_DIR_BuildArtifacts\" \\\n      \
-         --require-signatures --cert public.asc\n\n\
+         --require-signatures --cert public.asc\n  \
+         # A bucket with S3 Object Lock: every object kept, undeletable, for ten years\n  \
+         copier --from signed --to s3://releases/v1.90.0 --object-lock-mode COMPLIANCE --object-lock-days 3650\n\n\
          Order: artifacts, then .asc files, then manifest.json and SHA256SUMS, and SHA256SUMS.asc\n\
-         last, so its presence marks a complete release. An identical object is skipped; a\n\
-         different one is refused (nothing is uploaded) unless --overwrite.\n\n{EXIT_CODES_HELP}"
+         last, so its presence marks a complete release. An object is identical only when S3\n\
+         verified a SHA-256 of exactly the local bytes (never a CRC or an MD5 ETag): it is\n\
+         skipped; a different or unproven one is refused (nothing is uploaded) unless\n\
+         --overwrite (or, for an unproven one, --existing rehash).\n\n{exit_codes}"
     )
 }
 
@@ -29,6 +34,24 @@ fn size(s: &str) -> Result<u64, String> {
     s.parse::<bytesize::ByteSize>()
         .map(|b| b.as_u64())
         .map_err(|e| format!("{s:?} is not a size such as 16MiB: {e}"))
+}
+
+/// `--existing`: what to do with an object S3 keeps no SHA-256 of.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Existing {
+    /// Not identical: refused (or replaced with --overwrite)
+    Refuse,
+    /// Read back and hashed: identical when its SHA-256 is the local file's
+    Rehash,
+}
+
+impl From<Existing> for relsign_s3::Existing {
+    fn from(e: Existing) -> relsign_s3::Existing {
+        match e {
+            Existing::Refuse => relsign_s3::Existing::Refuse,
+            Existing::Rehash => relsign_s3::Existing::Rehash,
+        }
+    }
 }
 
 #[derive(Parser, Debug)]
@@ -62,8 +85,8 @@ Takes the flags and environment of a copy and reports, without uploading anythin
 folder and its files (and, with --require-signatures, whether every signature verifies),
 the destination, the AWS region and where the credentials come from, and whether the
 bucket can be listed and written (a multipart upload is started under the prefix and
-aborted: no object is written). Each problem comes with its fix; the exit code is the one
-the copy would fail with.
+aborted: no object is written) and, with --object-lock-mode, whether it has S3 Object Lock.
+Each problem comes with its fix; the exit code is the one the copy would fail with.
 
 Examples:
   copier check --from signed --to s3://releases/v1.90.0
@@ -103,6 +126,21 @@ pub struct Args {
     /// Replace objects that differ instead of refusing
     #[arg(long, env = "COPIER_OVERWRITE", value_parser = FalseyValueParser::new())]
     pub overwrite: bool,
+
+    /// What to do with an object already at the destination that S3 keeps no SHA-256 of (a
+    /// multipart object uploaded without SHA-256 part checksums, a store that keeps none):
+    /// refuse it as unproven (CRC and MD5 can be forged), or rehash it (read it back and
+    /// hash it: its bytes are downloaded). Example: --existing rehash
+    #[arg(long, env = "COPIER_EXISTING", value_name = "POLICY", value_enum, default_value_t = Existing::Refuse)]
+    pub existing: Existing,
+
+    /// The lease of this run's claim (SHA256SUMS, written first), in seconds: recorded with
+    /// the claim and renewed every third of it while the run lives. A claim left unsealed
+    /// by a dead run is taken over by the next run once its lease has run out; while the
+    /// claiming run lives, another signing of the release still loses. Example:
+    /// --claim-lease 900
+    #[arg(long, env = "COPIER_CLAIM_LEASE", value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub claim_lease: u64,
 
     /// Print the plan and upload nothing
     #[arg(long, env = "COPIER_DRY_RUN", value_parser = FalseyValueParser::new())]
@@ -151,6 +189,15 @@ pub struct Args {
     /// Canned ACL, such as bucket-owner-full-control
     #[arg(long, env = "COPIER_ACL", value_name = "ACL")]
     pub acl: Option<String>,
+
+    /// S3 Object Lock: the retention set on every object written, GOVERNANCE or COMPLIANCE
+    /// (with --object-lock-days; the bucket must have Object Lock, which is checked first)
+    #[arg(long, env = "COPIER_OBJECT_LOCK_MODE", value_name = "MODE", value_parser = ["GOVERNANCE", "COMPLIANCE"], requires = "object_lock_days")]
+    pub object_lock_mode: Option<String>,
+
+    /// Days each object written is retained from the start of the run (with --object-lock-mode)
+    #[arg(long, env = "COPIER_OBJECT_LOCK_DAYS", value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=36500), requires = "object_lock_mode")]
+    pub object_lock_days: Option<u32>,
 
     /// AWS region
     #[arg(long, env = "AWS_REGION", value_name = "REGION")]

@@ -123,11 +123,22 @@ impl Record {
 }
 
 /// `--require-signatures` needs certificates; checked here rather than by clap, so that
-/// COPIER_REQUIRE_SIGNATURES=false does not demand one.
+/// COPIER_REQUIRE_SIGNATURES=false does not demand one. A secret key given as a certificate
+/// is refused: the copy stage needs only the public certificate, and a secret key has no
+/// business there.
 pub(crate) fn certificates_given(args: &Args) -> Result<(), Failure> {
     if args.require_signatures && args.cert.is_empty() {
         return Err(Failure::new(Exit::Usage, "--require-signatures needs the certificate to verify with")
             .with_fix("pass --cert FILE (or COPIER_CERT)"));
+    }
+    for cert in &args.cert {
+        if relsign_pgp::starts_with_secret_key(cert).unwrap_or(false) {
+            return Err(Failure::new(
+                Exit::Input,
+                format!("--cert {} holds a secret key, not a certificate", cert.display()),
+            )
+            .with_fix("give copier the public certificate only (`gpg --armor --export FINGERPRINT`), and keep the secret key out of the copy stage"));
+        }
     }
     Ok(())
 }
@@ -168,7 +179,12 @@ fn publish(args: &Args, record: &mut Record) -> Result<Exit, Failure> {
     runtime.block_on(async {
         let config = relsign_aws::load(&aws_options(args)).await?;
         let client = relsign_aws::s3_client(&config, args.path_style);
-        let plan = Plan::make(&client, &dest, files, args.overwrite, options.requests).await?;
+        // A retention asked for needs a bucket with Object Lock: checked before anything is
+        // written, so a release never goes up silently unlocked.
+        if args.object_lock_mode.is_some() {
+            relsign_s3::require_object_lock(&client, &dest.bucket).await?;
+        }
+        let plan = Plan::make(&client, &dest, files, plan_options(args, &options)).await?;
         record.plan = Some(plan.clone());
         let count = |a: relsign_s3::Action| plan.files.iter().filter(|p| p.action == a).count();
         tracing::debug!(
@@ -222,7 +238,27 @@ pub(crate) fn upload_options(args: &Args, cores: usize) -> UploadOptions {
         sse_kms_key_id: args.sse_kms_key_id.clone(),
         storage_class: args.storage_class.clone(),
         acl: args.acl.clone(),
+        object_lock: object_lock(args),
+        claimant: Some(relsign_s3::Claimant::this_run(std::time::Duration::from_secs(args.claim_lease))),
     }
+}
+
+/// How the plan judges the destination: the same for a run and for `copier check`.
+pub(crate) fn plan_options(args: &Args, upload: &UploadOptions) -> relsign_s3::PlanOptions {
+    relsign_s3::PlanOptions {
+        overwrite: args.overwrite,
+        existing: args.existing.into(),
+        requests: upload.requests,
+        claim_lease: std::time::Duration::from_secs(args.claim_lease),
+    }
+}
+
+/// The retention asked for: one date for the whole run, --object-lock-days from now.
+pub(crate) fn object_lock(args: &Args) -> Option<relsign_s3::ObjectLock> {
+    let (mode, days) = (args.object_lock_mode.as_ref()?, args.object_lock_days?);
+    let retain_until =
+        std::time::SystemTime::now() + std::time::Duration::from_secs(u64::from(days) * 86_400);
+    Some(relsign_s3::ObjectLock { mode: mode.clone(), retain_until })
 }
 
 pub(crate) fn aws_options(args: &Args) -> AwsOptions {

@@ -95,7 +95,7 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     while let Some(err) = next {
         let text = err.to_string();
         // Wrappers often repeat their cause's message: say each thing once.
-        if !text.is_empty() && !parts.last().is_some_and(|p| p.contains(&text)) {
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }
         next = err.source();

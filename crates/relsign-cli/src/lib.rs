@@ -5,37 +5,29 @@
 
 use std::fmt;
 
+mod exit_codes;
 pub mod junit;
 pub mod logging;
 pub mod preflight;
 mod process;
 mod signals;
+pub use exit_codes::{exit_codes_help, exit_codes_markdown, ExitCode, EXIT_CODES};
 pub use process::{harden, harden_or_warn, quiet_library_backtraces};
 pub use signals::{on_stop_signal, StopSignal};
 
-/// The documented exit codes of `signer` and `copier`.
+/// The documented exit codes of `signer` and `copier`; what each means, for users, is in
+/// [`EXIT_CODES`] (exit_codes.rs), from which `--help`, the README and the reference are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
-    /// Everything asked for was done (or verified).
     Ok = 0,
-    /// A signature or checksum does not verify; the gate refused to publish.
     Verify = 1,
-    /// The command line is wrong (unknown flag, missing value).
     Usage = 2,
-    /// An input is missing, unreadable or refused (bad name, symlink out, duplicate).
     Input = 3,
-    /// The key cannot be used: unreadable, wrong passphrase, expired, revoked, no signing key,
-    /// a KMS key disabled, pending deletion or of a spec that cannot sign.
     Key = 4,
-    /// A secret or AWS service cannot be reached or read (not found, access denied, network).
     Remote = 5,
-    /// The output or destination cannot be written, or already holds something else.
     Output = 6,
-    /// A bug in relsign: please report it.
     Internal = 70,
-    /// Stopped by SIGINT (Ctrl-C) after cleaning up: nothing half-written is left.
     Interrupted = 130,
-    /// Stopped by SIGTERM (CodeBuild stopping the build) after cleaning up.
     Terminated = 143,
 }
 
@@ -44,20 +36,6 @@ impl Exit {
         self as i32
     }
 }
-
-/// The table printed in `--help` and the README.
-pub const EXIT_CODES_HELP: &str = "\
-Exit codes (the same for signer and copier):
-  0   success
-  1   verification failed: a signature or checksum does not verify
-  2   usage: wrong flags or arguments
-  3   input: missing, unreadable or refused input (bad name, symlink out, duplicate)
-  4   key: key unreadable, wrong passphrase, expired, revoked, no signing key, KMS key unusable
-  5   remote: secret, KMS key or AWS service not found, access denied, unreachable
-  6   output: output or destination cannot be written or holds something else
-  70  internal error (a bug: please report it)
-  130 interrupted: stopped by SIGINT, after removing what it had half-written
-  143 terminated: stopped by SIGTERM, after removing what it had half-written";
 
 /// The advice of every internal error.
 pub const REPORT_BUG: &str = "this is a bug in relsign: please report it";

@@ -150,6 +150,20 @@ impl Verifier {
         self.certs.iter().map(|c| c.fingerprint().to_hex()).collect()
     }
 
+    /// The trusted certificates as one binary OpenPGP keyring (public parts, exportable
+    /// signatures only): what `gpgv --keyring` and `sqv --keyring` read.
+    pub fn keyring(&self) -> Result<Vec<u8>, Error> {
+        use openpgp::serialize::Serialize;
+        let mut out = Vec::new();
+        for cert in &self.certs {
+            cert.export(&mut out).map_err(|e| Error::InvalidCertificate {
+                fingerprint: cert.fingerprint().to_hex(),
+                detail: e.to_string(),
+            })?;
+        }
+        Ok(out)
+    }
+
     /// A warning when several certificates may sign and none was named: any of them would
     /// be accepted for any file.
     pub fn ambiguity(&self) -> Option<String> {

@@ -29,6 +29,18 @@ pub enum Error {
     #[error("s3://{bucket}/{key} is claimed by another signing of this release (its SHA256SUMS differs and was written first)")]
     Claimed { bucket: String, key: String },
 
+    #[error("s3://{bucket}/{key} holds a sealed release of another signing (SHA256SUMS.asc is there) and {count} object(s) differ or cannot be proven identical ({keys})")]
+    Sealed { bucket: String, key: String, count: usize, keys: String },
+
+    #[error("s3://{bucket}/{key} is claimed by another signing, not sealed (by {claimant}, claimed {claimed}; no SHA256SUMS.asc), its lease running until {expires}: that run may still be publishing")]
+    Leftover { bucket: String, key: String, claimant: String, claimed: String, expires: String },
+
+    #[error("s3://{bucket}/{key} was taken over by another run while this one published (its claim's lease ran out)")]
+    TakenOver { bucket: String, key: String },
+
+    #[error("the bucket refuses to replace s3://{bucket}/{key}, the seal of a published release: its policy allows only new objects (write-once)")]
+    WriteOnce { bucket: String, key: String },
+
     #[error("s3://{bucket}/{key} was written by another run while this one published ({operation} refused by its condition)")]
     Raced { bucket: String, key: String, operation: String },
 
@@ -41,11 +53,14 @@ pub enum Error {
     #[error("{path} changed since it was signed (its SHA-256 is not the one in SHA256SUMS)")]
     Changed { path: PathBuf },
 
-    #[error("{count} object(s) already at the destination differ from the local files ({keys})")]
-    Conflict { count: usize, keys: String },
+    #[error("{count} object(s) already at the destination differ from the local files or cannot be proven identical ({keys})")]
+    Conflict { count: usize, keys: String, unproven: bool },
 
     #[error("bucket {bucket} does not exist")]
     NoBucket { bucket: String },
+
+    #[error("bucket {bucket} has no S3 Object Lock, so it cannot keep the retention asked for")]
+    NoObjectLock { bucket: String },
 
     #[error("access denied to s3://{bucket}/{key} ({operation})")]
     AccessDenied { bucket: String, key: String, operation: String, action: &'static str, resource: String },
@@ -76,12 +91,18 @@ impl Error {
             Error::KeyTooLong { .. } => Some("shorten the name or the prefix".to_string()),
             Error::PartTooLong { .. } => Some("users could not download it; shorten the prefix or the name".to_string()),
             Error::Claimed { .. } => Some("nothing of this run was uploaded; if that release's SHA256SUMS.asc is there and verifies it is published, else publish to a new prefix or pass --overwrite".to_string()),
+            Error::Sealed { .. } => Some("nothing was uploaded; publish to a new prefix, or pass --overwrite to replace that release (its seal is voided first)".to_string()),
+            Error::Leftover { .. } => Some("nothing was uploaded; if that run is dead, run again once its lease has run out and this run takes the prefix over (--claim-lease sets the lease), or pass --overwrite".to_string()),
+            Error::TakenOver { .. } => Some("SHA256SUMS.asc was not written; check which build publishes to this prefix, and give the claim a longer lease (--claim-lease) if this run was only slow".to_string()),
+            Error::WriteOnce { .. } => Some("nothing was replaced; a sealed release cannot be replaced in this bucket: publish to a new prefix".to_string()),
             Error::Raced { .. } => Some("SHA256SUMS.asc was not written; check who else publishes to this prefix, then run again".to_string()),
             Error::NotSealed { .. } => Some("SHA256SUMS.asc was not written, so the release is not marked complete; check who else writes to this prefix, then run again".to_string()),
             Error::Internal { .. } => Some("this is a bug in copier, please report it".to_string()),
             Error::Changed { .. } => Some("sign again".to_string()),
-            Error::Conflict { .. } => Some("nothing was uploaded; publish to a new prefix or pass --overwrite".to_string()),
+            Error::Conflict { unproven: false, .. } => Some("nothing was uploaded; publish to a new prefix or pass --overwrite".to_string()),
+            Error::Conflict { unproven: true, .. } => Some("nothing was uploaded; pass --existing rehash to read such objects back and hash them, or --overwrite to replace them, or publish to a new prefix".to_string()),
             Error::NoBucket { .. } => Some("create it or check --to".to_string()),
+            Error::NoObjectLock { .. } => Some("publish to a bucket created with Object Lock, or drop --object-lock-mode and --object-lock-days".to_string()),
             Error::AccessDenied { action, resource, .. } => Some(format!("allow {action} on {resource} for this role")),
             Error::Unreachable { .. } => Some("check the network, AWS_REGION and AWS_ENDPOINT_URL*".to_string()),
             Error::NoCredentials { .. } => Some("run inside CodeBuild, or set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY".to_string()),
@@ -114,8 +135,13 @@ impl Error {
             Error::BadDestination { .. } => ErrorKind::Usage,
             Error::Conflict { .. }
             | Error::Claimed { .. }
+            | Error::Sealed { .. }
+            | Error::Leftover { .. }
+            | Error::TakenOver { .. }
+            | Error::WriteOnce { .. }
             | Error::Raced { .. }
-            | Error::NotSealed { .. } => ErrorKind::Destination,
+            | Error::NotSealed { .. }
+            | Error::NoObjectLock { .. } => ErrorKind::Destination,
             Error::NoBucket { .. }
             | Error::AccessDenied { .. }
             | Error::Unreachable { .. }
@@ -156,10 +182,10 @@ pub(crate) fn from_sdk<E, R>(
 ) -> Error
 where
     E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + HttpStatus + 'static,
+    R: std::fmt::Debug + HttpStatus + Send + Sync + 'static,
 {
     use aws_sdk_s3::error::SdkError;
-    let detail = relsign_aws::error_chain(&e);
+    let detail = readable(&e);
     let (bucket, key, operation) = (bucket.to_string(), key.to_string(), operation.to_string());
     match &e {
         SdkError::ServiceError(se) => {
@@ -193,6 +219,10 @@ where
     }
 }
 
+/// An error and its causes as one readable line: the one formatting of SDK errors that
+/// every relsign crate shares.
+pub(crate) use relsign_aws::error_chain as readable;
+
 /// The IAM action that authorizes an S3 API call, and whether it applies to the bucket
 /// (rather than the object): API names and IAM actions differ.
 fn iam_action(operation: &str) -> (&'static str, bool) {
@@ -200,9 +230,11 @@ fn iam_action(operation: &str) -> (&'static str, bool) {
         "ListObjectsV2" | "HeadBucket" => ("s3:ListBucket", true),
         "ListMultipartUploads" => ("s3:ListBucketMultipartUploads", true),
         "HeadObject" | "GetObject" => ("s3:GetObject", false),
+        "GetObjectAttributes" => ("s3:GetObjectAttributes", false),
         "AbortMultipartUpload" => ("s3:AbortMultipartUpload", false),
         "ListParts" => ("s3:ListMultipartUploadParts", false),
         "DeleteObject" => ("s3:DeleteObject", false),
+        "GetObjectLockConfiguration" => ("s3:GetBucketObjectLockConfiguration", true),
         // PutObject, CreateMultipartUpload, UploadPart, CompleteMultipartUpload
         _ => ("s3:PutObject", false),
     }
@@ -224,11 +256,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_error_chain_reads_as_one_line_without_debug_dumps() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("dispatch failure")]
+        struct Outer(#[source] std::io::Error);
+        let e = Outer(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "Connection refused (os error 111)",
+        ));
+        assert_eq!(readable(&e), "dispatch failure: Connection refused (os error 111)");
+    }
+
+    #[test]
     fn api_calls_map_to_the_iam_actions_a_policy_names() {
         assert_eq!(iam_action("UploadPart"), ("s3:PutObject", false));
         assert_eq!(iam_action("CompleteMultipartUpload"), ("s3:PutObject", false));
         assert_eq!(iam_action("HeadObject"), ("s3:GetObject", false));
         assert_eq!(iam_action("ListObjectsV2"), ("s3:ListBucket", true));
         assert_eq!(iam_action("ListMultipartUploads"), ("s3:ListBucketMultipartUploads", true));
+        assert_eq!(iam_action("GetObjectLockConfiguration"), ("s3:GetBucketObjectLockConfiguration", true));
     }
 }

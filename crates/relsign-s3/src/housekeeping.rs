@@ -94,6 +94,33 @@ pub async fn abort_stale_uploads(
     Ok(aborted)
 }
 
+/// Whether the bucket has S3 Object Lock enabled (GetObjectLockConfiguration; a bucket without
+/// one answers ObjectLockConfigurationNotFoundError).
+pub async fn object_lock_enabled(client: &Client, bucket: &str) -> Result<bool, Error> {
+    match client.get_object_lock_configuration().bucket(bucket).send().await {
+        Ok(out) => Ok(out
+            .object_lock_configuration()
+            .and_then(|c| c.object_lock_enabled())
+            .is_some_and(|e| *e == aws_sdk_s3::types::ObjectLockEnabled::Enabled)),
+        Err(e)
+            if e.as_service_error().and_then(|s| s.meta().code())
+                == Some("ObjectLockConfigurationNotFoundError") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(from_sdk(e, bucket, "", "GetObjectLockConfiguration")),
+    }
+}
+
+/// Refuses a bucket without Object Lock: S3 refuses lock headers there.
+pub async fn require_object_lock(client: &Client, bucket: &str) -> Result<(), Error> {
+    if object_lock_enabled(client, bucket).await? {
+        Ok(())
+    } else {
+        Err(Error::NoObjectLock { bucket: bucket.to_string() })
+    }
+}
+
 /// What the preflight found at a destination.
 #[derive(Debug, Clone)]
 pub struct Preflight {

@@ -8,7 +8,8 @@ use relsign_pgp::{
     ChecksumList, Sha256, MANIFEST_NAME, MAX_KEY_BYTES, MAX_NAME_PART_BYTES, SUMS_NAME, SUMS_SIG_NAME,
 };
 
-use crate::object::{head, list_etags, md5_file, plain_md5, same_object};
+use crate::claim::{when, Leftover};
+use crate::object::{head, list_etags, same_object, Existing, Mismatch, Proof};
 use crate::{Destination, Error, RemoteObject};
 
 /// Upload order: a later phase starts only when the earlier one is complete, so the
@@ -130,6 +131,8 @@ pub struct PlannedFile {
 pub struct Plan {
     pub destination: Destination,
     pub files: Vec<PlannedFile>,
+    /// The prefix holds an unsealed claim of a dead run (its lease ran out), taken over.
+    pub takeover: bool,
 }
 
 /// Refuses, before anything is sent, a release whose keys S3 would refuse, or that users
@@ -147,84 +150,150 @@ pub fn check_keys(destination: &Destination, files: &[LocalFile]) -> Result<(), 
     Ok(())
 }
 
+/// How the plan judges what the destination holds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanOptions {
+    /// Replace objects that differ (or cannot be proven identical) instead of refusing.
+    pub overwrite: bool,
+    /// What to do with an object S3 keeps no SHA-256 of.
+    pub existing: Existing,
+    /// HeadObjects (and their follow-ups) in flight at once.
+    pub requests: usize,
+    /// The lease of a claim that records none (an older copier's): how long after it was
+    /// written an unsealed claim may still belong to a live run.
+    pub claim_lease: std::time::Duration,
+}
+
 impl Plan {
     /// Lists what the destination holds and decides, file by file. Refuses the whole
     /// release when any object differs (or cannot be proven identical) and `overwrite` is
-    /// false.
+    /// false, saying whether the prefix holds a sealed release or an unsealed claim still
+    /// in its lease; a claim whose lease has run out (its run is dead) is taken over.
     pub async fn make(
         client: &aws_sdk_s3::Client,
         destination: &Destination,
         files: Vec<LocalFile>,
-        overwrite: bool,
-        requests: usize,
+        opts: PlanOptions,
     ) -> Result<Plan, Error> {
         check_keys(destination, &files)?;
-        let remote = list(client, destination, &files, requests).await?;
-        let mut planned = Vec::new();
+        let mut remote = list(client, destination, &files, opts).await?;
+        let sealed = remote.contains_key(&destination.key(SUMS_SIG_NAME));
+        let claim_key = destination.key(SUMS_NAME);
+        // Another signing's claim (its SHA256SUMS differs): sealed, or left unsealed.
+        let other_claim = remote.get(&claim_key).filter(|(_, verdict)| verdict.is_err());
+        let other_seal = sealed && other_claim.is_some();
+        let leftover = other_claim.filter(|_| !sealed).map(|(o, _)| Leftover::of(o, opts.claim_lease));
+        let mut planned = Vec::with_capacity(files.len());
         let mut conflicts = Vec::new();
+        let mut unproven = false;
         for file in files {
             let key = destination.key(&file.name);
-            let (action, etag) = match remote.get(&key) {
+            let (action, etag) = match remote.remove(&key) {
                 None => (Action::Upload, None),
-                Some(o) => match same_object(&file, o) {
-                    Ok(()) => (Action::Skip, o.etag.clone()),
-                    Err(_) if overwrite => (Action::Replace, o.etag.clone()),
+                Some((o, verdict)) => match verdict {
+                    Ok(()) => (Action::Skip, o.etag),
+                    Err(_) if opts.overwrite => (Action::Replace, o.etag),
                     Err(why) => {
-                        conflicts.push(format!("{key}: {why}"));
-                        (Action::Replace, o.etag.clone())
+                        unproven |= matches!(why, Mismatch::Unproven(_));
+                        conflicts.push(format!("{key}: {}", why.why()));
+                        (Action::Replace, o.etag)
                     }
                 },
             };
             planned.push(PlannedFile { file, key, action, etag });
         }
+        // With --overwrite, an unsealed claim is taken over whatever its lease says.
+        let mut takeover = opts.overwrite && leftover.is_some();
         if !conflicts.is_empty() {
             let count = conflicts.len();
             conflicts.truncate(5);
-            return Err(Error::Conflict { count, keys: conflicts.join("; ") });
+            let (bucket, keys) = (destination.bucket.clone(), conflicts.join("; "));
+            if other_seal {
+                return Err(Error::Sealed { bucket, key: destination.key(SUMS_SIG_NAME), count, keys });
+            }
+            match leftover {
+                // Claimed by another signing and never sealed, its lease run out: that run
+                // is dead. Its objects are replaced, each only over what the plan saw
+                // (If-Match), so that of two runs taking it over at once, one wins.
+                Some(left) if left.expired() => {
+                    takeover = true;
+                    tracing::info!(
+                        "taking over s3://{bucket}/{claim_key}, an unsealed claim by {} (claimed {}, lease ran out {})",
+                        left.claimant,
+                        when(left.claimed),
+                        when(left.expires)
+                    )
+                }
+                Some(left) => {
+                    return Err(Error::Leftover {
+                        bucket,
+                        key: claim_key,
+                        claimant: left.claimant,
+                        claimed: when(left.claimed),
+                        expires: when(left.expires),
+                    })
+                }
+                None => return Err(Error::Conflict { count, keys, unproven }),
+            }
         }
-        Ok(Plan { destination: destination.clone(), files: planned })
+        Ok(Plan { destination: destination.clone(), files: planned, takeover })
     }
 }
 
-/// Every object under the prefix that the release would write, with what S3 says of it:
-/// from the listing alone when its ETag is the local file's MD5 (a single PUT without
-/// SSE-KMS, on S3 and moto), else from a HeadObject, `requests` at a time. A re-run of 20,000
-/// published files then costs 20 listing pages, not 20,000 requests.
+/// Every object under the prefix that the release would write, with what S3 says of it and
+/// whether it is the local file, `requests` objects at a time. No more than `requests`
+/// objects are in hand at once: a re-run over 20,000 published files holds 20,000 small
+/// verdicts, not 20,000 requests' state.
 async fn list(
     client: &aws_sdk_s3::Client,
     dest: &Destination,
     files: &[LocalFile],
-    requests: usize,
-) -> Result<HashMap<String, RemoteObject>, Error> {
+    opts: PlanOptions,
+) -> Result<HashMap<String, (RemoteObject, Result<(), Mismatch>)>, Error> {
     let by_key: HashMap<String, &LocalFile> = files.iter().map(|f| (dest.key(&f.name), f)).collect();
-    let present = list_etags(client, dest).await?;
-    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(requests.max(1)));
+    let present = list_etags(client, dest, |k| by_key.contains_key(k)).await?;
+    let limit = opts.requests.max(1);
     let mut heads = tokio::task::JoinSet::new();
-    for (key, (size, etag)) in present {
-        let Some(file) = by_key.get(&key) else { continue };
-        let (client, bucket, permits) = (client.clone(), dest.bucket.clone(), permits.clone());
-        let (path, local_size) = (file.path.clone(), file.size);
+    let mut out = HashMap::new();
+    for key in present.into_keys() {
+        while heads.len() >= limit {
+            settle(heads.join_next().await, &mut out)?;
+        }
+        let file = by_key[&key].clone();
+        let (client, bucket, existing) = (client.clone(), dest.bucket.clone(), opts.existing);
         heads.spawn(async move {
-            let _permit = permits.acquire_owned().await.expect("semaphore open");
-            if let Some(listed) = etag.as_deref().and_then(plain_md5).filter(|_| size == local_size) {
-                let local = tokio::task::spawn_blocking(move || md5_file(&path)).await;
-                if matches!(local, Ok(Ok(local)) if local == listed) {
-                    let object =
-                        RemoteObject { size, etag, etag_is_local_md5: true, ..RemoteObject::default() };
-                    return Ok::<_, Error>((key, Some(object)));
-                }
-            }
-            let object = head(&client, &bucket, &key).await?;
-            Ok((key, object.map(|o| RemoteObject { size, ..o })))
+            let Some(object) = head(&client, &bucket, &key, existing).await? else {
+                return Ok::<_, Error>((key, None));
+            };
+            // Comparing parts reads the local file: off the async workers.
+            let verdict = if matches!(object.proof, Proof::Parts(_)) {
+                let object = object.clone();
+                tokio::task::spawn_blocking(move || same_object(&file, &object))
+                    .await
+                    .map_err(|e| Error::Internal { detail: e.to_string() })?
+            } else {
+                same_object(&file, &object)
+            };
+            Ok((key, Some((object, verdict))))
         });
     }
-    let mut out = HashMap::new();
-    while let Some(joined) = heads.join_next().await {
-        let (key, object) = joined.map_err(|e| Error::Internal { detail: e.to_string() })??;
-        // Gone since the listing: as good as absent (a conditional write settles it).
-        if let Some(object) = object {
-            out.insert(key, object);
-        }
+    while !heads.is_empty() {
+        settle(heads.join_next().await, &mut out)?;
     }
     Ok(out)
+}
+
+type Judged = (String, Option<(RemoteObject, Result<(), Mismatch>)>);
+
+fn settle(
+    joined: Option<Result<Result<Judged, Error>, tokio::task::JoinError>>,
+    out: &mut HashMap<String, (RemoteObject, Result<(), Mismatch>)>,
+) -> Result<(), Error> {
+    let Some(joined) = joined else { return Ok(()) };
+    let (key, judged) = joined.map_err(|e| Error::Internal { detail: e.to_string() })??;
+    // Gone since the listing: as good as absent (a conditional write settles it).
+    if let Some(judged) = judged {
+        out.insert(key, judged);
+    }
+    Ok(())
 }

@@ -1,7 +1,8 @@
 //! The transfer engine: bounded concurrency across files and parts, one phase at a time,
-//! each file whole or in parts as `schedule` decides for the release, a checksum S3
-//! verifies on every request (SHA-256 on a PUT, CRC64NVME on a part and on the whole
-//! multipart object), multipart uploads aborted on any failure, and writes that cannot
+//! each file whole or in parts as `schedule` decides for the release, a SHA-256 S3
+//! verifies on every request (of the whole object on a PUT, of each part of a multipart
+//! upload, which S3 keeps and combines into the object's composite checksum), multipart
+//! uploads aborted on any failure, and writes that cannot
 //! race: a new object is written only if none is there (`If-None-Match: *`), a replacement
 //! only over the object planned against (`If-Match`).
 
@@ -19,10 +20,12 @@ use relsign_pgp::{Sha256, Sha256Hasher};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
+use crate::claim::{void_seal, ClaimObject, Claimant, Renewal, CLAIMANT_METADATA, LEASE_METADATA};
 use crate::error::{from_sdk, is_precondition_failure};
 use crate::housekeeping::{abort, Inflight};
 use crate::object::{
-    content_type, crc64nvme, head, list_etags, object_settings, same_object, to_base64, SHA256_METADATA,
+    composite, content_type, head, list_etags, object_settings, same_composite, same_object, to_base64,
+    Existing, SHA256_METADATA,
 };
 use crate::schedule::{schedule, Shape};
 use crate::{Action, Error, Phase, Plan, PlannedFile};
@@ -50,6 +53,19 @@ pub struct UploadOptions {
     pub sse_kms_key_id: Option<String>,
     pub storage_class: Option<String>,
     pub acl: Option<String>,
+    /// S3 Object Lock retention set on every object written (the bucket must have Object Lock).
+    pub object_lock: Option<ObjectLock>,
+    /// Who this run is and its claim's lease, recorded with the claim and renewed while the
+    /// run lives (none: a claim without a lease).
+    pub claimant: Option<Claimant>,
+}
+
+/// A retention: its mode (GOVERNANCE or COMPLIANCE) and the date until which each object
+/// written keeps it, one date for the whole run.
+#[derive(Debug, Clone)]
+pub struct ObjectLock {
+    pub mode: String,
+    pub retain_until: std::time::SystemTime,
 }
 
 /// What the caller shows while uploading.
@@ -117,8 +133,37 @@ pub async fn execute(
     // that could wrongly mark it complete (and on a server whose listing has no ETags,
     // 20,000 unsigned files would cost 20,000 HeadObjects for nothing).
     let sealing = plan.files.iter().any(|p| p.file.phase == Phase::Seal);
+    // Replacing a sealed release: its seal is voided first (over its ETag), so that no moment
+    // shows the old seal over new files. Taking over a dead run's claim: a void seal is put
+    // where none is, so that a late seal of that run (If-None-Match) can never land over
+    // this run's files. The new seal then replaces the void one.
+    let mut void = None;
+    if let Some(seal) = plan.files.iter().find(|p| p.file.phase == Phase::Seal) {
+        let over = match (seal.action, &seal.etag) {
+            (Action::Replace, Some(etag)) => Some(Some(etag.as_str())),
+            (Action::Upload, _) if plan.takeover => Some(None),
+            _ => None,
+        };
+        if let Some(over) = over {
+            void = Some(void_seal(client, &plan.destination.bucket, &seal.key, over).await?);
+            tracing::info!("voided s3://{}/{} before publishing over it", plan.destination.bucket, seal.key);
+        }
+    }
+    let claim_key = plan.destination.key(relsign_pgp::SUMS_NAME);
+    let mut renewal: Option<Renewal> = None;
     for stage in STAGES {
+        if stage.contains(&Phase::Artifact) {
+            renewal = renew_claim(client, plan, opts, &done).await?;
+        }
         if stage.contains(&Phase::Seal) && sealing {
+            // The lease is renewed until the seal is written; the claim as last renewed is
+            // what must still be there.
+            if let Some(renewal) = &renewal {
+                let etag = renewal.current(&plan.destination.bucket, &claim_key)?;
+                if let (Some(claim), Some(etag)) = (done.iter_mut().find(|u| u.key == claim_key), etag) {
+                    claim.etag = Some(etag);
+                }
+            }
             confirm_in_place(client, plan, &done, opts.requests).await?;
         }
         let mut set = JoinSet::new();
@@ -128,8 +173,12 @@ pub async fn execute(
                 let skipped = skipped(planned, planned.etag.clone());
                 progress.file_done(&skipped);
                 done.push(skipped);
+            } else if let (Phase::Seal, Some(void)) = (planned.file.phase, &void) {
+                let mut seal = planned.clone();
+                (seal.action, seal.etag) = (Action::Replace, void.clone());
+                pending.push(std::borrow::Cow::Owned(seal));
             } else {
-                pending.push(planned);
+                pending.push(std::borrow::Cow::Borrowed(planned));
             }
         }
         let mut first_error = None;
@@ -138,7 +187,7 @@ pub async fn execute(
             let job = Job {
                 client: client.clone(),
                 bucket: plan.destination.bucket.clone(),
-                file: pending[i].clone(),
+                file: pending[i].clone().into_owned(),
                 opts: opts.clone(),
                 permits: permits.clone(),
                 cancel: cancel.clone(),
@@ -170,7 +219,37 @@ pub async fn execute(
             return Err(e);
         }
     }
+    if let Some(renewal) = renewal {
+        renewal.stop(&plan.destination.bucket, &claim_key).await?;
+    }
     Ok(done)
+}
+
+/// Starts renewing the claim's lease when this run wrote the claim and has a lease.
+async fn renew_claim(
+    client: &Client,
+    plan: &Plan,
+    opts: &UploadOptions,
+    done: &[Uploaded],
+) -> Result<Option<Renewal>, Error> {
+    let Some(claimant) = &opts.claimant else { return Ok(None) };
+    let Some(written) = done.iter().find(|u| u.name == relsign_pgp::SUMS_NAME && u.action != Action::Skip)
+    else {
+        return Ok(None);
+    };
+    let Some(file) = plan.files.iter().find(|p| p.key == written.key) else { return Ok(None) };
+    let claim = ClaimObject {
+        client: client.clone(),
+        bucket: plan.destination.bucket.clone(),
+        key: written.key.clone(),
+        bytes: read_small(&file.file).await?,
+        sha256: file.file.sha256,
+        content_type: content_type(&file.file.name),
+        claimant: claimant.clone(),
+    };
+    // Renewed only over the object this run wrote (If-Match): without its ETag, not at all.
+    let Some(etag) = written.etag.clone() else { return Ok(None) };
+    Ok(Some(Renewal::start(claim, etag)))
 }
 
 /// One finished upload: recorded, or its error kept (the first) and no new request started.
@@ -221,20 +300,26 @@ async fn confirm_in_place(
     done: &[Uploaded],
     requests: usize,
 ) -> Result<(), Error> {
-    let listed = list_etags(client, &plan.destination).await?;
-    let permits = Arc::new(Semaphore::new(requests.max(1)));
+    let ours: std::collections::HashSet<&str> = done.iter().map(|u| u.key.as_str()).collect();
+    let listed = list_etags(client, &plan.destination, |k| ours.contains(k)).await?;
+    let limit = requests.max(1);
     let mut heads = JoinSet::new();
-    for up in done {
+    for (i, up) in done.iter().enumerate() {
         let listed_etag = match listed.get(&up.key) {
             None => None,
-            Some((_, Some(etag))) => Some(etag.clone()),
-            Some((_, None)) => {
-                let (client, bucket, permits, up) =
-                    (client.clone(), plan.destination.bucket.clone(), permits.clone(), up.clone());
+            Some(Some(etag)) => Some(etag.clone()),
+            Some(None) => {
+                // At most `requests` in hand at once: each holds a request's state.
+                while heads.len() >= limit {
+                    if let Some(joined) = heads.join_next().await {
+                        let (now, i) = joined.map_err(|e| Error::Internal { detail: e.to_string() })??;
+                        unchanged(plan, now, &done[i])?;
+                    }
+                }
+                let (client, bucket, key) = (client.clone(), plan.destination.bucket.clone(), up.key.clone());
                 heads.spawn(async move {
-                    let _permit = permits.acquire_owned().await.expect("semaphore open");
-                    let now = head(&client, &bucket, &up.key).await?.map(|o| o.etag.unwrap_or_default());
-                    Ok::<_, Error>((now, up))
+                    let now = head(&client, &bucket, &key, Existing::Refuse).await?;
+                    Ok::<_, Error>((now.map(|o| o.etag.unwrap_or_default()), i))
                 });
                 continue;
             }
@@ -242,8 +327,8 @@ async fn confirm_in_place(
         unchanged(plan, listed_etag, up)?;
     }
     while let Some(joined) = heads.join_next().await {
-        let (now, up) = joined.map_err(|e| Error::Internal { detail: e.to_string() })??;
-        unchanged(plan, now, &up)?;
+        let (now, i) = joined.map_err(|e| Error::Internal { detail: e.to_string() })??;
+        unchanged(plan, now, &done[i])?;
     }
     Ok(())
 }
@@ -268,7 +353,7 @@ fn unchanged(plan: &Plan, now: Option<String>, up: &Uploaded) -> Result<(), Erro
 /// release published by two runs at once), that is as good as having written it;
 /// otherwise the run stops before it can seal a mixed release.
 async fn lost_race(job: &Job, operation: &str) -> Result<Uploaded, Error> {
-    let there = head(&job.client, &job.bucket, &job.file.key).await?;
+    let there = head(&job.client, &job.bucket, &job.file.key, Existing::Refuse).await?;
     if job.file.action == Action::Upload {
         if let Some(there) = there.filter(|o| same_object(&job.file.file, o).is_ok()) {
             return Ok(skipped(&job.file, there.etag));
@@ -340,7 +425,16 @@ async fn single(job: &Job, _permit: OwnedSemaphorePermit) -> Result<Uploaded, Er
     // No SigV4 hash of the body: its SHA-256 is already in the signed x-amz-checksum-sha256
     // header, which S3 checks against the bytes it receives. Hashing it twice more per byte
     // (once for the signature) only costs CPU.
-    let sent = object_settings!(request, job, f.sha256).customize().disable_payload_signing().send().await;
+    let request = object_settings!(request, job, f.sha256);
+    // The claim records who made it and its lease, so that a run finding it unsealed can
+    // tell a live run's claim from a dead one's.
+    let request = match (&job.opts.claimant, f.phase) {
+        (Some(c), Phase::Claim) => {
+            request.metadata(CLAIMANT_METADATA, &c.id).metadata(LEASE_METADATA, c.lease.as_secs().to_string())
+        }
+        _ => request,
+    };
+    let sent = request.customize().disable_payload_signing().send().await;
     let out = match sent {
         Ok(out) => out,
         Err(e) if is_precondition_failure(&e) => return lost_race(job, "PutObject").await,
@@ -434,8 +528,8 @@ async fn multipart(job: &Job) -> Result<Uploaded, Error> {
         .create_multipart_upload()
         .bucket(&job.bucket)
         .key(&job.file.key)
-        .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
-        .checksum_type(ChecksumType::FullObject);
+        .checksum_algorithm(ChecksumAlgorithm::Sha256)
+        .checksum_type(ChecksumType::Composite);
     let created = object_settings!(request, job, f.sha256)
         .send()
         .await
@@ -457,8 +551,7 @@ async fn parts(job: &Job, upload_id: &str) -> Result<Uploaded, Error> {
     let part_size = part_size_for(f.size, job.opts.part_size);
     let mut file = std::fs::File::open(&f.path).map_err(|e| read_error(job, e))?;
     let mut whole = Sha256Hasher::new();
-    let mut whole_crc = aws_smithy_checksums::ChecksumAlgorithm::Crc64Nvme.into_impl();
-    let mut set: JoinSet<Result<CompletedPart, Error>> = JoinSet::new();
+    let mut set: JoinSet<Result<(CompletedPart, Sha256), Error>> = JoinSet::new();
     let mut completed = Vec::new();
     let mut total = 0u64;
     for number in 1.. {
@@ -473,8 +566,6 @@ async fn parts(job: &Job, upload_id: &str) -> Result<Uploaded, Error> {
         }
         total += buf.len() as u64;
         whole.update(&buf);
-        whole_crc.update(&buf);
-        let checksum = crc64nvme(&buf);
         let last = (buf.len() as u64) < part_size;
         let request = job
             .client
@@ -482,12 +573,17 @@ async fn parts(job: &Job, upload_id: &str) -> Result<Uploaded, Error> {
             .bucket(&job.bucket)
             .key(&job.file.key)
             .upload_id(upload_id)
-            .part_number(number)
-            .checksum_crc64_nvme(&checksum);
+            .part_number(number);
         let (bucket, key, progress, len) =
             (job.bucket.clone(), job.file.key.clone(), job.progress.clone(), buf.len() as u64);
         set.spawn(async move {
+            // The part's SHA-256, which S3 checks against the bytes it receives and keeps:
+            // what proves on a re-run, part by part, that the object is the file. Hashed
+            // here, in parallel across parts, not in the reading loop.
+            let digest = Sha256::of(&buf);
+            let checksum = to_base64(digest.0);
             let out = request
+                .checksum_sha256(&checksum)
                 .body(ByteStream::from(buf))
                 .customize()
                 .disable_payload_signing()
@@ -495,7 +591,7 @@ async fn parts(job: &Job, upload_id: &str) -> Result<Uploaded, Error> {
                 .await
                 .map_err(|e| from_sdk(e, &bucket, &key, "UploadPart"))?;
             drop(permit);
-            if let Some(got) = out.checksum_crc64_nvme() {
+            if let Some(got) = out.checksum_sha256() {
                 if got != checksum {
                     return Err(Error::ChecksumMismatch {
                         bucket,
@@ -506,11 +602,14 @@ async fn parts(job: &Job, upload_id: &str) -> Result<Uploaded, Error> {
                 }
             }
             progress.bytes_sent(len);
-            Ok(CompletedPart::builder()
-                .part_number(number)
-                .set_e_tag(out.e_tag().map(str::to_string))
-                .checksum_crc64_nvme(checksum)
-                .build())
+            Ok((
+                CompletedPart::builder()
+                    .part_number(number)
+                    .set_e_tag(out.e_tag().map(str::to_string))
+                    .checksum_sha256(checksum)
+                    .build(),
+                digest,
+            ))
         });
         while let Some(joined) = set.try_join_next() {
             completed.push(joined.map_err(|e| panic_error(job, e))??);
@@ -525,19 +624,19 @@ async fn parts(job: &Job, upload_id: &str) -> Result<Uploaded, Error> {
     if whole.finish() != f.sha256 || total != f.size {
         return Err(Error::Changed { path: f.path.clone() });
     }
-    completed.sort_by_key(|p| p.part_number());
+    completed.sort_by_key(|(p, _)| p.part_number());
     let count = completed.len();
-    // The whole object's CRC64NVME, which S3 checks on completion and keeps: what a later
-    // run compares to tell this object from a look-alike.
-    let full = to_base64(whole_crc.finalize());
+    // The object's composite checksum, which S3 computes from the parts' on completion and
+    // keeps: it must be the one these parts make.
+    let full = composite(completed.iter().map(|(_, d)| *d));
+    let completed: Vec<CompletedPart> = completed.into_iter().map(|(p, _)| p).collect();
     let sent = job
         .client
         .complete_multipart_upload()
         .bucket(&job.bucket)
         .key(&job.file.key)
         .upload_id(upload_id)
-        .checksum_crc64_nvme(&full)
-        .checksum_type(ChecksumType::FullObject)
+        .checksum_type(ChecksumType::Composite)
         .set_if_none_match(job.if_none_match())
         .set_if_match(job.if_match())
         .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(completed)).build())
@@ -548,7 +647,14 @@ async fn parts(job: &Job, upload_id: &str) -> Result<Uploaded, Error> {
         Err(e) if is_precondition_failure(&e) => return lost_race(job, "CompleteMultipartUpload").await,
         Err(e) => return Err(from_sdk(e, &job.bucket, &job.file.key, "CompleteMultipartUpload")),
     };
-    compare(job, &full, out.checksum_crc64_nvme())?;
+    if let Some(got) = out.checksum_sha256().filter(|got| !same_composite(got, &full)) {
+        return Err(Error::ChecksumMismatch {
+            bucket: job.bucket.clone(),
+            key: job.file.key.clone(),
+            want: full,
+            got: got.to_string(),
+        });
+    }
     Ok(job.uploaded(count, out.e_tag()))
 }
 

@@ -40,15 +40,27 @@ const PIPELINE_VARIABLES: [&str; 1] = ["PipelineExecutionId"];
 /// narrowest grant possible.
 const RESOURCE_STAR_ONLY: [&str; 2] = ["ecr:GetAuthorizationToken", "logs:DescribeExportTasks"];
 
-/// What the copy stage may do to the final bucket (HeadObject needs s3:GetObject).
-const COPY_S3_ACTIONS: [&str; 6] = [
+/// What the copy stage may do to the final bucket (HeadObject needs s3:GetObject; a
+/// multipart object's part checksums s3:GetObjectAttributes; with Object Lock, a retention
+/// set on PutObject needs s3:PutObjectRetention and `copier check` reads the bucket's lock
+/// configuration).
+const COPY_S3_ACTIONS: [&str; 9] = [
     "s3:PutObject",
     "s3:GetObject",
+    "s3:GetObjectAttributes",
     "s3:AbortMultipartUpload",
     "s3:ListMultipartUploadParts",
     "s3:ListBucket",
     "s3:ListBucketMultipartUploads",
+    "s3:PutObjectRetention",
+    "s3:GetBucketObjectLockConfiguration",
 ];
+
+/// The one right on the final bucket outside the copy role: the CreateExportTask API reference
+/// says its caller needs permission to write to the destination, so the log export's role may
+/// put objects, and only in the `logs/` folder of a release.
+const EXPORT_S3_ACTION: &str = "s3:PutObject";
+const EXPORT_FOLDER: &str = "/logs/";
 
 /// Checks the release pipeline template against the buildspecs under `repo_root`.
 pub fn check_release_pipeline(t: &Template, repo_root: &Path) -> Result<Vec<Problem>, Error> {
@@ -257,13 +269,25 @@ impl Checker<'_> {
         if copy_role.is_none() {
             self.problem("no action runs buildspecs/copy.yml: the copy stage is missing");
         }
+        let export_role = p
+            .actions
+            .iter()
+            .find(|a| {
+                a.project
+                    .as_ref()
+                    .and_then(|id| self.t.property(id, &["Source", "BuildSpec"]))
+                    .and_then(Value::as_str)
+                    == Some("buildspecs/pull-logs.yml")
+            })
+            .and_then(|a| role_of(&a.project));
         let roles: Vec<String> = self.t.ids_of("AWS::IAM::Role");
         for role in roles {
             let statements = role_statements(self.t, &role);
             let is_signer = signer_role.as_deref() == Some(role.as_str());
             let is_copier = copy_role.as_deref() == Some(role.as_str());
+            let is_exporter = export_role.as_deref() == Some(role.as_str());
             for s in statements.iter().filter(|s| s.allow) {
-                self.statement(&role, s, is_signer, is_copier);
+                self.statement(&role, s, is_signer, is_copier, is_exporter);
             }
             if is_signer {
                 self.signer_reads_both_secrets(&role, &statements);
@@ -309,7 +333,7 @@ impl Checker<'_> {
         }
     }
 
-    fn statement(&mut self, role: &str, s: &Statement, is_signer: bool, is_copier: bool) {
+    fn statement(&mut self, role: &str, s: &Statement, is_signer: bool, is_copier: bool, is_exporter: bool) {
         let at = format!("{role} ({})", s.origin);
         if s.negated {
             self.problem(format!("{at}: NotAction/NotResource grants by exclusion: list what is allowed"));
@@ -341,13 +365,26 @@ impl Checker<'_> {
                 ));
             }
         }
-        if s.actions.iter().any(|a| a == "kms:Decrypt")
-            && !s.resources.iter().all(|r| *r == serde_json::json!({"Ref": "SecretsKmsKeyArn"}))
-        {
-            self.problem(format!("{at}: kms:Decrypt only on SecretsKmsKeyArn"));
+        // Decrypting: the signing role the secrets' key (through Secrets Manager), the copy role
+        // the final bucket's key (through S3, with GenerateDataKey to write).
+        let kms_data = s.actions.iter().any(|a| a == "kms:Decrypt" || a == "kms:GenerateDataKey");
+        let on = |key: &str| s.resources.iter().all(|r| *r == serde_json::json!({ "Ref": key }));
+        if kms_data {
+            let secrets_key =
+                is_signer && on("SecretsKmsKeyArn") && s.actions.iter().all(|a| a == "kms:Decrypt");
+            let bucket_key = is_copier && on("ReleaseBucketKmsKeyArn");
+            if !secrets_key && !bucket_key {
+                self.problem(format!(
+                    "{at}: kms:Decrypt only for the signing role on SecretsKmsKeyArn, kms:Decrypt and kms:GenerateDataKey only for the copy role on ReleaseBucketKmsKeyArn"
+                ));
+            }
         }
         let s3 = s.actions.iter().any(|a| a.starts_with("s3:"));
-        if s3 && s.mentions("ReleaseArtifactsBucket") {
+        let export_only = is_exporter
+            && s.actions.iter().all(|a| a == EXPORT_S3_ACTION)
+            && s.mentions("ReleaseArtifactsBucketS3Uri")
+            && s.resources.iter().all(|r| r.to_string().contains(EXPORT_FOLDER));
+        if s3 && s.mentions("ReleaseArtifactsBucket") && !export_only {
             if !is_copier {
                 self.problem(format!("{at}: only the copy role may touch the final bucket"));
             } else if let Some(bad) = s.actions.iter().find(|a| !COPY_S3_ACTIONS.contains(&a.as_str())) {

@@ -1,6 +1,6 @@
 //! A CloudFormation template as JSON, with the YAML short forms (`!Ref`, `!Sub`, `!If`, ...)
 //! turned into their long forms, and just enough of CloudFormation's evaluation (parameters,
-//! conditions, `Ref`, `Fn::Sub`, `Fn::If`) to know what a property becomes at deploy time.
+//! conditions, rules, `Ref`, `Fn::Sub`, `Fn::If`) to know what a property becomes at deploy time.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -171,6 +171,22 @@ impl Template {
         self.eval(params, expr)
     }
 
+    /// Whether the named rule (`Rules`) lets these parameters deploy: true when its
+    /// RuleCondition does not hold or every Assert does.
+    pub fn rule(&self, params: &Params, name: &str) -> Option<bool> {
+        let rule = self.root.get("Rules")?.get(name)?;
+        if let Some(condition) = rule.get("RuleCondition") {
+            if !self.eval(params, condition)? {
+                return Some(true);
+            }
+        }
+        rule.get("Assertions")?
+            .as_array()?
+            .iter()
+            .map(|a| self.eval(params, a.get("Assert")?))
+            .try_fold(true, |all, one| Some(all && one?))
+    }
+
     fn eval(&self, params: &Params, expr: &Value) -> Option<bool> {
         let m = expr.as_object()?;
         let (k, arg) = m.iter().next()?;
@@ -325,6 +341,37 @@ Resources:
         assert_eq!(get("Name").as_deref(), Some("k-AbCdEf"));
         assert_eq!(get("Prefix").as_deref(), Some("arn:secretsmanager:secret:"));
         assert_eq!(get("Past"), None);
+    }
+
+    #[test]
+    fn rules_hold_or_refuse() {
+        let t = Template::parse(
+            "t",
+            "
+Parameters:
+  A: {Type: String, Default: ''}
+  B: {Type: String, Default: ''}
+Rules:
+  OneOf:
+    Assertions:
+      - Assert: !Or [!Equals [!Ref A, ''], !Equals [!Ref B, '']]
+  OnlyWithA:
+    RuleCondition: !Not [!Equals [!Ref A, '']]
+    Assertions:
+      - Assert: !Equals [!Ref B, x]
+Resources: {}
+",
+        )
+        .unwrap();
+        let mut p = Params::new();
+        assert_eq!(t.rule(&p, "OneOf"), Some(true));
+        assert_eq!(t.rule(&p, "OnlyWithA"), Some(true));
+        p.insert("A".into(), "a".into());
+        assert_eq!(t.rule(&p, "OnlyWithA"), Some(false));
+        p.insert("B".into(), "x".into());
+        assert_eq!(t.rule(&p, "OnlyWithA"), Some(true));
+        assert_eq!(t.rule(&p, "OneOf"), Some(false));
+        assert_eq!(t.rule(&p, "Missing"), None);
     }
 
     #[test]

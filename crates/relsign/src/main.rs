@@ -6,6 +6,7 @@
 //! the size of the signing image, the tarball and the .deb.
 
 mod check_pipeline;
+mod docs;
 
 #[cfg(target_env = "musl")]
 #[global_allocator]
@@ -16,7 +17,8 @@ use std::path::Path;
 
 const USAGE: &str = "relsign: run it as signer or copier (links named so), or as `relsign signer ...` / \
                      `relsign copier ...`; `relsign check-pipeline TEMPLATE` checks a pipeline's \
-                     wiring; `relsign generate DIR` writes completions and man pages";
+                     wiring; `relsign generate DIR` writes completions and man pages; \
+                     `relsign generate-docs [--check]` the reference docs made from the code";
 
 fn main() {
     let mut args: Vec<OsString> = std::env::args_os().collect();
@@ -37,6 +39,7 @@ fn main() {
                 args.remove(0);
                 check_pipeline::main_from(args)
             }
+            Some("generate-docs") => docs::main_from(&args[2..]),
             Some("generate") => match args.get(2) {
                 Some(dir) => generate(Path::new(dir)),
                 None => {

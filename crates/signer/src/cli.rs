@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::builder::FalseyValueParser;
 use clap::{Args, Parser, Subcommand};
-use relsign_cli::EXIT_CODES_HELP;
+use relsign_cli::exit_codes_help;
 
 #[derive(Parser)]
 #[command(
@@ -23,13 +23,14 @@ pub struct Cli {
 }
 
 fn main_help() -> String {
+    let exit_codes = exit_codes_help();
     format!(
         "Examples:\n  \
          signer sign --key-file private.asc --passphrase-file pass.txt --out signed dist/\n  \
          signer verify --cert public.asc signed/\n  \
          signer export-cert --key-file private.asc > public.asc\n  \
          signer kms-cert --kms-key-id alias/release-signing --user-id 'Release <release@example.org>' > public.asc\n  \
-         signer sign --kms-key-id alias/release-signing --out signed dist/\n\n{EXIT_CODES_HELP}"
+         signer sign --kms-key-id alias/release-signing --out signed dist/\n\n{exit_codes}"
     )
 }
 
@@ -47,6 +48,10 @@ pub enum Command {
     /// Print the public certificate of a secret key (what users verify with)
     #[command(after_help = EXPORT_HELP)]
     ExportCert(ExportCertArgs),
+    /// Print a POSIX sh script that verifies a published release with curl, gpgv or sqv
+    /// and sha256sum, pinned to the release certificate (for users without relsign)
+    #[command(after_help = VERIFY_SCRIPT_HELP)]
+    VerifyScript(VerifyScriptArgs),
     /// Make the OpenPGP certificate of an AWS KMS key, self-signed by KMS (what users verify with)
     #[command(after_help = KMS_CERT_HELP)]
     KmsCert(KmsCertArgs),
@@ -329,6 +334,38 @@ pub struct VerifyArgs {
     /// Signed folders, artifacts, .asc files or SHA256SUMS files
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+}
+
+const VERIFY_SCRIPT_HELP: &str = "\
+Examples:
+  # A script users run to download and verify the newest release: publish it beside the release
+  signer verify-script --cert keys/release-signing-key.asc \\
+      --base-url https://downloads.example.org/releases/1.4.0/ > verify-release.sh
+  # Then, on a machine with curl and gpgv (or sqv) but no relsign:
+  sh verify-release.sh -o downloads/                 # every file of the release
+  sh verify-release.sh -o downloads/ agent.tar       # one file, checked against the signed list
+  sh verify-release.sh -u https://mirror.example.org/releases/1.4.0/ agent.tar
+
+The script holds the certificate itself and checks every signature with a keyring holding
+it alone (never the user's own keyring), then every digest with sha256sum -c; files reach
+the output folder only when all of them verified. It fails closed, one line on stderr: exit
+1 when a check fails (a changed file, a missing or foreign signature), 2 on usage or a
+missing tool (no gpgv or sqv, no curl), 3 when a download fails.
+See `signer --help` for signer's own exit codes.";
+
+#[derive(Args, Debug)]
+pub struct VerifyScriptArgs {
+    /// The release certificate the script pins (one certificate, armored or binary)
+    #[arg(long, env = "SIGNER_CERT", value_name = "FILE", required = true)]
+    pub cert: PathBuf,
+
+    /// Where the release is published (https://HOST/PATH/); users may give another with -u
+    #[arg(long, env = "SIGNER_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// Write the script to FILE (mode 755) instead of stdout
+    #[arg(long, short = 'o', env = "SIGNER_SCRIPT_OUT", value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -17,6 +17,7 @@ mod kms_cert;
 mod kms_source;
 mod sign;
 mod verify;
+mod verify_script;
 
 use clap::{CommandFactory, Parser};
 
@@ -42,6 +43,7 @@ where
         cli::Command::Check(args) => check::run(args),
         cli::Command::ExportCert(args) => export_cert::run(args),
         cli::Command::KmsCert(args) => kms_cert::run(args),
+        cli::Command::VerifyScript(args) => verify_script::run(args),
     };
     relsign_cli::exit_code("signer", result)
 }

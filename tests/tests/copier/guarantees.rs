@@ -16,23 +16,23 @@ use relsign_tests::*;
 
 use super::{assert_same_tree, pattern, setup};
 
-fn upstream(server: &LocalAws) -> String {
+pub(crate) fn upstream(server: &LocalAws) -> String {
     server.endpoint.trim_start_matches("http://").to_string()
 }
 
-fn path_of(req: &Seen) -> &str {
+pub(crate) fn path_of(req: &Seen) -> &str {
     req.target.split('?').next().unwrap_or("")
 }
 
 /// Signs `dist` into `out` as build `build_id`: two builds of one commit sign the same
 /// artifacts into different releases (their manifests differ).
-fn sign_as(dist: &Path, out: &Path, build_id: &str) {
+pub(crate) fn sign_as(dist: &Path, out: &Path, build_id: &str) {
     super::sign_with_env(dist, out, &[("CODEBUILD_BUILD_ID", build_id)]);
 }
 
 /// The release under `prefix` as a user downloads it, checked by GnuPG, sha256sum and
 /// `signer verify`; it must be exactly `signed`.
-fn assert_published(server: &LocalAws, prefix: &str, signed: &Path, work: &Path) {
+pub(crate) fn assert_published(server: &LocalAws, prefix: &str, signed: &Path, work: &Path) {
     let back = work.join(format!("back-{}", prefix.replace('/', "-")));
     server.get_tree("releases", &format!("{prefix}/"), &back);
     assert_same_tree(signed, &back);
@@ -439,15 +439,19 @@ fn secret_key_material_is_never_published_even_when_gnupg_signed_it() {
     assert!(stdout(&res).contains("secret-key material"), "{}", stdout(&res));
 }
 
+/// A re-run proves each object by the SHA-256 S3 verified (one HeadObject each), never by
+/// the listing's MD5 ETags, and reads no object back unless asked to.
 #[test]
-fn a_rerun_proves_identity_from_the_listing_without_a_request_per_object() {
+fn a_rerun_proves_each_object_by_the_sha256_s3_verified() {
     let s = setup(LocalAws::moto(), relsign_tests::sample_tree);
     let from = s.signed.to_str().unwrap().to_string();
     let args = ["--from", from.as_str(), "--to", "s3://releases/again", "--path-style", "--json"];
     assert!(TestCommand::copier().args(&args).envs(&s.env).output().status.success());
-    // A zero delay: each HeadObject is counted as a fault, and passed on unchanged.
+    // A zero delay: each HeadObject and GetObject is counted as a fault, passed on unchanged.
     let proxy = Proxy::start(&upstream(&s.server), |req, _| {
-        if req.method == "HEAD" {
+        let object_get =
+            req.method == "GET" && !req.target.contains("list-type") && !req.target.contains('?');
+        if req.method == "HEAD" || object_get {
             Fault::Delay(Duration::ZERO)
         } else {
             Fault::Pass
@@ -457,8 +461,7 @@ fn a_rerun_proves_identity_from_the_listing_without_a_request_per_object() {
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     let summary: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
     assert_eq!((summary["uploaded"].as_u64(), summary["skipped"].as_u64()), (Some(0), Some(11)));
-    // Each object's ETag in the listing is the MD5 S3 computed of it: nothing to ask per file.
-    assert_eq!(proxy.faults.load(Ordering::SeqCst), 0, "HeadObject requests on a re-run");
+    assert_eq!(proxy.faults.load(Ordering::SeqCst), 11, "one HeadObject per object, no object read");
 }
 
 /// Without the gate, the walk itself refuses a key file, whether SHA256SUMS lists it (its

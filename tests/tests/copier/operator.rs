@@ -130,3 +130,40 @@ fn the_junit_report_has_one_case_per_file_and_the_gates_failure() {
     assert_eq!(failing, ["agent v1.0.tar"], "{xml}");
     assert!(xml.contains("<skipped"), "the other files are reported as not uploaded: {xml}");
 }
+
+/// `copier check` makes the run's own plan: where a run would exit 6 (another signing's
+/// sealed release at the prefix), so does the check, naming the plan as the problem.
+#[test]
+fn check_makes_the_plan_a_run_makes_and_fails_where_the_run_would() {
+    let s = setup(LocalAws::moto(), sample_tree);
+    let from = s.signed.to_str().unwrap().to_string();
+    let to = ["--to", "s3://releases/v1", "--path-style"];
+    TestCommand::copier().args(["--from", from.as_str()]).args(to).envs(&s.env).expect_ok();
+    let other = s.work.path().join("other");
+    crate::sign_with_env(&s.work.path().join("dist"), &other, &[("CODEBUILD_BUILD_ID", "another-build")]);
+    let other = other.to_str().unwrap().to_string();
+    let res = TestCommand::copier().args(["check", "--from", other.as_str()]).args(to).envs(&s.env).output();
+    assert_eq!(res.status.code(), Some(6), "{}{:?}", stdout(&res), stderr_lines(&res));
+    assert!(stdout(&res).contains("plan") && stdout(&res).contains("sealed release"), "{}", stdout(&res));
+    TestCommand::copier()
+        .args(["--from", other.as_str()])
+        .args(to)
+        .envs(&s.env)
+        .expect_fails(6, "holds a sealed release of another signing");
+    // And where the run would publish, the check says so, with the plan.
+    let res = TestCommand::copier().args(["check", "--from", from.as_str()]).args(to).envs(&s.env).output();
+    assert_check_passed(&res, &["0 to upload, 0 to replace, 11 identical", "a run would start"]);
+}
+
+#[test]
+fn a_secret_key_given_as_the_certificate_is_refused() {
+    let s = setup(LocalAws::s3s_fs(), sample_tree);
+    let from = s.signed.to_str().unwrap().to_string();
+    let secret = quick_key().secret.to_str().unwrap().to_string();
+    TestCommand::copier()
+        .args(["--from", from.as_str(), "--to", "s3://releases/sk", "--path-style", "--require-signatures"])
+        .args(["--cert", secret.as_str()])
+        .envs(&s.env)
+        .expect_fails(3, "holds a secret key, not a certificate");
+    assert!(s.server.keys("releases", "sk/").is_empty(), "something was uploaded");
+}

@@ -395,6 +395,8 @@ fn audit_params() -> Params {
         ),
         ("PassphraseName", "relsign/release-passphrase"),
         ("SignerRoleArn", "arn:aws:iam::123456789012:role/relsign-SigningCodeBuildProjectServiceRole-ABC"),
+        ("CopyRoleArn", "arn:aws:iam::123456789012:role/relsign-CopyCodeBuildProjectServiceRole-DEF"),
+        ("PipelineRoleArn", "arn:aws:iam::123456789012:role/relsign-PipelineServiceRole-GHI"),
         ("AlarmTopicArn", "arn:aws:sns:us-east-1:123456789012:relsign-alarms"),
     ] {
         p.insert(k.into(), v.into());
@@ -545,6 +547,149 @@ fn the_tampering_alarm_sees_the_trail_stopped_or_changed() {
     }
 }
 
+/// The signing and copy roles borrowed: each way the issue names, as CloudTrail records it
+/// (CodeBuild, CodePipeline and IAM log their calls with the API's own parameter names in
+/// `requestParameters`, and the caller in `userIdentity`).
+#[test]
+fn the_borrowed_roles_alarm_sees_builds_started_projects_changed_and_roles_rewritten() {
+    let t = load("audit-logs-stack.yml");
+    let params = audit_params();
+    let patterns = filter_patterns(&t, &params);
+    let alarm = t
+        .ids_of("AWS::CloudWatch::Alarm")
+        .into_iter()
+        .find(|a| t.property(a, &["MetricName"]).and_then(Value::as_str) == Some("ReleaseRolesBorrowed"));
+    assert!(
+        alarm.is_some(),
+        "no alarm on ReleaseRolesBorrowed: a build of the Sign project with an overridden buildspec runs as the signing role unseen"
+    );
+    let borrowed: BTreeMap<String, String> = patterns
+        .iter()
+        .filter(|(id, _)| {
+            t.property(id, &["MetricTransformations"]).unwrap()[0]["MetricName"] == "ReleaseRolesBorrowed"
+        })
+        .map(|(id, p)| (id.clone(), p.clone()))
+        .collect();
+    let alarmed = |e: &str| !counted_by(&borrowed, e).is_empty();
+    let pipeline = assumed(&params["PipelineRoleArn"]);
+    let admin = assumed("arn:aws:iam::123456789012:role/admin");
+    let user = json!({"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/mallory"});
+    let cb = "codebuild.amazonaws.com";
+    let (sign, copy) = ("relsign-artifact-sign", "relsign-artifact-copy");
+    // What CodePipeline sends: the action's variables and its artifacts, no buildspec or image.
+    let as_the_pipeline = |project: &str| {
+        json!({"projectName": project, "sourceVersion": "arn:aws:s3:::codepipeline-artifacts/x.zip",
+               "environmentVariablesOverride": [{"name": "GIT_COMMIT_SHA", "value": "0123abc", "type": "PLAINTEXT"}],
+               "secondarySourcesOverride": [{"type": "S3", "sourceIdentifier": "BuildArtifacts", "location": "codepipeline-artifacts/y.zip"}]})
+    };
+    for project in [sign, copy] {
+        let e = event(cb, "StartBuild", as_the_pipeline(project), pipeline.clone());
+        assert!(!alarmed(&e), "the pipeline starting {project} alarms:\n{e}");
+        for who in [&admin, &user] {
+            for name in ["StartBuild", "StartBuildBatch"] {
+                let e = event(cb, name, json!({"projectName": project}), who.clone());
+                assert!(alarmed(&e), "{name} of {project} by {} is not alarmed:\n{borrowed:#?}", who["arn"]);
+            }
+            let arn = format!("arn:aws:codebuild:us-east-1:123456789012:project/{project}");
+            let e = event(cb, "StartBuild", json!({"projectName": arn}), who.clone());
+            assert!(alarmed(&e), "StartBuild of {project} by ARN is not alarmed");
+            for name in ["RetryBuild", "RetryBuildBatch"] {
+                let e = event(
+                    cb,
+                    name,
+                    json!({"id": format!("{project}:0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0")}),
+                    who.clone(),
+                );
+                assert!(alarmed(&e), "{name} of a {project} build by {} is not alarmed", who["arn"]);
+            }
+        }
+        // The pipeline's own role with what the pipeline never sends.
+        for (field, value) in [
+            ("buildspecOverride", json!("version: 0.2\nphases:\n  build:\n    commands: [env]\n")),
+            ("imageOverride", json!("public.ecr.aws/docker/library/alpine:3")),
+        ] {
+            let mut request = as_the_pipeline(project);
+            request[field] = value;
+            let e = event(cb, "StartBuild", request, pipeline.clone());
+            assert!(alarmed(&e), "StartBuild of {project} with {field} is not alarmed");
+        }
+        // The project itself changed or deleted, by anyone.
+        for name in ["UpdateProject", "DeleteProject"] {
+            for who in [&admin, &pipeline] {
+                let e = event(cb, name, json!({"name": project, "source": {"buildspec": "x"}}), who.clone());
+                assert!(alarmed(&e), "{name} of {project} by {} is not alarmed", who["arn"]);
+            }
+        }
+    }
+    // Other projects of the account stay quiet.
+    let builds = "relsign-release-builds";
+    for (name, request) in [
+        ("StartBuild", json!({"projectName": builds, "buildspecOverride": "x"})),
+        ("StartBuildBatch", json!({"projectName": builds})),
+        ("UpdateProject", json!({"name": builds})),
+        ("RetryBuild", json!({"id": format!("{builds}:0b1c2d3e")})),
+        ("BatchGetBuilds", json!({"ids": [format!("{sign}:0b1c2d3e")]})),
+    ] {
+        assert!(!alarmed(&event(cb, name, request.clone(), admin.clone())), "{name} {request} alarms");
+    }
+    // The pipeline rewritten or deleted (a new Sign action, other variables, another project).
+    let cp = "codepipeline.amazonaws.com";
+    let e = event(
+        cp,
+        "UpdatePipeline",
+        json!({"pipeline": {"name": "relsign-release-pipeline", "stages": []}}),
+        admin.clone(),
+    );
+    assert!(alarmed(&e), "UpdatePipeline is not alarmed");
+    assert!(alarmed(&event(
+        cp,
+        "DeletePipeline",
+        json!({"name": "relsign-release-pipeline"}),
+        admin.clone()
+    )));
+    assert!(!alarmed(&event(cp, "UpdatePipeline", json!({"pipeline": {"name": "another"}}), admin.clone())));
+    assert!(!alarmed(&event(
+        cp,
+        "StartPipelineExecution",
+        json!({"name": "relsign-release-pipeline"}),
+        admin.clone()
+    )));
+    // The signing and copy roles' rights or trust changed.
+    let iam = "iam.amazonaws.com";
+    for role in
+        ["relsign-SigningCodeBuildProjectServiceRole-ABC", "relsign-CopyCodeBuildProjectServiceRole-DEF"]
+    {
+        for (name, request) in [
+            ("PutRolePolicy", json!({"roleName": role, "policyName": "more", "policyDocument": "{}"})),
+            (
+                "AttachRolePolicy",
+                json!({"roleName": role, "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+            ),
+            (
+                "DetachRolePolicy",
+                json!({"roleName": role, "policyArn": "arn:aws:iam::123456789012:policy/x"}),
+            ),
+            ("DeleteRolePolicy", json!({"roleName": role, "policyName": "read-signing-secrets"})),
+            ("UpdateAssumeRolePolicy", json!({"roleName": role, "policyDocument": "{}"})),
+            (
+                "PutRolePermissionsBoundary",
+                json!({"roleName": role, "permissionsBoundary": "arn:aws:iam::aws:policy/x"}),
+            ),
+            ("DeleteRolePermissionsBoundary", json!({"roleName": role})),
+        ] {
+            let e = event(iam, name, request, admin.clone());
+            assert!(alarmed(&e), "{name} on {role} is not alarmed:\n{borrowed:#?}");
+        }
+    }
+    assert!(!alarmed(&event(iam, "PutRolePolicy", json!({"roleName": "ci-deployer"}), admin.clone())));
+    assert!(!alarmed(&event(
+        iam,
+        "GetRole",
+        json!({"roleName": "relsign-SigningCodeBuildProjectServiceRole-ABC"}),
+        admin.clone()
+    )));
+}
+
 /// `head` + as many `n` as fit + `tail`, `max` characters in all.
 fn stretch(head: &str, tail: &str, max: usize) -> String {
     let room = max
@@ -566,8 +711,12 @@ fn longest(t: &Template, param: &str) -> String {
             "-AbCdEf",
             max,
         ),
-        "SignerRoleArn" => format!("arn:aws-xxxxxx-xxxxxx:iam::123456789012:role/{}", "r".repeat(64)),
-        "KeyAccessAuditLogGroupName" => "g".repeat(max),
+        "SignerRoleArn" | "CopyRoleArn" | "PipelineRoleArn" => {
+            format!("arn:aws-xxxxxx-xxxxxx:iam::123456789012:role/{}", "r".repeat(64))
+        }
+        "KeyAccessAuditLogGroupName" | "ExistingTrailLogGroupName" => "g".repeat(max),
+        "SigningProjectName" | "CopyProjectName" => "p".repeat(max),
+        "PipelineName" => "q".repeat(max),
         other => panic!("no longest value for {other}"),
     };
     assert!(value.len() <= max, "{param}: {} > {max}", value.len());
@@ -589,6 +738,12 @@ fn the_metric_filters_fit_cloudwatchs_limit_with_the_longest_parameters() {
         "PassphraseName",
         "SignerRoleArn",
         "KeyAccessAuditLogGroupName",
+        "CopyRoleArn",
+        "PipelineRoleArn",
+        "SigningProjectName",
+        "CopyProjectName",
+        "PipelineName",
+        "ExistingTrailLogGroupName",
     ] {
         if t.is_parameter(param) {
             let v = longest(&t, param);
@@ -596,7 +751,13 @@ fn the_metric_filters_fit_cloudwatchs_limit_with_the_longest_parameters() {
         }
     }
     let aws = LocalAws::moto();
-    for (id, pattern) in filter_patterns(&t, &params) {
+    let mut patterns = filter_patterns(&t, &params);
+    // With an existing trail's log group, the tampering filter names that group instead.
+    let mut existing = params.clone();
+    existing.insert("ExistingTrailLogGroupName".into(), longest(&t, "ExistingTrailLogGroupName"));
+    patterns.extend(filter_patterns(&t, &existing).into_iter().map(|(id, p)| (format!("{id}-existing"), p)));
+    assert!(patterns.len() >= 12, "{patterns:#?}");
+    for (id, pattern) in patterns {
         eprintln!("{id}: {} characters with the longest parameters", pattern.len());
         assert!(
             pattern.len() <= 1024,
@@ -670,7 +831,8 @@ fn the_secret_parameters_refuse_partial_arns() {
 fn release_params() -> Params {
     let mut p = base_params();
     for (k, v) in [
-        ("ReleaseArtifactsBucketName", "relsign-releases"),
+        // The bucket is named once: by the URI (the rule TheBucketIsNamedOnce).
+        ("ReleaseArtifactsBucketName", ""),
         ("ReleaseArtifactsBucketS3Uri", "s3://relsign-releases/relsign/releases"),
         ("CopyCodeBuildProjectServiceRole.Arn", "arn:aws:iam::123456789012:role/relsign-CopyRole-1"),
     ] {
@@ -682,12 +844,13 @@ fn release_params() -> Params {
 #[test]
 fn the_copy_role_writes_only_under_the_release_prefix() {
     let t = load("release-pipeline-stack.yml");
-    for (uri, want) in [
-        ("s3://relsign-releases/relsign/releases", "arn:aws:s3:::relsign-releases/relsign/releases/*"),
-        ("", "arn:aws:s3:::relsign-releases/*"),
+    for (uri, name, want) in [
+        ("s3://relsign-releases/relsign/releases", "", "arn:aws:s3:::relsign-releases/relsign/releases/*"),
+        ("", "relsign-releases", "arn:aws:s3:::relsign-releases/*"),
     ] {
         let mut params = release_params();
         params.insert("ReleaseArtifactsBucketS3Uri".into(), uri.into());
+        params.insert("ReleaseArtifactsBucketName".into(), name.into());
         let policies = t.property("CopyCodeBuildProjectServiceRole", &["Policies"]).unwrap();
         let statements = policies[0]["PolicyDocument"]["Statement"].as_array().unwrap();
         let put = statements
@@ -709,18 +872,27 @@ fn the_copy_role_writes_only_under_the_release_prefix() {
     }
 }
 
-/// A policy document with every intrinsic resolved for `params`, as IAM receives it.
+/// A policy document with every intrinsic resolved for `params`, as IAM receives it: each
+/// `Fn::If` replaced by its branch, what is `AWS::NoValue` left out.
 fn resolved(t: &Template, params: &Params, v: &Value) -> Value {
-    match v {
+    resolved_or_none(t, params, v).unwrap_or(Value::Null)
+}
+
+fn resolved_or_none(t: &Template, params: &Params, v: &Value) -> Option<Value> {
+    Some(match v {
+        Value::Object(m) if m.contains_key("Fn::If") || m.get("Ref") == Some(&json!("AWS::NoValue")) => {
+            let chosen = t.chosen(params, v)?;
+            return resolved_or_none(t, params, chosen);
+        }
         Value::Object(m) if m.len() == 1 && m.keys().all(|k| k == "Ref" || k.starts_with("Fn::")) => {
             Value::String(t.resolve(params, v).unwrap_or_else(|| panic!("does not resolve: {v}")))
         }
-        Value::Object(m) => {
-            Value::Object(m.iter().map(|(k, v)| (k.clone(), resolved(t, params, v))).collect())
-        }
-        Value::Array(a) => Value::Array(a.iter().map(|v| resolved(t, params, v)).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter().filter_map(|(k, v)| Some((k.clone(), resolved_or_none(t, params, v)?))).collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().filter_map(|v| resolved_or_none(t, params, v)).collect()),
         other => other.clone(),
-    }
+    })
 }
 
 /// The iam-simulate install scripts/test makes (`ensure_iam_simulate`).
@@ -746,12 +918,24 @@ fn decide(
     resource: &str,
     context: Value,
 ) -> String {
+    decide_action("s3:PutObject", identity, bucket_policy, principal, resource, context)
+}
+
+/// The same for any action.
+fn decide_action(
+    action: &str,
+    identity: &[Value],
+    bucket_policy: &Value,
+    principal: &str,
+    resource: &str,
+    context: Value,
+) -> String {
     let simulation = json!({
         "identityPolicies": identity.iter().enumerate().map(|(i, p)| json!({"name": format!("p{i}"), "policy": p})).collect::<Vec<_>>(),
         "resourcePolicy": bucket_policy,
         "request": {
             "principal": principal,
-            "action": "s3:PutObject",
+            "action": action,
             "resource": {"resource": resource, "accountId": "123456789012"},
             "contextVariables": context,
         }
@@ -772,20 +956,24 @@ fn decide(
     answer["decision"].as_str().unwrap().to_string()
 }
 
+/// The final bucket's policy (the one whose bucket is the release bucket), by logical id.
+fn release_bucket_policy(t: &Template, params: &Params) -> String {
+    t.ids_of("AWS::S3::BucketPolicy")
+        .into_iter()
+        .find(|id| {
+            t.property(id, &["Bucket"]).and_then(|b| t.resolve(params, b)).as_deref()
+                == Some("relsign-releases")
+        })
+        .expect(
+            "no bucket policy for the final bucket: nothing but copier refuses to overwrite a published file",
+        )
+}
+
 #[test]
 fn the_bucket_policy_refuses_unconditional_writes_and_foreign_replacements() {
     let t = load("release-pipeline-stack.yml");
     let params = release_params();
-    let policy = t
-        .ids_of("AWS::S3::BucketPolicy")
-        .into_iter()
-        .find(|id| {
-            t.property(id, &["Bucket"]).map(Value::to_string).as_deref()
-                == Some(r#"{"Ref":"ReleaseArtifactsBucketName"}"#)
-        })
-        .expect(
-            "no bucket policy for the final bucket: nothing but copier refuses to overwrite a published file",
-        );
+    let policy = release_bucket_policy(&t, &params);
     assert_eq!(t.resource(&policy).unwrap()["Condition"], "ManageReleaseBucketPolicy");
     let bucket_policy = resolved(&t, &params, t.property(&policy, &["PolicyDocument"]).unwrap());
     let copy_role = params["CopyCodeBuildProjectServiceRole.Arn"].clone();
@@ -1232,4 +1420,153 @@ fn logs_are_exported_whole_beside_the_release_and_a_failed_copy_fails_after() {
     assert!(stderr.contains("copy failed") && stderr.contains("exit 6"), "{stderr}");
     let ok = run("0");
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+}
+
+/// Write once: a published file cannot be replaced by deleting it and creating another (with
+/// If-None-Match satisfied), by anyone, an administrator with every S3 right included; only
+/// the named break-glass role deletes. iam-simulate judges the policy as AWS would.
+#[test]
+fn an_admins_delete_then_create_is_refused_and_only_the_break_glass_role_deletes() {
+    let t = load("release-pipeline-stack.yml");
+    let admin = "arn:aws:iam::123456789012:role/admin";
+    let break_glass = "arn:aws:iam::123456789012:role/release-break-glass";
+    let everything = [
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}),
+    ];
+    let key = "arn:aws:s3:::relsign-releases/relsign/releases/0123abc/relsign-0.1.0-x86_64-linux-musl.tar.gz";
+    let context = |principal: &str| {
+        json!({"aws:PrincipalArn": principal, "aws:PrincipalAccount": "123456789012",
+               "aws:PrincipalIsAWSService": "false", "aws:SecureTransport": "true"})
+    };
+    for named in [false, true] {
+        let mut params = release_params();
+        if named {
+            params.insert("ReleaseBreakGlassRoleArn".into(), break_glass.into());
+        }
+        assert!(allowed(
+            &t,
+            "ReleaseBreakGlassRoleArn",
+            params.get("ReleaseBreakGlassRoleArn").map_or("", |v| v)
+        ));
+        let policy = release_bucket_policy(&t, &params);
+        let bucket_policy = resolved(&t, &params, t.property(&policy, &["PolicyDocument"]).unwrap());
+        for action in ["s3:DeleteObject", "s3:DeleteObjectVersion"] {
+            assert_eq!(
+                decide_action(action, &everything, &bucket_policy, admin, key, context(admin)),
+                "ExplicitlyDenied",
+                "an administrator with s3:* may {action} a published file (then create another with If-None-Match: *)"
+            );
+            let glass =
+                decide_action(action, &everything, &bucket_policy, break_glass, key, context(break_glass));
+            assert_eq!(
+                glass,
+                if named { "Allowed" } else { "ExplicitlyDenied" },
+                "{action} by the break-glass role, named: {named}"
+            );
+            // Outside the release prefix the bucket is the account's own business.
+            let elsewhere = "arn:aws:s3:::relsign-releases/scratch/file";
+            assert_eq!(
+                decide_action(action, &everything, &bucket_policy, admin, elsewhere, context(admin)),
+                "Allowed"
+            );
+        }
+    }
+}
+
+/// One bucket, whichever way it is named: the policy's bucket, every ARN in the policy and the
+/// roles, and the destination the builds get are cut from one value, and the rule refuses a
+/// second name that could differ.
+#[test]
+fn the_bucket_cannot_differ_from_the_one_in_the_release_uri() {
+    let t = load("release-pipeline-stack.yml");
+    let base = release_params();
+    let with = |name: &str, uri: &str| {
+        let mut p = base.clone();
+        p.insert("ReleaseArtifactsBucketName".into(), name.into());
+        p.insert("ReleaseArtifactsBucketS3Uri".into(), uri.into());
+        p
+    };
+    let rule = "TheBucketIsNamedOnce";
+    assert_eq!(
+        t.rule(&with("other-bucket", "s3://relsign-releases/relsign/releases"), rule),
+        Some(false),
+        "a bucket name beside a URI naming another bucket deploys: PutBucketPolicy then fails with \"Policy has invalid resource\""
+    );
+    assert_eq!(t.rule(&with("", ""), rule), Some(false), "no bucket at all deploys");
+    for params in [with("", "s3://relsign-releases/relsign/releases"), with("relsign-releases", "")] {
+        assert_eq!(t.rule(&params, rule), Some(true));
+        let policy = release_bucket_policy(&t, &params);
+        let doc = resolved(&t, &params, t.property(&policy, &["PolicyDocument"]).unwrap()).to_string();
+        let mut arns: Vec<&str> = doc.split('"').filter(|s| s.starts_with("arn:aws:s3:::")).collect();
+        let copy = t.property("CopyCodeBuildProjectServiceRole", &["Policies"]).unwrap();
+        let copy = resolved(&t, &params, copy).to_string();
+        arns.extend(copy.split('"').filter(|s| s.starts_with("arn:aws:s3:::")));
+        assert!(arns.len() >= 8, "{arns:?}");
+        for arn in arns {
+            let bucket = arn.trim_start_matches("arn:aws:s3:::").split('/').next().unwrap();
+            assert_eq!(
+                bucket, "relsign-releases",
+                "{arn} names another bucket than the policy's ({params:?})"
+            );
+        }
+        let env = t.property("CopyCodeBuildProjectServiceRole", &[]).map(|_| ());
+        assert!(env.is_some());
+        let dest = t.property("CopyCodeBuildProject", &["Environment", "EnvironmentVariables"]).unwrap()[0]
+            ["Value"]
+            .clone();
+        let dest = t.resolve(&params, &dest).unwrap();
+        assert!(dest.starts_with("s3://relsign-releases"), "{dest}");
+    }
+}
+
+/// An SSE-KMS final bucket: the copy role may ask S3 for data keys of that key only, and only
+/// through S3; without the parameter it has no KMS right at all.
+#[test]
+fn the_copy_role_uses_the_buckets_kms_key_only_through_s3() {
+    let t = load("release-pipeline-stack.yml");
+    let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let kms_statements = |params: &Params| -> Vec<Value> {
+        let policies = t.property("CopyCodeBuildProjectServiceRole", &["Policies"]).unwrap();
+        let doc = resolved(&t, params, &policies[0]["PolicyDocument"]);
+        let statements: Vec<Value> = doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| t.chosen(params, s).cloned())
+            .collect();
+        statements.into_iter().filter(|s| s.to_string().contains("kms:")).collect()
+    };
+    assert!(kms_statements(&release_params()).is_empty(), "KMS rights without ReleaseBucketKmsKeyArn");
+    let mut params = release_params();
+    params.insert("ReleaseBucketKmsKeyArn".into(), key.into());
+    assert!(allowed(&t, "ReleaseBucketKmsKeyArn", key) && allowed(&t, "ReleaseBucketKmsKeyArn", ""));
+    let found = kms_statements(&params);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let s = &found[0];
+    let actions = s["Action"].to_string();
+    assert!(actions.contains("kms:GenerateDataKey") && actions.contains("kms:Decrypt"), "{s}");
+    assert_eq!(s["Resource"], key);
+    assert_eq!(s["Condition"]["StringEquals"]["kms:ViaService"], "s3.us-east-1.amazonaws.com");
+}
+
+/// The log export's caller needs write permission on the destination (CreateExportTask API
+/// reference): the ExportLogs role may put objects only in a release's logs/ folder.
+#[test]
+fn the_log_exports_role_may_write_only_the_releases_logs_folder() {
+    let t = load("release-pipeline-stack.yml");
+    let params = release_params();
+    let role = "LogsPullerCodeBuildProjectServiceRole";
+    let writes: Vec<String> = role_actions(&t, role)
+        .into_iter()
+        .filter(|(a, _)| a.starts_with("s3:") && !a.contains("GetObject"))
+        .map(|(a, _)| a)
+        .collect();
+    assert_eq!(writes, ["s3:PutObject"], "the export role's S3 rights: {writes:?}");
+    let policies = t.property(role, &["Policies"]).unwrap();
+    let statements = policies[0]["PolicyDocument"]["Statement"].as_array().unwrap();
+    let put = statements.iter().find(|s| s["Action"] == "s3:PutObject").unwrap();
+    assert_eq!(
+        t.resolve(&params, &put["Resource"]).as_deref(),
+        Some("arn:aws:s3:::relsign-releases/relsign/releases/*/logs/*")
+    );
 }

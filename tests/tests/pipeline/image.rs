@@ -1,6 +1,7 @@
 //! The signing image: built FROM scratch with buildah (no daemon, no registry), holding
-//! exactly the static relsign (signer and copier link to it), busybox as /bin/sh and a CA
-//! bundle; run by chroot into its root filesystem, it signs and verifies a release.
+//! exactly the static relsign (signer and copier link to it), busybox as /bin/sh, a CA
+//! bundle, /etc/passwd and /etc/group, a /tmp anyone may write and a HOME per user; run by
+//! chroot into its root filesystem, it signs and verifies a release.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -11,8 +12,8 @@ use relsign_tests::{files_under, musl_binaries, repo_root, require_tool};
 /// Target from the issue: the whole image at most 20 MB.
 const MAX_IMAGE_BYTES: u64 = 20_000_000;
 
-struct Buildah {
-    store: tempfile::TempDir,
+pub(crate) struct Buildah {
+    pub(crate) store: tempfile::TempDir,
 }
 
 impl Buildah {
@@ -28,7 +29,7 @@ impl Buildah {
         ]
     }
 
-    fn run(&self, args: &[&str]) -> String {
+    pub(crate) fn run(&self, args: &[&str]) -> String {
         let out = Command::new("buildah").args(self.args()).args(args).output().expect("run buildah");
         assert!(out.status.success(), "buildah {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap().trim().to_string()
@@ -46,35 +47,52 @@ fn chroot(root: &Path, script: &str, env: &[(&str, &str)]) -> Output {
         .expect("run chroot")
 }
 
-#[test]
-fn the_scratch_image_holds_only_relsign_and_signs_inside() {
+pub(crate) const TAG: &str = "localhost/relsign-signer:test";
+
+/// Builds the image with scripts/image into a store of its own.
+pub(crate) fn build_image() -> Buildah {
     require_tool("buildah", "buildah");
     let binaries = musl_binaries();
     let buildah = Buildah { store: tempfile::tempdir().unwrap() };
     let context = tempfile::tempdir().unwrap();
-    let tag = "localhost/relsign-signer:test";
-
     let out = Command::new(repo_root().join("scripts/image"))
-        .args(["--tag", tag])
+        .args(["--tag", TAG])
         .env("RELSIGN_BINARIES_DIR", &binaries)
         .env("RELSIGN_IMAGE_CONTEXT", context.path())
         .env("RELSIGN_BUILDAH_ROOT", buildah.store.path())
         .output()
         .expect("run scripts/image");
     assert!(out.status.success(), "scripts/image: {}", String::from_utf8_lossy(&out.stderr));
+    buildah
+}
 
-    let container = buildah.run(&["from", "--pull-never", tag]);
+#[test]
+fn the_scratch_image_holds_only_relsign_and_signs_inside() {
+    let buildah = build_image();
+    let container = buildah.run(&["from", "--pull-never", TAG]);
     let root = std::path::PathBuf::from(buildah.run(&["mount", &container]));
 
-    // Nothing else: busybox, relsign (signer and copier link to it) and the CA bundle.
+    // Nothing else: busybox, relsign (signer and copier link to it), the CA bundle, the users.
     let is_link = |f: &String| root.join(f).symlink_metadata().unwrap().file_type().is_symlink();
     let mut files: Vec<String> = files_under(&root).into_iter().filter(|f| !is_link(f)).collect();
     files.sort();
     assert_eq!(
         files,
-        ["bin/sh", "etc/ssl/certs/ca-certificates.crt", "usr/local/bin/relsign"],
+        ["bin/sh", "etc/group", "etc/passwd", "etc/ssl/certs/ca-certificates.crt", "usr/local/bin/relsign"],
         "unexpected files in the image"
     );
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    for (dir, mode, uid) in [("tmp", 0o1777, 0), ("root", 0o700, 0), ("home/relsign", 0o700, 1000)] {
+        let meta = std::fs::metadata(root.join(dir))
+            .unwrap_or_else(|e| panic!("/{dir} is missing from the image: {e}"));
+        assert!(meta.is_dir(), "/{dir}");
+        assert_eq!(meta.permissions().mode() & 0o7777, mode, "/{dir}'s mode");
+        assert_eq!(meta.uid(), uid, "/{dir}'s owner");
+    }
+    let passwd = std::fs::read_to_string(root.join("etc/passwd")).unwrap();
+    assert!(passwd.lines().any(|l| l.starts_with("root:x:0:0:") && l.contains(":/root:")), "{passwd}");
+    let group = std::fs::read_to_string(root.join("etc/group")).unwrap();
+    assert!(group.lines().any(|l| l.starts_with("root:x:0:")), "{group}");
     for link in ["signer", "copier"] {
         let target = std::fs::read_link(root.join("usr/local/bin").join(link)).expect("a link");
         assert_eq!(target, Path::new("relsign"), "{link} should link to relsign");

@@ -4,6 +4,7 @@
 
 mod hardening;
 mod image;
+mod image_codebuild;
 mod limits;
 mod lint;
 mod records;

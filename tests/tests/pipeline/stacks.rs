@@ -111,3 +111,43 @@ fn the_audit_stack_watches_the_two_secrets_for_anyone_but_the_signer() {
     let retention = t.root()["Parameters"]["LogGroupRetentionPeriodInDays"]["Default"].clone();
     assert_eq!(retention, Value::from(180));
 }
+
+/// With an existing trail's log group, the audit stack makes no second trail (nor its bucket,
+/// key or log group) and puts every metric filter on that group; the tampering filter watches
+/// that group.
+#[test]
+fn the_audit_stack_can_reuse_an_existing_trails_log_group() {
+    let t = load("audit-logs-stack.yml");
+    let mut params = Params::new();
+    params.insert("AWS::Region".into(), "us-east-1".into());
+    params.insert("AWS::AccountId".into(), "123456789012".into());
+    params.insert("AWS::Partition".into(), "aws".into());
+    assert_eq!(t.condition(&params, "CreatesTrail"), Some(true), "by default the stack makes its trail");
+    params.insert("ExistingTrailLogGroupName".into(), "org-trail/management".into());
+    assert_eq!(t.condition(&params, "CreatesTrail"), Some(false));
+    for ty in [
+        "AWS::CloudTrail::Trail",
+        "AWS::S3::Bucket",
+        "AWS::KMS::Key",
+        "AWS::Logs::LogGroup",
+        "AWS::S3::BucketPolicy",
+    ] {
+        for id in resources_of(&t, ty) {
+            assert_eq!(
+                t.resource(id).unwrap()["Condition"],
+                "CreatesTrail",
+                "{id} is made even with an existing trail's log group: a second, billed trail"
+            );
+        }
+    }
+    for id in resources_of(&t, "AWS::Logs::MetricFilter") {
+        let group = t.resolve(&params, t.property(id, &["LogGroupName"]).unwrap());
+        assert_eq!(group.as_deref(), Some("org-trail/management"), "{id} watches another log group");
+    }
+    let tampering =
+        t.resolve(&params, t.property("AuditTamperingFilter", &["FilterPattern"]).unwrap()).unwrap();
+    assert!(
+        tampering.contains(r#"($.requestParameters.logGroupName = "org-trail/management")"#),
+        "{tampering}"
+    );
+}

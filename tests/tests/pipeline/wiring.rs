@@ -109,7 +109,7 @@ fn a_plaintext_passphrase_is_caught() {
 #[test]
 fn s3_star_on_the_copy_role_is_caught() {
     broken(
-        "Action: [s3:PutObject, s3:GetObject, s3:AbortMultipartUpload, s3:ListMultipartUploadParts]",
+        "Action: [s3:PutObject, s3:GetObject, s3:GetObjectAttributes, s3:AbortMultipartUpload, s3:ListMultipartUploadParts]",
         "Action: 's3:*'",
         "s3:* grants a whole service",
     );
@@ -118,7 +118,7 @@ fn s3_star_on_the_copy_role_is_caught() {
 #[test]
 fn deleting_from_the_final_bucket_is_caught() {
     broken(
-        "Action: [s3:PutObject, s3:GetObject, s3:AbortMultipartUpload, s3:ListMultipartUploadParts]",
+        "Action: [s3:PutObject, s3:GetObject, s3:GetObjectAttributes, s3:AbortMultipartUpload, s3:ListMultipartUploadParts]",
         "Action: [s3:PutObject, s3:GetObject, s3:DeleteObject, s3:AbortMultipartUpload]",
         "not s3:DeleteObject",
     );
@@ -186,8 +186,8 @@ fn a_role_any_codebuild_project_can_assume_is_caught() {
 #[test]
 fn a_copy_role_writing_anywhere_in_the_bucket_is_caught() {
     broken(
-        "                  - 'arn:${AWS::Partition}:s3:::${ReleasePath}/*'\n                  - ReleasePath: !Select\n                      - 1\n                      - !Split ['s3://', !If [HasBucketS3Uri, !Ref ReleaseArtifactsBucketS3Uri, !Sub 's3://${ReleaseArtifactsBucketName}']]\n              - Sid: ListRelease",
-        "                  - 'arn:${AWS::Partition}:s3:::${Bucket}/*'\n                  - Bucket: !Ref ReleaseArtifactsBucketName\n              - Sid: ListRelease",
+        "                  - 'arn:${AWS::Partition}:s3:::${ReleasePath}/*'\n                  - ReleasePath: !Select\n                      - 1\n                      - !Split ['s3://', !If [HasBucketS3Uri, !Ref ReleaseArtifactsBucketS3Uri, !Sub 's3://${ReleaseArtifactsBucketName}']]\n              - !If\n                - UseObjectLock",
+        "                  - 'arn:${AWS::Partition}:s3:::${Bucket}/*'\n                  - Bucket: !Ref ReleaseArtifactsBucketName\n              - !If\n                - UseObjectLock",
         "s3:PutObject anywhere in the final bucket",
     );
 }
@@ -234,4 +234,22 @@ fn relsign_check_pipeline_passes_the_shipped_template_and_names_what_to_fix_in_a
     TestCommand::new("relsign")
         .args(["check-pipeline", work.path().join("nope.yml").to_str().unwrap()])
         .expect_fails(3, "nope.yml");
+}
+
+#[test]
+fn the_log_export_writing_beyond_the_logs_folder_is_caught() {
+    broken(
+        "                  - 'arn:${AWS::Partition}:s3:::${ReleasePath}/*/logs/*'",
+        "                  - 'arn:${AWS::Partition}:s3:::${ReleasePath}/*'",
+        "LogsPullerCodeBuildProjectServiceRole (LogsPullerCodeBuildProjectServiceRole/export-build-logs): only the copy role may touch the final bucket",
+    );
+}
+
+#[test]
+fn the_copy_role_decrypting_with_another_key_is_caught() {
+    broken(
+        "                  Resource: !Ref ReleaseBucketKmsKeyArn",
+        "                  Resource: !Ref SigningKmsKeyArn",
+        "kms:Decrypt and kms:GenerateDataKey only for the copy role on ReleaseBucketKmsKeyArn",
+    );
 }

@@ -1,34 +1,43 @@
-//! The exit codes are one table, the same in both programs' --help and in the README.
+//! The exit codes are written once, in relsign-cli's EXIT_CODES; both programs' --help and
+//! the README's table are made from it, and docs/reference/ from the flag definitions.
+//! `relsign generate-docs --check` is the judge that the committed docs are what the code
+//! makes (it compares files; it does not read relsign's own output back).
 
-use relsign_tests::{repo_root, TestCommand};
+use std::process::Command;
+
+use relsign_tests::{bin, repo_root, TestCommand};
 
 #[test]
-fn both_programs_and_the_readme_document_the_same_exit_codes() {
-    let table = relsign_cli_table();
+fn both_programs_print_the_exit_codes_table() {
+    let table = relsign_cli::exit_codes_help();
     for program in ["signer", "copier"] {
         let out = TestCommand::new(program).arg("--help").expect_ok();
         let help = String::from_utf8_lossy(&out.stdout);
         assert!(help.contains(&table), "{program} --help lacks the exit code table:\n{help}");
     }
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
-    for line in table.lines().skip(1) {
-        let (code, meaning) = line.trim().split_once(char::is_whitespace).unwrap();
-        let word = meaning.trim().split(':').next().unwrap();
-        let row = readme
-            .lines()
-            .find(|l| l.starts_with(&format!("| {code} |")))
-            .unwrap_or_else(|| panic!("README has no row for exit {code}"));
-        assert!(
-            row.to_lowercase().contains(&word.to_lowercase()),
-            "README row for {code} ({row}) does not say {word}"
-        );
-    }
 }
 
-/// The table as the programs print it (from `signer --help`, whose text relsign-cli owns).
-fn relsign_cli_table() -> String {
-    let out = TestCommand::signer().arg("--help").expect_ok();
-    let help = String::from_utf8_lossy(&out.stdout).into_owned();
-    let start = help.find("Exit codes (the same for signer and copier):").expect("an exit code table");
-    help[start..].lines().take_while(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n")
+#[test]
+fn the_readme_and_the_reference_are_what_the_code_makes() {
+    let out =
+        Command::new(bin("relsign")).args(["generate-docs", "--check"]).arg(repo_root()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr).trim());
+}
+
+#[test]
+fn a_drifted_readme_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    std::fs::write(dir.path().join("README.md"), readme.replace("| 2 | usage:", "| 2 | wrong usage:"))
+        .unwrap();
+    std::fs::create_dir_all(dir.path().join("docs/reference")).unwrap();
+    std::fs::copy(
+        repo_root().join("docs/reference/environment.md"),
+        dir.path().join("docs/reference/environment.md"),
+    )
+    .unwrap();
+    let out =
+        Command::new(bin("relsign")).args(["generate-docs", "--check"]).arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("README.md is not what the code makes"));
 }

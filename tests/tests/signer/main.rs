@@ -12,6 +12,7 @@ mod odd_input;
 mod operator;
 mod process;
 mod secrets;
+mod verify_script;
 
 use std::path::Path;
 use std::process::Output;
