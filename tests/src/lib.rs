@@ -67,6 +67,15 @@ pub fn assert_fails(out: &Output, code: i32, needle: &str) {
     assert!(lines[0].contains(needle), "stderr {:?} should mention {needle:?}", lines[0]);
 }
 
+/// The error line says what went wrong in words: no `Debug` dump of the SDK's error
+/// (`DispatchFailure(...)`, `ResponseError(...)`, `hyper::Error`, `ConnectorError {`).
+pub fn assert_readable(out: &Output) {
+    let lines = stderr_lines(out).join("\n");
+    for dump in ["DispatchFailure(", "ResponseError(", "hyper::", "ConnectorError", "source: "] {
+        assert!(!lines.contains(dump), "a raw SDK error ({dump}) in {lines:?}");
+    }
+}
+
 /// Whether `dir` holds anything named like a staging folder of `out` (left-overs).
 pub fn partial_leftovers(parent: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(parent)

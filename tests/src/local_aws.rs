@@ -6,6 +6,7 @@ use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
 /// The Python venv that scripts/test fills with moto (and cfn-lint).
@@ -39,6 +40,33 @@ pub fn s3s_fs_binary() -> PathBuf {
         path.display()
     );
     path
+}
+
+/// The servers still running. A suite keeps its server in a `static OnceLock`, whose value
+/// is never dropped: without this list every run of the suite left its Python servers
+/// behind. They are killed when the test process exits (`atexit`, which libtest's exit
+/// runs, passing or failing).
+static RUNNING: Mutex<Vec<libc::pid_t>> = Mutex::new(Vec::new());
+
+extern "C" fn kill_running() {
+    let pids = RUNNING.lock().map(|p| p.clone()).unwrap_or_else(|e| e.into_inner().clone());
+    for pid in pids {
+        // SAFETY: a signal to a child this process started and has not reaped.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+}
+
+fn track(pid: u32) {
+    static AT_EXIT: Once = Once::new();
+    // SAFETY: registers a plain function without captured state.
+    AT_EXIT.call_once(|| unsafe {
+        libc::atexit(kill_running);
+    });
+    RUNNING.lock().unwrap_or_else(|e| e.into_inner()).push(pid as libc::pid_t);
+}
+
+fn untrack(pid: u32) {
+    RUNNING.lock().unwrap_or_else(|e| e.into_inner()).retain(|p| *p != pid as libc::pid_t);
 }
 
 pub struct LocalAws {
@@ -124,6 +152,7 @@ impl LocalAws {
             let deadline = Instant::now() + Duration::from_secs(60);
             while Instant::now() < deadline {
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    track(child.id());
                     return LocalAws {
                         child,
                         endpoint: format!("http://127.0.0.1:{port}"),
@@ -234,6 +263,7 @@ pub fn aws_env(endpoint: &str, home: &std::path::Path) -> Vec<(String, String)> 
 
 impl Drop for LocalAws {
     fn drop(&mut self) {
+        untrack(self.child.id());
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -84,3 +84,53 @@ impl Error {
         }
     }
 }
+
+/// An SDK error as one readable line: the message of each error in its chain, outermost
+/// first (`dispatch failure: io error: ... Connection refused (os error 111)`), without the
+/// `Debug` dump of the whole error (`DispatchFailure(... hyper::Error ...)`) that the SDK's
+/// `DisplayErrorContext` appends. Every relsign crate formats SDK errors here.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(e);
+    while let Some(err) = next {
+        let text = err.to_string();
+        // Wrappers often repeat their cause's message: say each thing once.
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = err.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|l| l as _)
+        }
+    }
+
+    #[test]
+    fn the_chain_is_one_line_without_debug_dumps() {
+        let e = Layer(
+            "dispatch failure",
+            Some(Box::new(Layer(
+                "io error",
+                Some(Box::new(Layer("Connection refused (os error 111)", None))),
+            ))),
+        );
+        let line = super::error_chain(&e);
+        assert_eq!(line, "dispatch failure: io error: Connection refused (os error 111)");
+        assert!(!line.contains("Layer("));
+    }
+}

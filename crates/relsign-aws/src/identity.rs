@@ -6,7 +6,6 @@ use std::time::SystemTime;
 
 use aws_config::SdkConfig;
 use aws_credential_types::provider::ProvideCredentials;
-use aws_sdk_secretsmanager::error::DisplayErrorContext;
 
 use crate::Error;
 
@@ -58,7 +57,7 @@ pub async fn identity(config: &SdkConfig) -> Result<Identity, Error> {
     let creds = provider
         .provide_credentials()
         .await
-        .map_err(|e| Error::NoCredentials { detail: DisplayErrorContext(&e).to_string() })?;
+        .map_err(|e| Error::NoCredentials { detail: crate::error_chain(&e) })?;
     let id = creds.access_key_id();
     let tail: String = id.chars().skip(id.chars().count().saturating_sub(4)).collect();
     Ok(Identity {

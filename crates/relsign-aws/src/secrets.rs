@@ -2,7 +2,7 @@
 //! plain text), a `SecretBinary`, or one string field of a JSON object.
 
 use aws_config::SdkConfig;
-use aws_sdk_secretsmanager::error::{DisplayErrorContext, SdkError};
+use aws_sdk_secretsmanager::error::SdkError;
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 use zeroize::Zeroizing;
 
@@ -93,7 +93,7 @@ fn take_json_field(id: &str, value: &[u8], field: &str) -> Result<Zeroizing<Vec<
 
 fn classify(id: &str, region: &str, e: SdkError<GetSecretValueError>) -> Error {
     let id = id.to_string();
-    let detail = DisplayErrorContext(&e).to_string();
+    let detail = crate::error_chain(&e);
     match &e {
         SdkError::ServiceError(se) => {
             let err = se.err();

@@ -101,7 +101,7 @@ impl Error {
             Error::InputMissing { .. } => {
                 Some("check the path (or the build output that should have made it)".to_string())
             }
-            Error::InputUnreadable { .. } => Some("fix its permissions or leave it out".to_string()),
+            Error::InputUnreadable { source, .. } => Some(unreadable_fix(source).to_string()),
             Error::NotRegular { .. } => {
                 Some("only regular files are signed; remove it from the build output".to_string())
             }
@@ -168,6 +168,21 @@ impl Error {
                 Some("check free space and permissions of the output folder".to_string())
             }
         }
+    }
+}
+
+/// What to do about an input the system would not open, by what it said: only a refused
+/// permission is fixed by permissions.
+fn unreadable_fix(e: &std::io::Error) -> &'static str {
+    match (e.kind(), e.raw_os_error()) {
+        (std::io::ErrorKind::PermissionDenied, _) => "fix its permissions or leave it out",
+        (_, Some(libc::ENAMETOOLONG)) => {
+            "its path is longer than the system allows (4096 bytes): shorten its name or the folders above it, or leave it out"
+        }
+        (std::io::ErrorKind::NotFound, _) => {
+            "it vanished or its symlink points nowhere: sign once the build output is complete, or leave it out"
+        }
+        _ => "check the file (and the disk it is on), or leave it out",
     }
 }
 

@@ -2,7 +2,7 @@
 //! do about it ([`Error::fix`]).
 
 use aws_sdk_kms::config::http::HttpResponse;
-use aws_sdk_kms::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 
 /// What went wrong with a KMS key, in words a release engineer can act on.
 #[derive(Debug, thiserror::Error)]
@@ -48,8 +48,8 @@ impl Error {
         match self {
             Error::Aws(e) => e.fix(),
             Error::NotFound { .. } => Some("check --kms-key-id (a key ARN, key id or alias/NAME) and the region".to_string()),
-            Error::Disabled { key } => Some(format!("enable it (`aws kms enable-key --key-id {key}`) or pass another --kms-key-id")),
-            Error::PendingDeletion { key, .. } => Some(format!("cancel it (`aws kms cancel-key-deletion --key-id {key}`, then enable the key) or pass another --kms-key-id")),
+            Error::Disabled { key } => Some(format!("enable it (`aws kms enable-key --key-id {}`) or pass another --kms-key-id", key_id_arg(key))),
+            Error::PendingDeletion { key, .. } => Some(format!("cancel it (`aws kms cancel-key-deletion --key-id {}`, then enable the key) or pass another --kms-key-id", key_id_arg(key))),
             Error::NotEnabled { .. } => Some("wait until it is Enabled or pass another --kms-key-id".to_string()),
             Error::Unsupported { .. } => Some("create a SIGN_VERIFY key of spec RSA_4096 or ECC_NIST_P384 (templates/kms-signing-key-stack.yml)".to_string()),
             Error::AccessDenied { action, .. } => Some(format!("allow kms:{action} on this key for this role (key policy and IAM policy)")),
@@ -58,6 +58,16 @@ impl Error {
             Error::Service { .. } => None,
             Error::Malformed { .. } => Some("check AWS_ENDPOINT_URL* points at KMS".to_string()),
         }
+    }
+}
+
+/// `key` as `--key-id` of `aws kms enable-key` and `cancel-key-deletion`, which take a key
+/// id or key ARN but no alias: an alias is resolved by `describe-key` in the command.
+fn key_id_arg(key: &str) -> String {
+    let alias = key.starts_with("alias/") || (key.starts_with("arn:") && key.contains(":alias/"));
+    match alias {
+        true => format!("$(aws kms describe-key --key-id {key} --query KeyMetadata.KeyId --output text)"),
+        false => key.to_string(),
     }
 }
 
@@ -100,7 +110,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     let key = key.to_string();
-    let detail = DisplayErrorContext(&e).to_string();
+    let detail = relsign_aws::error_chain(&e);
     let SdkError::ServiceError(se) = &e else {
         return match e {
             _ if detail.contains("no credentials") || detail.contains("credentials provider") => {
@@ -122,5 +132,20 @@ where
         }
         "ThrottlingException" => Error::Throttled { key, action, detail: message },
         _ => Error::Service { key, action, detail: format!("{code}: {message}") },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_alias_is_resolved_in_the_suggested_command() {
+        let fix = super::Error::Disabled { key: "alias/release".into() }.fix().unwrap();
+        assert!(
+            fix.contains("--key-id $(aws kms describe-key --key-id alias/release --query KeyMetadata.KeyId"),
+            "{fix}"
+        );
+        let arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let fix = super::Error::Disabled { key: arn.into() }.fix().unwrap();
+        assert!(fix.contains(&format!("enable-key --key-id {arn}`")), "{fix}");
     }
 }

@@ -134,3 +134,35 @@ impl Write for SignatureHasher {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use openpgp::cert::CertBuilder;
+    use openpgp::serialize::SerializeInto;
+
+    use super::*;
+    use crate::KeyRing;
+
+    fn ring(uid: &str) -> KeyRing {
+        let (cert, _) = CertBuilder::general_purpose(Some(uid)).generate().unwrap();
+        let armored = cert.as_tsk().armored().to_vec().unwrap();
+        KeyRing::from_bytes(&armored, uid).unwrap()
+    }
+
+    /// A signature that does not verify with the certificate's key (here: the key checked
+    /// against another certificate's) is refused, naming the file and the key.
+    #[test]
+    fn a_signature_the_certificate_does_not_verify_is_refused() {
+        let mut key = ring("a@example.org").signing_key(None, None).unwrap();
+        assert!(key.sign_bytes(b"data", "a.tar").is_ok());
+        let other = ring("b@example.org").signing_key(None, None).unwrap();
+        key.certified = other.certified.clone();
+        match key.sign_bytes(b"data", "a.tar") {
+            Err(e @ Error::SignatureNotVerified { external: false, .. }) => {
+                let line = e.to_string();
+                assert!(line.contains("a.tar") && line.contains(&key.fingerprint()), "{line}");
+            }
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+}

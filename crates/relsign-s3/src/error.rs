@@ -219,22 +219,9 @@ where
     }
 }
 
-/// An error and its causes as one readable line, outermost first, each message once:
-/// "dispatch failure: io error: client error (Connect): tcp connect error: Connection refused
-/// (os error 111)", not the SDK's Debug dump of `ResponseError(...)`/`DispatchFailure(...)`
-/// that `DisplayErrorContext` appends.
-pub(crate) fn readable(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cause = Some(e);
-    while let Some(err) = cause {
-        let message = err.to_string();
-        if !message.is_empty() && !parts.iter().any(|p| p.contains(&message)) {
-            parts.push(message);
-        }
-        cause = err.source();
-    }
-    parts.join(": ")
-}
+/// An error and its causes as one readable line: the one formatting of SDK errors that
+/// every relsign crate shares.
+pub(crate) use relsign_aws::error_chain as readable;
 
 /// The IAM action that authorizes an S3 API call, and whether it applies to the bucket
 /// (rather than the object): API names and IAM actions differ.

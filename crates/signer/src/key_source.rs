@@ -194,13 +194,48 @@ pub fn key_ring(key: &KeyArgs, aws: &AwsArgs) -> Result<KeyRing, Failure> {
     key_ring_from(&bytes, &origin)
 }
 
+/// The signing key chosen and its passphrase, before the (slow) unlock.
+pub struct Loaded {
+    pub key: SelectedKey,
+    pub passphrase: Option<Passphrase>,
+    /// The passphrase secret, when it holds a JSON object read whole (no field named).
+    json_secret: Option<String>,
+}
+
+impl Loaded {
+    pub fn unlock(self) -> Result<relsign_pgp::SigningKey, Failure> {
+        let unlocked = self.key.unlock(self.passphrase.as_ref());
+        unlocked.map_err(|e| json_hint(e, self.json_secret.as_deref()))
+    }
+}
+
+/// The passphrase secret `origin`, if `bytes` are a JSON object read whole: a
+/// `{"passphrase": "..."}` secret needs `--passphrase-secret-field`.
+fn json_secret(origin: Option<&Origin>, bytes: Option<&Secret>) -> Option<String> {
+    let (Some(Origin::Secret(s)), Some(bytes)) = (origin, bytes) else { return None };
+    // Not parsed: a parser would copy the secret into memory nobody zeroes.
+    let object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+        && bytes.iter().rfind(|b| !b.is_ascii_whitespace()) == Some(&b'}');
+    (s.json_field.is_none() && object).then(|| s.id.clone())
+}
+
+/// A wrong passphrase read from a JSON secret: the field was not named.
+fn json_hint(e: relsign_pgp::Error, json_secret: Option<&str>) -> Failure {
+    match (&e, json_secret) {
+        (relsign_pgp::Error::WrongPassphrase { fingerprint }, Some(id)) => Failure::new(
+            Exit::Key,
+            format!("wrong passphrase for key {fingerprint}: secret {id} holds a JSON object, read whole"),
+        )
+        .with_fix(
+            "name the field holding the passphrase with --passphrase-secret-field NAME (SIGNER_PASSPHRASE_SECRET_FIELD), or store the passphrase as plain text",
+        ),
+        _ => Failure::from(e),
+    }
+}
+
 /// Loads the key and its passphrase and selects the signing key, still locked: its
 /// algorithm decides the hash before any artifact is read.
-pub fn selected_key(
-    key: &KeyArgs,
-    pass: &PassphraseArgs,
-    aws: &AwsArgs,
-) -> Result<(SelectedKey, Option<Passphrase>), Failure> {
+pub fn selected_key(key: &KeyArgs, pass: &PassphraseArgs, aws: &AwsArgs) -> Result<Loaded, Failure> {
     let origin = key_origin(key)?;
     let pass_origin = passphrase_origin(pass);
     let (key_bytes, pass_bytes) = load(&origin, pass_origin.as_ref(), aws)?;
@@ -208,7 +243,8 @@ pub fn selected_key(
     drop(key_bytes);
     let selected = ring.select(key.signing_key.as_deref(), key.allow_rfc9580)?;
     warn_if_rfc9580(selected.suite());
-    Ok((selected, passphrase_or_env(pass_bytes, pass)))
+    let json_secret = json_secret(pass_origin.as_ref(), pass_bytes.as_ref());
+    Ok(Loaded { key: selected, passphrase: passphrase_or_env(pass_bytes, pass), json_secret })
 }
 
 /// Every run with an RFC 9580 key says who cannot verify its signatures.
@@ -285,11 +321,14 @@ pub fn check(key: &KeyArgs, pass: &PassphraseArgs, aws: &AwsArgs, report: &mut R
         _ => format!("none given ({} is not set): the key must be unprotected", pass.passphrase_env),
     };
     report.ok("passphrase", read_from);
+    let json_secret = json_secret(pass_origin.as_ref(), pass_bytes.as_ref());
     let passphrase = passphrase_or_env(pass_bytes, pass);
     let Some(ring) = ring else { return };
     let selected =
         ring.select(key.signing_key.as_deref(), key.allow_rfc9580).inspect(|s| warn_if_rfc9580(s.suite()));
-    let unlocked = selected.and_then(|s| s.unlock(passphrase.as_ref())).map_err(Failure::from);
+    let unlocked = selected
+        .and_then(|s| s.unlock(passphrase.as_ref()))
+        .map_err(|e| json_hint(e, json_secret.as_deref()));
     match unlocked.and_then(|k| crate::kms_source::with_cert(k, key.kms_cert.as_deref())) {
         Ok(k) => report.ok(
             "signing key",

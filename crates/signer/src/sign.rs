@@ -83,16 +83,13 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
                 Some(id) => kms_source::signing_key(id, &args.key, &args.aws).inspect(|key| {
                     let _ = chosen.send((key.suite().hash, Some(key.clone()), None));
                 }),
-                None => key_source::selected_key(&args.key, &args.passphrase, &args.aws).and_then(
-                    |(key, pass)| {
-                        // Every artifact is searched for the passphrase as it is read.
-                        let needle = pass.as_ref().and_then(Passphrase::needle);
-                        let _ = chosen.send((key.suite().hash, None, needle));
-                        drop(chosen);
-                        let key = key.unlock(pass.as_ref()).map_err(Failure::from)?;
-                        kms_source::with_cert(key, args.key.kms_cert.as_deref())
-                    },
-                ),
+                None => key_source::selected_key(&args.key, &args.passphrase, &args.aws).and_then(|loaded| {
+                    // Every artifact is searched for the passphrase as it is read.
+                    let needle = loaded.passphrase.as_ref().and_then(Passphrase::needle);
+                    let _ = chosen.send((loaded.key.suite().hash, None, needle));
+                    drop(chosen);
+                    kms_source::with_cert(loaded.unlock()?, args.key.kms_cert.as_deref())
+                }),
             };
             if key.is_err() {
                 cancel.store(true, Ordering::Relaxed);

@@ -184,3 +184,29 @@ fn exported_vars_inside_an_input_is_refused() {
     assert!(!dist.join("signer.env").exists(), "the variables file was written into the input");
     assert_eq!(std::fs::read(&artifact).unwrap(), before, "the artifact was overwritten");
 }
+
+/// An input whose path is longer than the system opens (4096 bytes, reached through deep
+/// folders made one at a time) is reported as such, not as a permissions problem.
+#[test]
+fn a_path_too_long_to_open_is_not_called_a_permissions_problem() {
+    let work = tempfile::tempdir().unwrap();
+    let dist = work.path().join("dist");
+    sample_tree(&dist);
+    let part = "d".repeat(200);
+    // Relative steps: no single call sees the whole path.
+    let made = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "cd \"$1\" && for i in $(seq 22); do mkdir {part} && cd -P {part} || exit 1; done; echo x > f"
+        ))
+        .arg("sh")
+        .arg(&dist)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = work.path().join("signed");
+    let res = sign_with(quick_key(), work.path(), &[&dist], &out, &[]);
+    assert_fails(&res, 3, "shorten its name or the folders above it");
+    assert!(!stderr_lines(&res).join(" ").contains("permissions"), "{:?}", stderr_lines(&res));
+    assert!(!out.exists());
+}

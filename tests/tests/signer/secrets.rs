@@ -221,6 +221,9 @@ fn secret_and_source_errors_are_clear() {
     m.put_secret(&name("errors", "not-a-key"), b"hello, I am not a key");
     m.put_secret(&name("errors", "json"), br#"{"other":"x"}"#);
     m.put_secret(&name("errors", "key"), &std::fs::read(&keys().ed25519.secret).unwrap());
+    m.put_secret(&name("errors", "protected"), &std::fs::read(&keys().p256.secret).unwrap());
+    let json_pass = serde_json::json!({ "passphrase": PASSPHRASE }).to_string();
+    m.put_secret(&name("errors", "json-pass"), json_pass.as_bytes());
     let work = tempfile::tempdir().unwrap();
     let base = [m.env(), build_outputs(work.path())].concat();
     let out = work.path().join("signed");
@@ -231,6 +234,17 @@ fn secret_and_source_errors_are_clear() {
         (vec!["--key-secret-id".into(), name("errors", "missing")], vec![], 5, "not found"),
         (vec!["--key-secret-id".into(), name("errors", "not-a-key")], vec![], 4, "no OpenPGP key found"),
         (vec!["--key-secret-id".into(), name("errors", "json")], vec![], 4, "holds JSON"),
+        (
+            vec![
+                "--key-secret-id".into(),
+                name("errors", "protected"),
+                "--passphrase-secret-id".into(),
+                name("errors", "json-pass"),
+            ],
+            vec![],
+            4,
+            "holds a JSON object, read whole: name the field holding the passphrase with --passphrase-secret-field",
+        ),
         (
             vec!["--key-secret-id".into(), name("errors", "json"), "--key-secret-field".into(), "key".into()],
             vec![],
@@ -331,6 +345,7 @@ fn unreachable_endpoint_fails_quickly() {
         .envs(&env)
         .output();
     assert_refused(&res, &out, 5, "cannot reach Secrets Manager");
+    assert_readable(&res);
     assert!(started.elapsed() < Duration::from_secs(60), "took {:?}", started.elapsed());
 }
 
