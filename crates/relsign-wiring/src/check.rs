@@ -255,31 +255,24 @@ impl Checker<'_> {
             project.as_ref().and_then(|id| self.t.property(id, &["ServiceRole"])).and_then(reference)
         };
         let signer_role = p.action("GPG").and_then(|a| role_of(&a.project));
-        let copy_role = p
-            .actions
-            .iter()
-            .find(|a| {
-                a.project
-                    .as_ref()
-                    .and_then(|id| self.t.property(id, &["Source", "BuildSpec"]))
-                    .and_then(Value::as_str)
-                    == Some("buildspecs/copy.yml")
-            })
-            .and_then(|a| role_of(&a.project));
+        // The role of the action whose project runs `buildspec`.
+        let role_running = |buildspec: &str| {
+            p.actions
+                .iter()
+                .find(|a| {
+                    a.project
+                        .as_ref()
+                        .and_then(|id| self.t.property(id, &["Source", "BuildSpec"]))
+                        .and_then(Value::as_str)
+                        == Some(buildspec)
+                })
+                .and_then(|a| role_of(&a.project))
+        };
+        let copy_role = role_running("buildspecs/copy.yml");
         if copy_role.is_none() {
             self.problem("no action runs buildspecs/copy.yml: the copy stage is missing");
         }
-        let export_role = p
-            .actions
-            .iter()
-            .find(|a| {
-                a.project
-                    .as_ref()
-                    .and_then(|id| self.t.property(id, &["Source", "BuildSpec"]))
-                    .and_then(Value::as_str)
-                    == Some("buildspecs/pull-logs.yml")
-            })
-            .and_then(|a| role_of(&a.project));
+        let export_role = role_running("buildspecs/pull-logs.yml");
         let roles: Vec<String> = self.t.ids_of("AWS::IAM::Role");
         for role in roles {
             let statements = role_statements(self.t, &role);
