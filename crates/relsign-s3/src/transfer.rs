@@ -129,10 +129,12 @@ pub async fn execute(
     let small = Arc::new(Semaphore::new(opts.requests.max(1)));
     let cancel = Arc::new(AtomicBool::new(false));
     let mut done = Vec::new();
-    // The confirmation guards the seal: a folder without a signed checksum list has no seal
-    // that could wrongly mark it complete (and on a server whose listing has no ETags,
-    // 20,000 unsigned files would cost 20,000 HeadObjects for nothing).
-    let sealing = plan.files.iter().any(|p| p.file.phase == Phase::Seal);
+    // The confirmation guards the seal this run writes: a folder without a signed checksum
+    // list has no seal, and a re-run that finds the seal already in place writes none, so
+    // neither could wrongly mark a release complete (on a server whose listing has no ETags,
+    // each object confirmed is a HeadObject: 40,000 for nothing on a re-run of a release of
+    // 20,000 files, whose plan has just proved each object by its SHA-256).
+    let sealing = plan.files.iter().any(|p| p.file.phase == Phase::Seal && p.action != Action::Skip);
     // Replacing a sealed release: its seal is voided first (over its ETag), so that no moment
     // shows the old seal over new files. Taking over a dead run's claim: a void seal is put
     // where none is, so that a late seal of that run (If-None-Match) can never land over
