@@ -30,6 +30,17 @@ pub(crate) fn sign_as(dist: &Path, out: &Path, build_id: &str) {
     super::sign_with_env(dist, out, &[("CODEBUILD_BUILD_ID", build_id)]);
 }
 
+/// The same sources signed twice under `work`, by builds build-a and build-b: two releases
+/// of one commit that differ (new signatures, manifest.json, SHA256SUMS). Returns (a, b).
+pub(crate) fn signed_twice(work: &Path) -> (PathBuf, PathBuf) {
+    let dist = work.join("dist");
+    sample_tree(&dist);
+    let (a, b) = (work.join("a"), work.join("b"));
+    sign_as(&dist, &a, "build-a");
+    sign_as(&dist, &b, "build-b");
+    (a, b)
+}
+
 /// The release under `prefix` as a user downloads it, checked by GnuPG, sha256sum and
 /// `signer verify`; it must be exactly `signed`.
 pub(crate) fn assert_published(server: &LocalAws, prefix: &str, signed: &Path, work: &Path) {
@@ -49,11 +60,7 @@ pub(crate) fn assert_published(server: &LocalAws, prefix: &str, signed: &Path, w
 
 fn two_signings_racing_to_one_prefix(server: LocalAws) {
     let work = tempfile::tempdir().unwrap();
-    let dist = work.path().join("dist");
-    sample_tree(&dist);
-    let (a, b) = (work.path().join("a"), work.path().join("b"));
-    sign_as(&dist, &a, "build-a");
-    sign_as(&dist, &b, "build-b");
+    let (a, b) = signed_twice(work.path());
     assert_ne!(std::fs::read(a.join("SHA256SUMS")).unwrap(), std::fs::read(b.join("SHA256SUMS")).unwrap());
     server.make_bucket("releases");
     // Timed so that, were each object written unconditionally, b's checksum list and a's

@@ -14,7 +14,7 @@ use relsign_tests::local_aws::{aws_env, LocalAws};
 use relsign_tests::proxy::{Fault, Proxy};
 use relsign_tests::*;
 
-use super::guarantees::{assert_published, path_of, sign_as, upstream};
+use super::guarantees::{assert_published, path_of, signed_twice, upstream};
 
 /// Two signings of one release (their manifests differ), A published under `prefix`.
 struct Two {
@@ -28,11 +28,7 @@ fn two_signings(publish_a: Option<&str>) -> Two {
     let server = LocalAws::moto();
     server.make_bucket("releases");
     let work = tempfile::tempdir().unwrap();
-    let dist = work.path().join("dist");
-    sample_tree(&dist);
-    let (a, b) = (work.path().join("a"), work.path().join("b"));
-    sign_as(&dist, &a, "build-a");
-    sign_as(&dist, &b, "build-b");
+    let (a, b) = signed_twice(work.path());
     if let Some(prefix) = publish_a {
         copier(&a, prefix, &server.env(), &[]).expect_ok();
     }
