@@ -9,6 +9,7 @@
 //! needs) and the file's plain SHA-256 for the checksum list.
 
 mod algorithm;
+mod device;
 mod error;
 mod external;
 mod format;
@@ -23,8 +24,9 @@ mod sums;
 mod verify;
 
 pub use algorithm::{hash_name, suite, Refusal, Suite};
-pub use error::{Error, ErrorKind};
-pub use external::{self_certify, ExternalSigner};
+pub use device::ExternalSigner;
+pub use error::Error;
+pub use external::self_certify;
 pub use format::{
     is_signature_name, seal, signature_name, signature_path, signed_name, validate_relative, SealedRelease,
     MANIFEST_NAME, MAX_KEY_BYTES, MAX_NAME_PART_BYTES, RESERVED_NAMES, SIGNATURE_SUFFIX, SUMS_NAME,

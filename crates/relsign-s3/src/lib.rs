@@ -21,7 +21,7 @@ mod transfer;
 
 pub use claim::Claimant;
 pub use destination::Destination;
-pub use error::{Error, ErrorKind};
+pub use error::Error;
 pub use housekeeping::{
     abort_stale_uploads, object_lock_enabled, preflight, require_object_lock, Inflight, Preflight,
 };

@@ -64,9 +64,11 @@ pub fn scan(dir: &Path) -> Result<Vec<LocalFile>, Error> {
     let listed = match relsign_pgp::read_capped(&sums_path, relsign_pgp::MAX_SUMS) {
         Ok(bytes) => {
             let text = String::from_utf8(bytes).map_err(|_| read_err(&sums_path, &"not UTF-8 text"))?;
-            ChecksumList::parse(&text, SUMS_NAME).map_err(|e| match e.fix() {
-                Some(fix) => read_err(&sums_path, &format!("{e}: {fix}")),
-                None => read_err(&sums_path, &e),
+            ChecksumList::parse(&text, SUMS_NAME).map_err(|e| {
+                match relsign_error::Contract::fix(&e).text() {
+                    Some(fix) => read_err(&sums_path, &format!("{e}: {fix}")),
+                    None => read_err(&sums_path, &e),
+                }
             })?
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => ChecksumList::new(),

@@ -9,8 +9,21 @@ use std::sync::Mutex;
 
 use relsign_cli::{Exit, Failure, REPORT_BUG};
 
-use crate::sign::Stopped;
 use relsign_pgp::{SignatureHasher, Signed, SigningKey};
+
+/// Why the hashing of the artifacts stopped before the end.
+pub(crate) enum Stopped {
+    /// The key failed (or, with a KMS key, refused a signature), and its error is the one
+    /// to report.
+    ForTheKey,
+    Failed(Failure),
+}
+
+impl<E: Into<Failure>> From<E> for Stopped {
+    fn from(e: E) -> Stopped {
+        Stopped::Failed(e.into())
+    }
+}
 
 /// One artifact after hashing: its hash, or the signature under way.
 pub enum Stage {

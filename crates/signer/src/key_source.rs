@@ -5,12 +5,13 @@
 use std::io::Read;
 use std::path::PathBuf;
 
-use relsign_aws::{AwsOptions, SecretRef, SecretsClient, Zeroizing};
+use relsign_aws::{SecretRef, SecretsClient, Zeroizing};
 use relsign_cli::preflight::Report;
 use relsign_cli::{Exit, Failure, REPORT_BUG};
 use relsign_pgp::{KeyRing, Passphrase, SelectedKey, Suite};
 
 use crate::cli::{AwsArgs, KeyArgs, PassphraseArgs};
+use crate::settings::aws_options;
 
 /// Environment variables the reference pipeline already sets.
 const PIPELINE_KEY_VAR: &str = "PRIVATE_KEY_ARN";
@@ -103,15 +104,6 @@ async fn fetch(
             let client = client.expect("a client exists whenever a secret is named");
             Ok(Some(relsign_aws::fetch_secret(client, secret).await?))
         }
-    }
-}
-
-pub(crate) fn aws_options(aws: &AwsArgs) -> AwsOptions {
-    AwsOptions {
-        region: aws.region.clone(),
-        max_attempts: Some(aws.aws_max_attempts),
-        connect_timeout: None,
-        read_timeout: None,
     }
 }
 

@@ -78,7 +78,10 @@ impl Line {
 }
 
 pub fn run(args: VerifyArgs) -> Result<Exit, Failure> {
-    let verifier = relsign_cli::verifier(&args.cert, &args.signer_fingerprint)?;
+    let verifier = relsign_pgp::Verifier::for_release(&args.cert, &args.signer_fingerprint)?;
+    if let Some(warning) = verifier.ambiguity() {
+        tracing::warn!("{warning}");
+    }
     for path in &args.paths {
         if std::fs::symlink_metadata(path).is_err() {
             return Err(Failure::new(Exit::Input, format!("{} does not exist", path.display()))
