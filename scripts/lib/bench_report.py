@@ -3,26 +3,21 @@
 
     bench_report.py RESULTS_TSV OUT_MD SHA_KBS CORES MACHINE VERSIONS RUNS PARTS SHAPE
 
-RESULTS_TSV: one measurement a line, tab-separated: category, workload, tool, run, wall
-seconds, peak RSS KiB, client CPU seconds, server CPU seconds. Every ratio is between two
+RESULTS_TSV: the raw figures, as bench_results.py reads them. Every ratio is between two
 medians of the same run of scripts/bench (rows of parts not run, PARTS names those that
 were, come from the previous run and are marked). bench/analysis.md, the hand-written
 reading of the figures, is appended.
 """
-import collections
 import datetime
 import os
 import statistics
 import sys
 
+import bench_results
+
 tsv, out, sha_kbs, cores, machine, versions, runs, parts, shape = sys.argv[1:]
-rows = collections.defaultdict(list)
-for line in open(tsv):
-    f = line.rstrip("\n").split("\t")
-    if len(f) == 6:
-        f += ["0", "0"]
-    cat, wl, tool, run, secs, rss, cpu, server = f
-    rows[(cat, wl, tool)].append((float(secs), int(rss), float(cpu), float(server)))
+# (seconds, peak RSS KiB, client CPU, server CPU) of each run, by (category, workload, tool).
+rows = {k: [(r.seconds, r.rss_kib, r.cpu, r.server_cpu) for r in v] for k, v in bench_results.grouped(tsv).items()}
 
 
 def median(values):

@@ -143,8 +143,8 @@ for builds in 4 12; do
             # The published release must be the signed folder, byte for byte.
             diff -rq "$STAGE/sign/out" "s3data/release/$design-$run" >/dev/null ||
                 { echo "bench: the $design stage did not publish the signed release exactly" >&2; exit 1; }
-            total=$(tail -n +"$((before + 1))" "$TSV" | awk -F'\t' -v OFS='\t' -v d="$design" -v r="$run" -v w="$wl" \
-                '{ s += $5; rss = $6 > rss ? $6 : rss; c += $7; x += $8 } END { print "stage", w, d, r, s, rss, c, x }')
+            total=$(tail -n +"$((before + 1))" "$TSV" |
+                "$RELSIGN_VENV/bin/python" "$RELSIGN_ROOT/scripts/lib/bench_results.py" total stage "$wl" "$design" "$run")
             sed -i "$((before + 1))d" "$TSV" && echo "$total" >>"$TSV"
             rm -rf "s3data/release/$design-$run" "s3data/artifacts/$design-$run"
         done
