@@ -198,7 +198,7 @@ fn kms_key_errors_are_one_line_with_their_exit_code() {
     }
     // Nothing listens there: fails quickly with the remote code.
     let dead = aws_env(&format!("http://127.0.0.1:{}", free_port()), work.path());
-    let res = sign_kms(&good, None, &dist, &out, &with(dead, &[("SIGNER_AWS_MAX_ATTEMPTS", "1")]));
+    let res = sign_kms(&good, None, &dist, &out, &with(dead, &[("SIGNER_MAX_ATTEMPTS", "1")]));
     assert_refused(&res, &out, 5, "cannot reach KMS");
     assert_readable(&res);
 }

@@ -589,7 +589,7 @@ rows! {
             ]);
             let home = w.join("aws-home");
             r.env = aws_env(&format!("http://127.0.0.1:{}", free_port()), &home);
-            r.env.push(("SIGNER_AWS_MAX_ATTEMPTS".into(), "1".into()));
+            r.env.push(("SIGNER_MAX_ATTEMPTS".into(), "1".into()));
             r
         },
         expect: Fails(5, "cannot reach"),

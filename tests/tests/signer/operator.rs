@@ -237,3 +237,35 @@ fn the_junit_schema_refuses_what_codebuild_would_not_read() {
         assert!(junit_validation(&path).is_err(), "the schema accepted {what}");
     }
 }
+
+/// `--aws-max-attempts` and `SIGNER_AWS_MAX_ATTEMPTS`, the old names of `--max-attempts`
+/// (copier's name for the same setting), still reach it, since pipelines set them: a value
+/// that is not a number is refused by `--max-attempts`'s parser whichever name carries it,
+/// and the new variable wins over the old.
+#[test]
+fn the_old_names_of_max_attempts_still_set_it() {
+    let work = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], vars: &[(&str, &str)]| {
+        TestCommand::signer()
+            .args(["export-cert", "--key-file"])
+            .arg(work.path().join("no-such-key.asc"))
+            .args(args)
+            .envs(vars)
+            .output()
+    };
+    for (args, vars) in [
+        (&["--aws-max-attempts", "many"][..], &[][..]),
+        (&[][..], &[("SIGNER_AWS_MAX_ATTEMPTS", "many")][..]),
+        (&["--max-attempts", "many"][..], &[][..]),
+    ] {
+        let out = run(args, vars);
+        assert_eq!(out.status.code(), Some(2), "{args:?} {vars:?}: {:?}", stderr_lines(&out));
+        assert!(
+            stderr_lines(&out).iter().any(|l| l.contains("invalid value 'many' for '--max-attempts <N>'")),
+            "{args:?} {vars:?}: {:?}",
+            stderr_lines(&out)
+        );
+    }
+    let out = run(&[], &[("SIGNER_MAX_ATTEMPTS", "1"), ("SIGNER_AWS_MAX_ATTEMPTS", "many")]);
+    assert_ne!(out.status.code(), Some(2), "the old variable won: {:?}", stderr_lines(&out));
+}

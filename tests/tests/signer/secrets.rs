@@ -624,7 +624,7 @@ fn a_recognisable_secret_reaches_no_output_on_any_error_path() {
                 "signer, unreachable endpoint",
                 sign_at(
                     &["--key-secret-id", &key, "--out", &out("o9")],
-                    &with([dead.clone(), sources.clone()].concat(), &[("SIGNER_AWS_MAX_ATTEMPTS", "1")]),
+                    &with([dead.clone(), sources.clone()].concat(), &[("SIGNER_MAX_ATTEMPTS", "1")]),
                 ),
             ),
             (
