@@ -4,7 +4,7 @@
     python3 scripts/lib/bench_chart.py RESULTS_TSV OUT_SVG [SUBTITLE]
 
 RESULTS_TSV is the results.tsv scripts/bench writes, as bench_results.py reads it. For each group (sign W, S, L; copy W to s3s-fs, to the
-S3-shaped server and to moto; T and its re-run; the stage) it draws one horizontal bar per
+S3-shaped server and to moto; T and its re-run; the pipeline) it draws one horizontal bar per
 tool at its median seconds: relsign's own bar (tool `relsign`, `copier` or
 `relsign-batch`) first and in its own
 colour, the other tools (the anchors) after it in grey, each labelled with its median and
@@ -31,8 +31,8 @@ GROUPS = [
     ("copy-moto", "W", "copy W to moto"),
     ("copy-small", "T", "copy T (20,000 x 1 KiB) to s3s-fs"),
     ("rerun-small", "T", "copy T again, nothing to do"),
-    ("stage", "W4", "the stage for W over 4 builds: build outputs to published release"),
-    ("stage", "W12", "the stage for W over 12 builds: build outputs to published release"),
+    ("pipeline", "W4", "the Sign and Copy stages for W over 4 builds: build outputs to published release"),
+    ("pipeline", "W12", "the Sign and Copy stages for W over 12 builds: build outputs to published release"),
 ]
 RELSIGN_TOOLS = ("relsign", "copier", "relsign-batch")
 # Anchors in this order (a prefix match: gpg-xargs-P<cores>); any other tool after them.

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The one reader of scripts/bench's raw results (bench/results.tsv), used by bench_report.py,
-bench_chart.py and bench_stage.sh (standard library only).
+bench_chart.py and bench_pipeline.sh (standard library only).
 
 One measurement a line, tab-separated: category, workload, tool, run, wall seconds, peak RSS
 KiB, client CPU seconds, server CPU seconds. Lines of runs made before the CPU columns

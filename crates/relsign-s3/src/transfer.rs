@@ -106,16 +106,16 @@ struct Job {
     inflight: Inflight,
 }
 
-/// The stages of an upload, each waiting for the one before: the checksum list alone (it
+/// The waves of an upload, each waiting for the one before: the checksum list alone (it
 /// claims the prefix for this signing), then the artifacts, their signatures and the
 /// manifest together (largest first; none of them means anything before the seal, and on
-/// S3 every stage boundary is a first-byte wait and a tail of idle connections), then,
+/// S3 every wave boundary is a first-byte wait and a tail of idle connections), then,
 /// once every object of the release is confirmed in place, the list's signature, which
 /// seals it.
-const STAGES: [&[Phase]; 3] =
+const WAVES: [&[Phase]; 3] =
     [&[Phase::Claim], &[Phase::Artifact, Phase::Signature, Phase::Metadata], &[Phase::Seal]];
 
-/// Uploads the plan stage by stage (`STAGES`). After the first failure no new request
+/// Uploads the plan wave by wave (`WAVES`). After the first failure no new request
 /// starts; the error is returned once every request in flight has finished (or been
 /// aborted).
 pub async fn execute(
@@ -153,11 +153,11 @@ pub async fn execute(
     }
     let claim_key = plan.destination.key(relsign_pgp::SUMS_NAME);
     let mut renewal: Option<Renewal> = None;
-    for stage in STAGES {
-        if stage.contains(&Phase::Artifact) {
+    for wave in WAVES {
+        if wave.contains(&Phase::Artifact) {
             renewal = renew_claim(client, plan, opts, &done).await?;
         }
-        if stage.contains(&Phase::Seal) && sealing {
+        if wave.contains(&Phase::Seal) && sealing {
             // The lease is renewed until the seal is written; the claim as last renewed is
             // what must still be there.
             if let Some(renewal) = &renewal {
@@ -170,7 +170,7 @@ pub async fn execute(
         }
         let mut set = JoinSet::new();
         let mut pending = Vec::new();
-        for planned in plan.files.iter().filter(|p| stage.contains(&p.local.phase)) {
+        for planned in plan.files.iter().filter(|p| wave.contains(&p.local.phase)) {
             if planned.action == Action::Skip {
                 let skipped = skipped(planned, planned.etag.clone());
                 progress.file_done(&skipped);
@@ -669,12 +669,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_phase_is_in_one_stage_the_claim_first_and_the_seal_last() {
+    fn every_phase_is_in_one_wave_the_claim_first_and_the_seal_last() {
         for phase in Phase::ALL {
-            assert_eq!(STAGES.iter().filter(|s| s.contains(&phase)).count(), 1, "{phase:?}");
+            assert_eq!(WAVES.iter().filter(|w| w.contains(&phase)).count(), 1, "{phase:?}");
         }
-        assert_eq!(STAGES[0], &[Phase::Claim]);
-        assert_eq!(STAGES[STAGES.len() - 1], &[Phase::Seal]);
+        assert_eq!(WAVES[0], &[Phase::Claim]);
+        assert_eq!(WAVES[WAVES.len() - 1], &[Phase::Seal]);
     }
 
     #[test]
