@@ -91,7 +91,7 @@ impl Record {
                     (None, Err(f)) => Outcome::Failed(format!("not published: {f}")),
                     (None, Ok(_)) => Outcome::Skipped("dry run: nothing uploaded".into()),
                 };
-                Case { name: p.file.name.clone(), outcome }
+                Case { name: p.local.name.clone(), outcome }
             })
             .collect()
     }
@@ -159,7 +159,7 @@ fn publish(args: &Args, record: &mut Record) -> Result<Exit, Failure> {
             );
         }
         let total =
-            plan.files.iter().filter(|p| p.action != relsign_s3::Action::Skip).map(|p| p.file.size).sum();
+            plan.files.iter().filter(|p| p.action != relsign_s3::Action::Skip).map(|p| p.local.size).sum();
         let reporter = Arc::new(Reporter::new(total));
         let inflight = relsign_s3::Inflight::default();
         let result = tokio::select! {

@@ -29,7 +29,7 @@ pub enum Error {
     #[error("access denied to {action} on KMS key {key}: {detail}")]
     AccessDenied { key: String, action: &'static str, detail: String },
 
-    #[error("KMS throttled {action} on key {key} past every retry (--aws-max-attempts): {detail}")]
+    #[error("KMS throttled {action} on key {key} past every retry (--max-attempts): {detail}")]
     Throttled { key: String, action: &'static str, detail: String },
 
     #[error("cannot reach KMS for key {key}: {detail}")]

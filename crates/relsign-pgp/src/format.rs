@@ -22,9 +22,6 @@ pub const RESERVED_NAMES: [&str; 3] = [SUMS_NAME, SUMS_SIG_NAME, MANIFEST_NAME];
 /// What a detached, armored signature's name adds to the name of the file it signs.
 pub const SIGNATURE_SUFFIX: &str = ".asc";
 
-/// S3's longest object key, in bytes: every published name (its signature's included)
-/// must fit under the destination prefix.
-pub const MAX_KEY_BYTES: usize = 1024;
 /// Linux file systems hold names of at most this many bytes: users download into one.
 pub const MAX_NAME_PART_BYTES: usize = 255;
 

@@ -87,6 +87,7 @@ pub(crate) struct Certified {
 
 /// What makes the signatures: the secret in memory, or a signer that holds it elsewhere.
 #[derive(Clone)]
+#[allow(clippy::large_enum_variant)] // one per run, moved rarely: a Box would buy nothing
 pub(crate) enum Backend {
     Memory {
         keypair: KeyPair,

@@ -29,8 +29,7 @@ pub use error::Error;
 pub use external::self_certify;
 pub use format::{
     is_signature_name, seal, signature_name, signature_path, signed_name, validate_relative, SealedRelease,
-    MANIFEST_NAME, MAX_KEY_BYTES, MAX_NAME_PART_BYTES, RESERVED_NAMES, SIGNATURE_SUFFIX, SUMS_NAME,
-    SUMS_SIG_NAME,
+    MANIFEST_NAME, MAX_NAME_PART_BYTES, RESERVED_NAMES, SIGNATURE_SUFFIX, SUMS_NAME, SUMS_SIG_NAME,
 };
 pub use hex::{Sha256, Sha256Hasher};
 pub use inspect::{

@@ -20,7 +20,7 @@ mod schedule;
 mod transfer;
 
 pub use claim::Claimant;
-pub use destination::Destination;
+pub use destination::{Destination, MAX_KEY_BYTES};
 pub use error::Error;
 pub use housekeeping::{
     abort_stale_uploads, object_lock_enabled, preflight, require_object_lock, Inflight, Preflight,

@@ -4,13 +4,11 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use relsign_pgp::{
-    ChecksumList, Sha256, MANIFEST_NAME, MAX_KEY_BYTES, MAX_NAME_PART_BYTES, SUMS_NAME, SUMS_SIG_NAME,
-};
+use relsign_pgp::{ChecksumList, Sha256, MANIFEST_NAME, MAX_NAME_PART_BYTES, SUMS_NAME, SUMS_SIG_NAME};
 
 use crate::claim::{when, Leftover};
 use crate::object::{head, list_etags, same_object, Existing, Mismatch, Proof};
-use crate::{Destination, Error, RemoteObject};
+use crate::{Destination, Error, RemoteObject, MAX_KEY_BYTES};
 
 /// Upload order: a later phase starts only when the earlier one is complete, so the
 /// checksum list's signature, uploaded last, marks a complete release.
@@ -121,7 +119,7 @@ pub enum Action {
 
 #[derive(Debug, Clone)]
 pub struct PlannedFile {
-    pub file: LocalFile,
+    pub local: LocalFile,
     pub key: String,
     pub action: Action,
     /// The ETag of the object planned against: what a replacement must still find there
@@ -202,7 +200,7 @@ impl Plan {
                     }
                 },
             };
-            planned.push(PlannedFile { file, key, action, etag });
+            planned.push(PlannedFile { local: file, key, action, etag });
         }
         // With --overwrite, an unsealed claim is taken over whatever its lease says.
         let mut takeover = opts.overwrite && leftover.is_some();

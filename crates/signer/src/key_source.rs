@@ -3,7 +3,7 @@
 //! once). Nothing secret is written to disk or put on a command line.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use relsign_aws::{SecretRef, SecretsClient, Zeroizing};
 use relsign_cli::preflight::Report;
@@ -66,7 +66,7 @@ fn passphrase_origin(pass: &PassphraseArgs) -> Option<Origin> {
 /// bigger is the wrong file, refused before it is parsed (or read to the end, if a FIFO).
 const MAX_SECRET_FILE: u64 = 4 << 20;
 
-fn read_file(path: &PathBuf, what: &str, flag: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
+fn read_file(path: &Path, what: &str, flag: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
     let fail = |e: std::io::Error| {
         Failure::new(Exit::Key, format!("cannot read {what} {}: {e}", path.display()))
             .with_fix(format!("check {flag}"))

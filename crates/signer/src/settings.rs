@@ -71,7 +71,7 @@ pub(crate) fn inputs(args: &SignArgs) -> Result<Vec<Input>, Failure> {
 pub(crate) fn aws_options(aws: &AwsArgs) -> AwsOptions {
     AwsOptions {
         region: aws.region.clone(),
-        max_attempts: Some(aws.aws_max_attempts),
+        max_attempts: Some(aws.max_attempts),
         connect_timeout: None,
         read_timeout: None,
     }

@@ -267,7 +267,7 @@ fn unsupported_curve_is_named_not_a_missing_binding_signature() {
     // The file signed, not the folder holding --out: the output check would fail first.
     let check = TestCommand::signer()
         .args(["check", "--key-file", held.secret.to_str().unwrap(), "--out", out.to_str().unwrap()])
-        .arg(&held.work.path().join("k1.bin"))
+        .arg(held.work.path().join("k1.bin"))
         .output();
     assert_eq!(check.status.code(), Some(4), "signer check must fail at preflight: {}", stdout(&check));
     assert!(stdout(&check).contains("ECDSA secp256k1"), "{}", stdout(&check));
