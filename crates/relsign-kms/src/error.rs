@@ -145,6 +145,22 @@ where
     }
 }
 
+impl Error {
+    /// One error of each kind whose fix runs a command, for the test that checks every
+    /// suggested command (crates/relsign/src/fixes.rs): a key named by id and by alias.
+    #[doc(hidden)]
+    pub fn examples() -> Vec<Error> {
+        let id = "1234abcd-12ab-34cd-56ef-1234567890ab".to_string();
+        let alias = "alias/release-signing".to_string();
+        vec![
+            Error::Disabled { key: id.clone() },
+            Error::Disabled { key: alias.clone() },
+            Error::PendingDeletion { key: id, when: String::new() },
+            Error::PendingDeletion { key: alias, when: String::new() },
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use relsign_error::Contract;
@@ -171,21 +187,5 @@ mod tests {
         let arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
         let fix = super::Error::Disabled { key: arn.into() }.fix();
         assert_eq!(fix.commands().collect::<Vec<_>>(), [["aws", "kms", "enable-key", "--key-id", arn]]);
-    }
-}
-
-impl Error {
-    /// One error of each kind whose fix runs a command, for the test that checks every
-    /// suggested command (crates/relsign/src/fixes.rs): a key named by id and by alias.
-    #[doc(hidden)]
-    pub fn examples() -> Vec<Error> {
-        let id = "1234abcd-12ab-34cd-56ef-1234567890ab".to_string();
-        let alias = "alias/release-signing".to_string();
-        vec![
-            Error::Disabled { key: id.clone() },
-            Error::Disabled { key: alias.clone() },
-            Error::PendingDeletion { key: id, when: String::new() },
-            Error::PendingDeletion { key: alias, when: String::new() },
-        ]
     }
 }

@@ -242,6 +242,15 @@ impl HttpStatus for aws_sdk_s3::config::http::HttpResponse {
     }
 }
 
+impl Error {
+    /// One error of each kind whose fix runs a command, for the test that parses every
+    /// suggested `copier` command against its flags (crates/relsign/src/fixes.rs).
+    #[doc(hidden)]
+    pub fn examples() -> Vec<Error> {
+        vec![Error::Conflict { count: 1, keys: String::new(), unproven: true }]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,14 +275,5 @@ mod tests {
         assert_eq!(iam_action("ListObjectsV2"), ("s3:ListBucket", true));
         assert_eq!(iam_action("ListMultipartUploads"), ("s3:ListBucketMultipartUploads", true));
         assert_eq!(iam_action("GetObjectLockConfiguration"), ("s3:GetBucketObjectLockConfiguration", true));
-    }
-}
-
-impl Error {
-    /// One error of each kind whose fix runs a command, for the test that parses every
-    /// suggested `copier` command against its flags (crates/relsign/src/fixes.rs).
-    #[doc(hidden)]
-    pub fn examples() -> Vec<Error> {
-        vec![Error::Conflict { count: 1, keys: String::new(), unproven: true }]
     }
 }

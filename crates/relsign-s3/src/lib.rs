@@ -14,6 +14,7 @@ mod claim;
 mod destination;
 mod error;
 mod housekeeping;
+mod local;
 mod object;
 mod plan;
 mod schedule;
@@ -25,6 +26,7 @@ pub use error::Error;
 pub use housekeeping::{
     abort_stale_uploads, object_lock_enabled, preflight, require_object_lock, Inflight, Preflight,
 };
+pub use local::{LocalFile, Phase};
 pub use object::{Existing, Mismatch, Proof, RemoteObject};
-pub use plan::{check_keys, scan, Action, LocalFile, Phase, Plan, PlanOptions, PlannedFile};
+pub use plan::{check_keys, scan, Action, Plan, PlanOptions, PlannedFile};
 pub use transfer::{execute, ObjectLock, Progress, UploadOptions, Uploaded};
