@@ -18,7 +18,7 @@ use relsign_pgp::{
 use serde::Serialize;
 
 use crate::cli::SignArgs;
-use crate::early::{sign_as_hashed, Stage, Stopped};
+use crate::early::{sign_as_hashed, Progress, Stopped};
 use crate::settings::{input_roots, inputs, selection_options};
 use crate::{key_source, kms_source};
 
@@ -254,7 +254,7 @@ fn print_summary(s: &Summary, json: bool) {
 /// Every artifact read once, staged and hashed, waiting for the key (or already being
 /// signed, with a KMS key).
 struct Hashed {
-    hashers: Vec<Stage>,
+    hashers: Vec<Progress>,
     /// From the start of the run to the first artifact fully hashed.
     first: Duration,
 }
@@ -282,7 +282,7 @@ fn hash_all(
     started: Instant,
 ) -> Result<Hashed, Stopped> {
     let first = OnceLock::new();
-    let hash_each = |then: &(dyn Fn(&Path, SignatureHasher) -> Stage + Sync)| {
+    let hash_each = |then: &(dyn Fn(&Path, SignatureHasher) -> Progress + Sync)| {
         pool.install(|| {
             artifacts
                 .par_iter()
@@ -299,7 +299,7 @@ fn hash_all(
     };
     let hashers = match early {
         Some(key) => sign_as_hashed(key, read.cancel, hash_each)?,
-        None => hash_each(&|_, hasher| Stage::Hashed(hasher))?,
+        None => hash_each(&|_, hasher| Progress::Hashed(hasher))?,
     };
     Ok(Hashed { hashers, first: first.get().copied().unwrap_or_else(|| started.elapsed()) })
 }
@@ -387,18 +387,18 @@ fn sign_all(
         artifacts
             .par_iter()
             .zip(hashed.hashers)
-            .map_init(|| key.clone(), |key, (artifact, stage)| sign_one(key, stage, artifact, staging))
+            .map_init(|| key.clone(), |key, (artifact, progress)| sign_one(key, progress, artifact, staging))
             .collect()
     })
 }
 
 fn sign_one(
     key: &mut SigningKey,
-    stage: Stage,
+    progress: Progress,
     artifact: &Artifact,
     staging: &Staging,
 ) -> Result<ManifestArtifact, Failure> {
-    let signed = stage.signed(key, &artifact.path.display().to_string())?;
+    let signed = progress.signed(key, &artifact.path.display().to_string())?;
     if signed.size != artifact.size {
         return Err(Failure::new(
             Exit::Input,
