@@ -38,6 +38,7 @@ fn verify(s: &Setup, location: &str, extra: &[&str]) -> Output {
         .output()
 }
 
+#[track_caller]
 fn assert_verifies(out: &Output) {
     assert!(out.status.success(), "stdout: {}\nstderr: {:?}", stdout(out), stderr_lines(out));
     assert!(!stdout(out).contains("FAIL"), "{}", stdout(out));
@@ -45,6 +46,7 @@ fn assert_verifies(out: &Output) {
 
 /// Exit 1, and the failing lines are exactly one per object in `objects`, each naming it
 /// and saying `says`.
+#[track_caller]
 fn assert_rejects(out: &Output, objects: &[&str], says: &str) {
     let text = stdout(out);
     assert_eq!(out.status.code(), Some(1), "stdout: {text}\nstderr: {:?}", stderr_lines(out));
@@ -87,6 +89,25 @@ fn tampering_behind_copiers_back(server: LocalAws) {
     let (gpg_ok, said) = GnuPg::verifies_with(&cert, &back.join(format!("{deb}.asc")), &back.join(deb));
     assert!(gpg_ok, "gpg refuses an untouched file: {said}");
     restore(&s, tar);
+
+    // A file and its signature from another signing by the same key (each good alone): its
+    // digest is not the one the sealed list holds.
+    let dist2 = s.work.path().join("dist2");
+    relsign_tests::sample_tree(&dist2);
+    std::fs::write(dist2.join(tar), b"tarball bytes of another build\n").unwrap();
+    let signed2 = s.work.path().join("signed2");
+    super::sign(&dist2, &signed2);
+    for name in [tar.to_string(), format!("{tar}.asc")] {
+        let bytes = std::fs::read(signed2.join(&name)).unwrap();
+        s.server.seed(&["rewrite", "releases", &format!("v1/{name}"), "--stdin"], &bytes);
+    }
+    assert_rejects(&verify(&s, PREFIX, &[]), &[&format!("{PREFIX}{tar}")], "differs from SHA256SUMS");
+    restore(&s, tar);
+    restore(&s, &format!("{tar}.asc"));
+    // The manifest has no signature of its own: the sealed list's digest is its check.
+    s.server.seed(&["rewrite", "releases", "v1/manifest.json", "--swap"], b"");
+    assert_rejects(&verify(&s, PREFIX, &[]), &[&format!("{PREFIX}manifest.json")], "differs from SHA256SUMS");
+    restore(&s, "manifest.json");
 
     // A deleted signature.
     s.server.seed(&["delete", "releases", "v1/scripts/install.sh.asc"], b"");
@@ -149,11 +170,15 @@ fn a_published_release_is_verified_in_place_and_tampering_is_named_on_s3s_fs() {
     tampering_behind_copiers_back(LocalAws::s3s_fs());
 }
 
-/// A public bucket read by plain GETs: moto serves objects to anonymous requests.
+/// A public bucket read by plain GETs (moto honours the bucket policy for anonymous requests).
 #[test]
 fn a_release_is_verified_over_http_without_listing() {
     let s = published(LocalAws::moto());
     let base = format!("{}/releases/v1/", s.server.endpoint);
+    // Private, the bucket answers an anonymous GET with 403: the release is not there to a user.
+    let out = verify(&s, &base, &[]);
+    assert_rejects(&out, &[&format!("{base}SHA256SUMS")], "missing (HTTP 403)");
+    s.server.seed(&["public-read", "releases"], b"");
     let out = verify(&s, &base, &[]);
     assert_verifies(&out);
     assert!(stdout(&out).contains("extra objects cannot be listed over HTTP(S)"), "{}", stdout(&out));
