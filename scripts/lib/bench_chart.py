@@ -31,10 +31,11 @@ GROUPS = [
     ("copy-moto", "W", "copy W to moto"),
     ("copy-small", "T", "copy T (20,000 x 1 KiB) to s3s-fs"),
     ("rerun-small", "T", "copy T again, nothing to do"),
+    ("verify-shaped", "W", "verify W where it is published (S3-shaped) against a download alone"),
     ("pipeline", "W4", "the Sign and Copy stages for W over 4 builds: build outputs to published release"),
     ("pipeline", "W12", "the Sign and Copy stages for W over 12 builds: build outputs to published release"),
 ]
-RELSIGN_TOOLS = ("relsign", "copier", "relsign-batch")
+RELSIGN_TOOLS = ("relsign", "copier", "relsign-batch", "signer verify")
 # Anchors in this order (a prefix match: gpg-xargs-P<cores>); any other tool after them.
 ANCHOR_ORDER = ["gpg-reference-loop", "gpg-xargs-P", "sq-per-file", "relsign-today", "reference", "s5cmd", "rclone",
                 "aws_sync", "aws_crt", "aws_loop"]

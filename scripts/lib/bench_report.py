@@ -37,7 +37,7 @@ MIB["T-signed"] = MIB["T"] * 1.3 + 3
 per_core = float(sha_kbs) * 1000 / 2**20
 limit = per_core * int(cores)
 ran = parts.split()
-carried = {"sign": "sign" not in ran, "copy": "copy" not in ran, "small": "small" not in ran, "pipeline": "pipeline" not in ran}
+carried = {part: part not in ran for part in ("sign", "copy", "small", "pipeline", "verify")}
 
 
 def from_previous(part):
@@ -143,6 +143,25 @@ if any(k[0] == "copy-small" for k in med):
         ok = c[0] <= 1.2 * sync[0] and c[1] / 1024 < 200
         targets.append(("re-run over 20,000 published files (T signed) with nothing to do: within 1.2x aws s3 sync, under 200 MiB",
                         f"{c[0] / sync[0]:.2f}x the time, {c[1] / 1024:.0f} MiB", ok))
+
+# ---- verifying in place --------------------------------------------------------------
+if any(k[0] == "verify-shaped" for k in med):
+    lines += [f"## Verifying W where it is published{from_previous('verify')}", "",
+              f"W with its signatures, published by copier to s3s-fs behind the S3-shaped proxy ({shape}). \"verify in place\":",
+              "`signer verify s3://` checks every object's signature and SHA-256 as it streams from GetObject, the prefix listed,",
+              "nothing written to disk. \"aws s3 cp --recursive\": the AWS CLI at its defaults downloads the release to disk and",
+              "verifies nothing.", "",
+              "| | tool | median s | MiB/s | client CPU s/GiB | peak RSS MiB |", "|---|---|---:|---:|---:|---:|"]
+    gib = MIB["W-signed"] / 1024
+    for name, tool in (("verify in place", "signer verify"), ("download only", "aws s3 cp --recursive")):
+        if ("verify-shaped", "W", tool) in med:
+            s, rss, cpu, _server, _n = med[("verify-shaped", "W", tool)]
+            lines.append(f"| {name} | {tool} | {s:.2f} | {MIB['W-signed'] / s:.0f} | {cpu / gib:.2f} | {rss / 1024:.1f} |")
+    lines.append("")
+    v, cp = med.get(("verify-shaped", "W", "signer verify")), med.get(("verify-shaped", "W", "aws s3 cp --recursive"))
+    if v and cp:
+        targets.append(("verify W in place on the S3-shaped server at least as fast as aws s3 cp --recursive alone",
+                        f"{cp[0] / v[0]:.2f}x", v[0] <= cp[0]))
 
 # ---- the pipeline --------------------------------------------------------------------
 DESIGNS = ("reference", "relsign-today", "relsign-batch")

@@ -9,24 +9,31 @@
 //! confirmed in place. Every PUT and every part carries its SHA-256, so S3 checks the bytes
 //! and keeps what proves them on a re-run; each file's SHA-256 is computed from the bytes sent and must be the
 //! signed one; a multipart upload is aborted on any failure.
+//!
+//! And reading a release back where it is published (`published.rs`, over `fetch.rs`: S3 or
+//! plain HTTP(S)), each object streamed into its signature check, nothing written to disk.
 
 mod claim;
 mod destination;
 mod error;
+mod fetch;
 mod housekeeping;
 mod local;
 mod object;
 mod plan;
+mod published;
 mod schedule;
 mod transfer;
 
 pub use claim::Claimant;
 pub use destination::{Destination, MAX_KEY_BYTES};
 pub use error::Error;
+pub use fetch::{is_remote, parse_base_url, Missing, Opened, Source};
 pub use housekeeping::{
     abort_stale_uploads, object_lock_enabled, preflight, require_object_lock, Inflight, Preflight,
 };
 pub use local::{LocalFile, Phase};
 pub use object::{Existing, Mismatch, Proof, RemoteObject};
 pub use plan::{check_keys, scan, Action, Plan, PlanOptions, PlannedFile};
+pub use published::{verify_published, PublishedOptions, PublishedReport};
 pub use transfer::{execute, ObjectLock, Progress, UploadOptions, Uploaded};

@@ -128,9 +128,25 @@ Examples:
   signer verify --cert public.asc signed/SHA256SUMS    # the signed list and every digest
   signer verify --cert public.asc --junit reports/signatures.xml signed/   # and a CodeBuild report
 
+  # A published release, where it lives (streamed, nothing written to disk)
+  signer verify --cert public.asc s3://releases/v1.90.0/
+  signer verify --cert public.asc --allow-extra s3://releases/v1.90.0/   # other objects allowed
+  AWS_ENDPOINT_URL=http://127.0.0.1:9000 signer verify --cert public.asc --path-style s3://releases/v1/
+  signer verify --cert public.asc https://downloads.example.org/releases/1.90.0/
+
 One line per file on stdout; exit 1 if anything fails. In a folder, every file needs a
 signature that verifies (manifest.json may rely on the signed SHA256SUMS instead), and a
-SHA256SUMS, when present, must verify and list every file with the right digest.";
+SHA256SUMS, when present, must verify and list every file with the right digest.
+
+A published release (s3://BUCKET/PREFIX/ with the standard AWS credentials, region and
+AWS_ENDPOINT_URL; or https://HOST/PATH/ of a public bucket or CDN, anonymous GETs) must
+have SHA256SUMS and its signature SHA256SUMS.asc, and every file SHA256SUMS lists, with
+that digest and a good signature of its own (manifest.json: the digest). Each object is
+streamed into its check; nothing is written to disk. Each failure names the object:
+missing, changed, badly signed, unsealed; served with a Content-Encoding (a client that
+decodes it saves other bytes); on S3, under the prefix but not in the release (an error
+unless --allow-extra). Over https nothing can be listed, so extra objects cannot be found:
+the output says so. Exit 1 when the release does not verify, 5 when it cannot be read.";
 
 const CHECK_HELP: &str = "\
 Takes the flags and environment of `signer sign` and reports, without signing anything:
@@ -320,7 +336,8 @@ pub struct VerifyArgs {
     #[arg(long, env = "SIGNER_REQUIRE_SUMS", value_parser = FalseyValueParser::new())]
     pub require_sums: bool,
 
-    /// Files checked at once (default: one per core)
+    /// Files checked at once (default: one per core; for a published release, downloads at
+    /// once: 4 per core, 4 to 16)
     #[arg(long, short, env = "SIGNER_JOBS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
 
@@ -332,7 +349,22 @@ pub struct VerifyArgs {
     #[arg(long, env = "SIGNER_JUNIT", value_name = "FILE")]
     pub junit: Option<PathBuf>,
 
-    /// Signed folders, artifacts, .asc files or SHA256SUMS files
+    /// A published release (s3://): objects under the prefix that the release does not
+    /// list are named but do not fail it. Example: --allow-extra
+    #[arg(long, env = "SIGNER_ALLOW_EXTRA", value_parser = FalseyValueParser::new())]
+    pub allow_extra: bool,
+
+    /// A published release (s3://): address buckets as endpoint/bucket/key (local and
+    /// S3-compatible servers; the endpoint comes from AWS_ENDPOINT_URL)
+    #[arg(long, env = "SIGNER_PATH_STYLE", value_parser = FalseyValueParser::new())]
+    pub path_style: bool,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    /// Signed folders, artifacts, .asc files or SHA256SUMS files; or a published release,
+    /// checked where it lives without writing it to disk: s3://BUCKET/PREFIX/ or
+    /// https://HOST/PATH/
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 }

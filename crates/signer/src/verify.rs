@@ -1,7 +1,9 @@
-//! `signer verify`: one line per file, exit 1 if anything fails.
+//! `signer verify`: one line per file, exit 1 if anything fails. Local files and folders
+//! are checked here; a published release (s3://, https://) where it lives, by relsign-s3.
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 use relsign_cli::junit::{self, Case, Outcome};
 use relsign_cli::{default_jobs, Exit, Failure};
@@ -12,6 +14,7 @@ use relsign_pgp::{
 use serde::Serialize;
 
 use crate::cli::VerifyArgs;
+use crate::published;
 
 #[derive(Serialize)]
 struct Line {
@@ -25,6 +28,9 @@ struct Line {
     sha256: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     problem: Option<String>,
+    /// Said of a file that passes: an extra object allowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
 }
 
 impl Line {
@@ -38,6 +44,7 @@ impl Line {
                 signed: Some(humantime::format_rfc3339_seconds(v.created).to_string()),
                 sha256: Some(v.sha256.to_string()),
                 problem: None,
+                note: None,
             },
             FileStatus::Listed(d) => Line {
                 path,
@@ -46,6 +53,7 @@ impl Line {
                 signed: None,
                 sha256: Some(d.to_string()),
                 problem: None,
+                note: None,
             },
             FileStatus::Failed(why) => Line {
                 path,
@@ -54,7 +62,21 @@ impl Line {
                 signed: None,
                 sha256: None,
                 problem: Some(why.clone()),
+                note: None,
             },
+        }
+    }
+
+    /// An object under a published release's prefix that it does not list, allowed.
+    fn extra(path: String) -> Line {
+        Line {
+            path,
+            ok: true,
+            fingerprint: None,
+            signed: None,
+            sha256: None,
+            problem: None,
+            note: Some("not part of the release (allowed by --allow-extra)".into()),
         }
     }
 
@@ -69,6 +91,9 @@ impl Line {
     fn text(&self) -> String {
         match (&self.problem, &self.fingerprint) {
             (Some(why), _) => format!("FAIL  {}: {why}", self.path),
+            (None, _) if self.note.is_some() => {
+                format!("OK    {}  {}", self.path, self.note.as_deref().unwrap_or_default())
+            }
             (None, Some(fpr)) => {
                 format!("OK    {}  signed by {fpr} at {}", self.path, self.signed.as_deref().unwrap_or("?"))
             }
@@ -82,7 +107,8 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Failure> {
     if let Some(warning) = verifier.ambiguity() {
         tracing::warn!("{warning}");
     }
-    for path in &args.paths {
+    let verifier = Arc::new(verifier);
+    for path in args.paths.iter().filter(|p| !p.to_str().is_some_and(relsign_s3::is_remote)) {
         if std::fs::symlink_metadata(path).is_err() {
             return Err(Failure::new(Exit::Input, format!("{} does not exist", path.display()))
                 .with_fix("check the path"));
@@ -90,8 +116,21 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Failure> {
     }
     let jobs = args.jobs.map(usize::from).unwrap_or_else(default_jobs);
     let mut lines = Vec::new();
+    let mut notes = Vec::new();
     for path in &args.paths {
-        lines.extend(check_path(&verifier, path, args.require_sums, jobs)?);
+        match path.to_str().filter(|p| relsign_s3::is_remote(p)) {
+            Some(location) => {
+                let report = published::check(&args, location, verifier.clone())?;
+                if !report.listed {
+                    notes.push(format!(
+                        "{location}: extra objects cannot be listed over HTTP(S); only the files SHA256SUMS lists were checked"
+                    ));
+                }
+                lines.extend(report.files.iter().map(|c| Line::from_check(Path::new(""), c)));
+                lines.extend(report.extras.into_iter().map(Line::extra));
+            }
+            None => lines.extend(check_path(&verifier, path, args.require_sums, jobs)?),
+        }
     }
 
     let ok = lines.iter().all(|l| l.ok);
@@ -101,11 +140,18 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Failure> {
     }
     let mut stdout = std::io::stdout().lock();
     if args.json {
-        let _ = serde_json::to_writer_pretty(&mut stdout, &serde_json::json!({ "ok": ok, "files": lines }));
+        let mut summary = serde_json::json!({ "ok": ok, "files": lines });
+        if !notes.is_empty() {
+            summary["notes"] = serde_json::json!(notes);
+        }
+        let _ = serde_json::to_writer_pretty(&mut stdout, &summary);
         let _ = writeln!(stdout);
     } else {
         for line in &lines {
             let _ = writeln!(stdout, "{}", line.text());
+        }
+        for note in &notes {
+            let _ = writeln!(stdout, "NOTE  {note}");
         }
         let failed = lines.iter().filter(|l| !l.ok).count();
         let _ = writeln!(stdout, "{} files checked, {} failed", lines.len(), failed);
