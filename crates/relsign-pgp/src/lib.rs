@@ -9,6 +9,7 @@
 //! needs) and the file's plain SHA-256 for the checksum list.
 
 mod algorithm;
+mod dsse;
 mod error;
 mod external;
 mod format;
@@ -16,6 +17,8 @@ mod hex;
 mod inspect;
 mod key;
 mod manifest;
+mod provenance;
+mod raw;
 mod release;
 mod rsa;
 mod sign;
@@ -23,12 +26,13 @@ mod sums;
 mod verify;
 
 pub use algorithm::{hash_name, suite, Refusal, Suite};
+pub use dsse::{pae, Envelope, EnvelopeSignature, VerifiedEnvelope, IN_TOTO_PAYLOAD_TYPE};
 pub use error::{Error, ErrorKind};
 pub use external::{self_certify, ExternalSigner};
 pub use format::{
     is_signature_name, seal, signature_name, signature_path, signed_name, validate_relative, SealedRelease,
-    MANIFEST_NAME, MAX_KEY_BYTES, MAX_NAME_PART_BYTES, RESERVED_NAMES, SIGNATURE_SUFFIX, SUMS_NAME,
-    SUMS_SIG_NAME,
+    MANIFEST_NAME, MAX_KEY_BYTES, MAX_NAME_PART_BYTES, PROVENANCE_NAME, RESERVED_NAMES, SIGNATURE_SUFFIX,
+    SUMS_NAME, SUMS_SIG_NAME,
 };
 pub use hex::{Sha256, Sha256Hasher};
 pub use inspect::{
@@ -38,6 +42,12 @@ pub use inspect::{
 };
 pub use key::{KeyRing, Passphrase, SelectedKey, SigningKey};
 pub use manifest::{Manifest, ManifestArtifact, ManifestSigner};
+pub use provenance::{
+    check_provenance, sign_provenance, subjects_of, BuildDefinition, BuildMetadata, Builder,
+    CheckedProvenance, Provenance, ResourceDescriptor, RunDetails, Statement, Subject, SLSA_PROVENANCE_V1,
+    STATEMENT_TYPE,
+};
+pub use raw::{raw_scheme, RawScheme, RawSignature};
 pub use release::{
     sha256_file, verify_file, verify_folder, verify_listed, verify_sums, FileCheck, FileStatus,
     FolderOptions, FolderReport, SignedSums,
