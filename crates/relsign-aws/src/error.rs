@@ -32,6 +32,12 @@ pub enum Error {
 
     #[error("secret {id} has no string field {field:?} (it has: {fields})")]
     MissingField { id: String, field: String, fields: String },
+
+    #[error("cannot read the pipeline execution for the provenance ({api}): {detail}")]
+    ExecutionRecord { api: &'static str, detail: String },
+
+    #[error("the provenance describes a CodePipeline run, and this is none: {detail}")]
+    NotFromPipeline { detail: String },
 }
 
 impl Error {
@@ -57,6 +63,13 @@ impl Error {
             Error::EmptySecret { .. } => Some("store the value in it".to_string()),
             Error::NotJson { .. } => Some("drop the field option or store JSON".to_string()),
             Error::MissingField { .. } => Some("check the field name".to_string()),
+            Error::ExecutionRecord { api, .. } => Some(format!(
+                "allow {api} to the signing role on its pipeline and projects (templates/release-pipeline-stack.yml)"
+            )),
+            Error::NotFromPipeline { .. } => Some(
+                "run --provenance in the pipeline's signing action, with SIGNER_PIPELINE_EXECUTION_ID=#{codepipeline.PipelineExecutionId}"
+                    .to_string(),
+            ),
         }
     }
 }
@@ -80,7 +93,9 @@ impl Error {
             | Error::Decrypt { .. }
             | Error::NoCredentials { .. }
             | Error::Unreachable { .. }
-            | Error::Service { .. } => ErrorKind::Remote,
+            | Error::Service { .. }
+            | Error::ExecutionRecord { .. }
+            | Error::NotFromPipeline { .. } => ErrorKind::Remote,
         }
     }
 }

@@ -108,6 +108,9 @@ Examples:
   # Passphrase from a file, a chosen subkey, JSON summary on stdout
   signer sign --key-file private.asc --passphrase-file pass.txt \\
       --signing-key 0123456789ABCDEF0123456789ABCDEF01234567 --json --out out/ a.tar b.deb
+  # In the pipeline's signing action: SLSA provenance of the run, signed by the release key
+  SIGNER_PIPELINE_EXECUTION_ID='#{codepipeline.PipelineExecutionId}' \\
+      signer sign --provenance --batch-source BuildArtifacts --out signed
 
 Output: each artifact at its path relative to the folder it came from (a file given by
 itself at the top), <artifact>.asc beside it, then manifest.json, SHA256SUMS and
@@ -127,10 +130,14 @@ Examples:
   signer verify --cert public.asc app.tar.asc          # the same
   signer verify --cert public.asc signed/SHA256SUMS    # the signed list and every digest
   signer verify --cert public.asc --junit reports/signatures.xml signed/   # and a CodeBuild report
+  signer verify --cert public.asc --require-provenance signed/   # and its signed provenance
 
 One line per file on stdout; exit 1 if anything fails. In a folder, every file needs a
 signature that verifies (manifest.json may rely on the signed SHA256SUMS instead), and a
-SHA256SUMS, when present, must verify and list every file with the right digest.";
+SHA256SUMS, when present, must verify and list every file with the right digest. A
+folder's provenance.intoto.jsonl, when present (always, with --require-provenance), must
+be signed by a --cert key (its DSSE envelope) and name exactly the artifacts SHA256SUMS
+lists; what it says is printed.";
 
 const CHECK_HELP: &str = "\
 Takes the flags and environment of `signer sign` and reports, without signing anything:
@@ -286,6 +293,18 @@ pub struct SignArgs {
     #[arg(long, env = "SIGNER_EXPORTED_VARS", value_name = "FILE")]
     pub exported_vars: Option<PathBuf>,
 
+    /// Also write provenance.intoto.jsonl at the top of the release: SLSA provenance v1 of
+    /// this pipeline run in a DSSE envelope signed by the release key, its subjects every
+    /// artifact, every field read from CodeBuild and CodePipeline (needs CODEBUILD_BUILD_ID
+    /// and --pipeline-execution-id)
+    #[arg(long, env = "SIGNER_PROVENANCE", value_parser = FalseyValueParser::new())]
+    pub provenance: bool,
+
+    /// The CodePipeline execution running this signing build, for --provenance: set it in
+    /// the action to #{codepipeline.PipelineExecutionId}
+    #[arg(long, env = "SIGNER_PIPELINE_EXECUTION_ID", value_name = "ID")]
+    pub pipeline_execution_id: Option<String>,
+
     /// Output folder (absent or empty)
     #[arg(long, short, env = "SIGNER_OUT", value_name = "DIR", default_value = "signed")]
     pub out: PathBuf,
@@ -318,6 +337,10 @@ pub struct VerifyArgs {
     /// Fail a folder that has no SHA256SUMS
     #[arg(long, env = "SIGNER_REQUIRE_SUMS", value_parser = FalseyValueParser::new())]
     pub require_sums: bool,
+
+    /// Fail a folder that has no provenance.intoto.jsonl (`signer sign --provenance`)
+    #[arg(long, env = "SIGNER_REQUIRE_PROVENANCE", value_parser = FalseyValueParser::new())]
+    pub require_provenance: bool,
 
     /// Files checked at once (default: one per core)
     #[arg(long, short, env = "SIGNER_JOBS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
