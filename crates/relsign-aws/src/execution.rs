@@ -2,9 +2,9 @@
 //! build, read by the signing role for the release's provenance: the signing build itself
 //! (CodeBuild BatchGetBuilds on `CODEBUILD_BUILD_ID`), the execution (CodePipeline
 //! GetPipelineExecution: its source revisions), its actions (ListActionExecutions: the
-//! source actions' configuration, each CodeBuild action's build or batch) and the builds
-//! behind them (BatchGetBuildBatches for a batch, then BatchGetBuilds), found as
-//! buildspecs/lib/export-logs.sh finds them for the logs.
+//! source actions' configuration, each CodeBuild action's build or batch, told apart by the
+//! action's BatchEnabled) and the builds behind them (BatchGetBuildBatches for a batch, then
+//! BatchGetBuilds), found as buildspecs/lib/export-logs.sh finds them for the logs.
 //!
 //! Nothing here is read from a file or a variable a build step could write: only the two
 //! ids the signing build is started with (its own build id, set by CodeBuild, and the
@@ -213,9 +213,13 @@ pub async fn execution(
                 revision_url: non_empty(revision.and_then(|r| r.revision_url())),
             });
         } else if provider.as_deref() == Some("CodeBuild") {
+            // A batch action says so in its configuration (BatchEnabled), so only a batch's
+            // id goes to BatchGetBuildBatches.
+            let batch = input.and_then(|i| i.configuration()).and_then(|c| c.get("BatchEnabled"))
+                == Some(&"true".to_string());
             match external {
                 Some(id) if id == signing_build_id => ran_signing = true,
-                Some(id) if !id.is_empty() => action_ids.push(id.to_string()),
+                Some(id) if !id.is_empty() => action_ids.push((id.to_string(), batch)),
                 _ => {}
             }
         }
@@ -230,7 +234,11 @@ pub async fn execution(
 
     // A batch (the Build stage) stands for its builds; a build id is no batch's.
     let mut build_ids = Vec::new();
-    for id in action_ids {
+    for (id, batch) in action_ids {
+        if !batch {
+            build_ids.push(id);
+            continue;
+        }
         let got = codebuild
             .batch_get_build_batches()
             .ids(&id)
@@ -244,7 +252,7 @@ pub async fn execution(
             .filter_map(|g| g.current_build_summary().and_then(|s| s.arn()))
             .collect();
         if arns.is_empty() {
-            build_ids.push(id);
+            return Err(Error::NotFromPipeline { detail: format!("CodeBuild lists no build of batch {id}") });
         }
         // arn:aws:codebuild:REGION:ACCOUNT:build/PROJECT:UUID holds the build id.
         build_ids.extend(arns.iter().filter_map(|a| a.split_once(":build/").map(|(_, id)| id.to_string())));

@@ -50,6 +50,9 @@ fn action(stage: &str, name: &str, category: &str, provider: &str, external: &st
     let mut input =
         json!({"actionTypeId": {"category": category, "owner": "AWS", "provider": provider, "version": "1"}});
     let mut outputs = json!([]);
+    if external == BATCH {
+        input["configuration"] = json!({"ProjectName": "relsign-release-builds", "BatchEnabled": "true", "CombineArtifacts": "true"});
+    }
     if category == "Source" {
         input["configuration"] = json!({
             "FullRepositoryId": "example/agent", "BranchName": "main",
