@@ -143,8 +143,8 @@ const CHECK_HELP: &str = "\
 Takes the flags and environment of `signer sign` and reports, without signing anything:
 the sources and how many files each holds, the output folder, the AWS region and where the
 credentials come from, each secret read and decoded, the key chosen and unlocked (its
-fingerprint shown). Each problem comes with its fix; the exit code is the one the run would
-fail with.
+fingerprint shown), and with --provenance the pipeline execution read from AWS. Each
+problem comes with its fix; the exit code is the one the run would fail with.
 
 Examples:
   # In a buildspec, before the real run, with the same environment
@@ -152,7 +152,9 @@ Examples:
   # Locally, as JSON
   signer check --json --key-file private.asc --passphrase-file pass.txt dist/
   # A KMS key: its spec, usage, state and fingerprint, and a test signature verified here
-  signer check --kms-key-id alias/release-signing --out signed dist/";
+  signer check --kms-key-id alias/release-signing --out signed dist/
+  # With --provenance: the pipeline execution read as the signing run will read it
+  signer check --provenance --out signed";
 
 const EXPORT_HELP: &str = "\
 Examples:

@@ -322,7 +322,7 @@ pub(crate) fn inputs(args: &SignArgs) -> Result<Vec<Input>, Failure> {
 fn write_exported_vars(path: &Path, s: &Summary) -> Result<(), Failure> {
     let text = format!(
         "SIGNER_SIGNED_COUNT={}\nSIGNER_SHA256SUMS_SHA256={}\nSIGNER_KEY_FINGERPRINT={}\n",
-        s.artifacts.len(),
+        signed_count(s.artifacts),
         s.sha256sums,
         s.signer.fingerprint
     );
@@ -330,6 +330,11 @@ fn write_exported_vars(path: &Path, s: &Summary) -> Result<(), Failure> {
         Failure::new(Exit::Output, format!("cannot write {}: {e}", path.display()))
             .with_fix("check --exported-vars")
     })
+}
+
+/// The build's artifacts signed: the release's own provenance is not one of them.
+fn signed_count(artifacts: &[ManifestArtifact]) -> usize {
+    artifacts.iter().filter(|a| a.path != PROVENANCE_NAME).count()
 }
 
 fn print_summary(s: &Summary, json: bool) {
@@ -346,7 +351,7 @@ fn print_summary(s: &Summary, json: bool) {
     let _ = writeln!(
         stdout,
         "{} artifacts signed with key {}{} into {} in {:.2} s",
-        s.artifacts.len(),
+        signed_count(s.artifacts),
         s.signer.fingerprint,
         who,
         s.out.display(),

@@ -465,3 +465,32 @@ fn kms_keys_write_provenance_the_outside_judges_accept() {
         assert!(verify(&cert_path, &out, &["--require-provenance"]).status.success(), "{spec}");
     }
 }
+
+/// `signer check --provenance` reads the execution as the run will, and reports a build the
+/// execution did not run as the run's own failure.
+#[test]
+fn check_reads_the_execution_the_run_will_describe() {
+    let key = &keys().ed25519;
+    let work = tempfile::tempdir().unwrap();
+    let input = dist(work.path());
+    let ok = TestCommand::signer()
+        .args(["check", "--provenance", "--key-file"])
+        .arg(&key.secret)
+        .arg("--out")
+        .arg(work.path().join("signed"))
+        .arg(&input)
+        .envs(&pipeline_env(SIGNING))
+        .output();
+    assert_check_passed(&ok, &[&format!("execution {EXECUTION} of {PIPELINE} read: 2 build(s)")]);
+    assert!(!work.path().join("signed").exists(), "check writes nothing");
+    let refused = TestCommand::signer()
+        .args(["check", "--provenance", "--key-file"])
+        .arg(&key.secret)
+        .arg("--out")
+        .arg(work.path().join("other"))
+        .arg(&input)
+        .envs(&pipeline_env(STRAY))
+        .output();
+    assert_eq!(refused.status.code(), Some(5), "{}", stdout(&refused));
+    assert!(stdout(&refused).contains("lists no action that ran build"), "{}", stdout(&refused));
+}
