@@ -109,6 +109,12 @@ ensure_venv() {
         say "installing xmlschema and awscrt into the venv"
         "$RELSIGN_VENV/bin/pip" install -q --disable-pip-version-check 'xmlschema>=3,<5' 'awscrt>=0.23,<1'
     fi
+    # The outside judges of `signer sign --provenance` (tests/fixtures/provenance_oracle.py):
+    # securesystemslib's DSSE and the in-toto attestation bindings (protobuf), pinned.
+    if ! "$RELSIGN_VENV/bin/python" -c 'import securesystemslib.dsse, in_toto_attestation.v1.statement' 2>/dev/null; then
+        say "installing securesystemslib and in-toto-attestation into the venv"
+        "$RELSIGN_VENV/bin/pip" install -q --disable-pip-version-check 'securesystemslib==1.6.0' 'in-toto-attestation==0.9.3'
+    fi
 }
 
 # cfn-lint, for the CloudFormation templates (into the same venv).

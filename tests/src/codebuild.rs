@@ -57,6 +57,9 @@ pub struct Build {
     pub root: Option<PathBuf>,
     /// `uid:gid` the commands run as (with `root`).
     pub user: Option<String>,
+    /// The build id, when the test records it before the build runs (as CodeBuild knows a
+    /// build while it runs); else `<project>:<uuid>`, made when it starts.
+    pub id: Option<String>,
 }
 
 pub struct Outcome {
@@ -93,6 +96,7 @@ impl Build {
             shell: PathBuf::from("/bin/sh"),
             root: None,
             user: None,
+            id: None,
         }
     }
 
@@ -118,7 +122,7 @@ impl Build {
     /// Runs the build in `work` (a fresh folder for its state and output artifact).
     pub fn run(&self, work: &Path) -> Result<Outcome, Failed> {
         let spec = Buildspec::load(&self.buildspec).unwrap_or_else(|e| panic!("{e}"));
-        let build_id = format!("{}:{}", self.project, uuid_like());
+        let build_id = self.id.clone().unwrap_or_else(|| format!("{}:{}", self.project, uuid_like()));
         std::fs::create_dir_all(self.host(work)).unwrap();
         let state = work.join("state");
         std::fs::write(self.host(&state), "").unwrap();

@@ -34,6 +34,12 @@ pub enum Error {
 
     #[error("secret {id} has no string field {field:?} (it has: {fields})")]
     MissingField { id: String, field: String, fields: String },
+
+    #[error("cannot read the pipeline execution for the provenance ({api}): {detail}")]
+    ExecutionRecord { api: &'static str, detail: String },
+
+    #[error("the provenance describes a CodePipeline run, and this is none: {detail}")]
+    NotFromPipeline { detail: String },
 }
 
 impl Contract for Error {
@@ -53,6 +59,15 @@ impl Contract for Error {
             Error::EmptySecret { .. } => "store the value in it".into(),
             Error::NotJson { .. } => "drop the field option or store JSON".into(),
             Error::MissingField { .. } => "check the field name".into(),
+            Error::ExecutionRecord { api, .. } => format!(
+                "allow {api} to the signing role on its pipeline and projects (templates/release-pipeline-stack.yml)"
+            )
+            .into(),
+            Error::NotFromPipeline { .. } => Fix::say("run --provenance in the pipeline's signing action")
+                .then_run(
+                    "with the execution id CodePipeline sets",
+                    ["signer", "sign", "--provenance", "--pipeline-execution-id", "#{codepipeline.PipelineExecutionId}"],
+                ),
         }
     }
 
@@ -66,7 +81,9 @@ impl Contract for Error {
             | Error::Decrypt { .. }
             | Error::NoCredentials { .. }
             | Error::Unreachable { .. }
-            | Error::Service { .. } => Exit::Remote,
+            | Error::Service { .. }
+            | Error::ExecutionRecord { .. }
+            | Error::NotFromPipeline { .. } => Exit::Remote,
         }
     }
 }

@@ -1,17 +1,20 @@
 //! AWS for relsign: SDK configuration from the standard chain (environment, profiles, the
 //! container credentials CodeBuild provides, `AWS_ENDPOINT_URL*` overrides), bounded
 //! timeouts and retries so an unreachable endpoint fails instead of hanging, and secret
-//! loading from Secrets Manager.
+//! loading from Secrets Manager, and what CodeBuild and CodePipeline record of the
+//! execution a signing build runs in (for the provenance).
 //!
 //! Secret values are handed out in zeroizing buffers and never formatted into errors.
 
 mod config;
 mod error;
+mod execution;
 mod identity;
 mod secrets;
 
 pub use config::{load, s3_client, AwsOptions};
 pub use error::{error_chain, Error};
+pub use execution::{execution, BuildFacts, ExecutionFacts, SourceFacts};
 pub use identity::{credentials_source, identity, Identity};
 pub use secrets::{decode_secret, fetch_secret, SecretRef, SecretsClient};
 pub use zeroize::Zeroizing;

@@ -10,6 +10,7 @@
 
 mod algorithm;
 mod device;
+mod dsse;
 mod error;
 mod external;
 mod format;
@@ -18,6 +19,8 @@ mod inspect;
 mod key;
 mod manifest;
 mod names;
+mod provenance;
+mod raw;
 mod release;
 mod rsa;
 mod sign;
@@ -26,6 +29,7 @@ mod verify;
 
 pub use algorithm::{hash_name, suite, Refusal, Suite};
 pub use device::ExternalSigner;
+pub use dsse::{pae, Envelope, EnvelopeSignature, VerifiedEnvelope, IN_TOTO_PAYLOAD_TYPE};
 pub use error::Error;
 pub use external::self_certify;
 pub use format::{seal, SealedRelease};
@@ -39,8 +43,14 @@ pub use key::{KeyRing, Passphrase, SelectedKey, SigningKey};
 pub use manifest::{Manifest, ManifestArtifact, ManifestSigner};
 pub use names::{
     is_signature_name, signature_name, signature_path, signed_name, validate_relative, MANIFEST_NAME,
-    MAX_NAME_PART_BYTES, RESERVED_NAMES, SIGNATURE_SUFFIX, SUMS_NAME, SUMS_SIG_NAME,
+    MAX_NAME_PART_BYTES, PROVENANCE_NAME, RESERVED_NAMES, SIGNATURE_SUFFIX, SUMS_NAME, SUMS_SIG_NAME,
 };
+pub use provenance::{
+    check_provenance, sign_provenance, subjects_of, BuildDefinition, BuildMetadata, Builder,
+    CheckedProvenance, Provenance, ResourceDescriptor, RunDetails, Statement, Subject, SLSA_PROVENANCE_V1,
+    STATEMENT_TYPE,
+};
+pub use raw::{raw_scheme, RawScheme, RawSignature};
 pub use release::{
     sha256_file, verify_file, verify_folder, verify_listed, verify_sums, FileCheck, FileStatus,
     FolderOptions, FolderReport, SignedSums,

@@ -9,8 +9,12 @@ pub const SUMS_NAME: &str = "SHA256SUMS";
 pub const SUMS_SIG_NAME: &str = "SHA256SUMS.asc";
 /// What was signed, by which key, when and by what tool; listed in the checksum list.
 pub const MANIFEST_NAME: &str = "manifest.json";
+/// The release's provenance (`signer sign --provenance`): a DSSE envelope holding an in-toto
+/// statement, at the top of the release. Reserved whether or not a run writes one, so a
+/// build's own file of that name is never taken for the release's.
+pub const PROVENANCE_NAME: &str = "provenance.intoto.jsonl";
 /// The names relsign writes itself: no artifact may take one, or a folder named like one.
-pub const RESERVED_NAMES: [&str; 3] = [SUMS_NAME, SUMS_SIG_NAME, MANIFEST_NAME];
+pub const RESERVED_NAMES: [&str; 4] = [SUMS_NAME, SUMS_SIG_NAME, MANIFEST_NAME, PROVENANCE_NAME];
 
 /// What a detached, armored signature's name adds to the name of the file it signs.
 pub const SIGNATURE_SUFFIX: &str = ".asc";

@@ -68,6 +68,8 @@ pub enum Rejection {
     SumsNotText,
     /// The checksum list is signed but cannot be read as one.
     BadSums(crate::Error),
+    /// The release's provenance is not what it must be (envelope, statement, subjects).
+    Provenance(String),
 }
 
 impl fmt::Display for Rejection {
@@ -98,6 +100,7 @@ impl fmt::Display for Rejection {
                 write!(f, "no signature for the checksum list ({}: {source})", signature.display())
             }
             Rejection::SumsNotText => write!(f, "the checksum list is not UTF-8 text"),
+            Rejection::Provenance(d) => write!(f, "provenance refused: {d}"),
             Rejection::BadSums(e) => match relsign_error::Contract::fix(e).text() {
                 Some(fix) => write!(f, "{e}: {fix}"),
                 None => write!(f, "{e}"),
@@ -205,6 +208,41 @@ impl Verifier {
         let n = certs.len();
         self.certs.extend(certs.into_iter().map(|c| c.strip_secret_key_material()));
         Ok(n)
+    }
+
+    /// Checks a plain signature (a DSSE envelope's) over `message` by the key whose
+    /// fingerprint is `keyid`: a signing-capable key, valid now, of a certificate given
+    /// (and allowed by `--signer-fingerprint`). Returns its fingerprint and its certificate's.
+    pub fn verify_message(
+        &self,
+        keyid: &str,
+        signature: &[u8],
+        message: &[u8],
+    ) -> Result<(String, String), Rejection> {
+        let wanted = keyid.replace(' ', "").to_ascii_uppercase();
+        let cert = self
+            .certs
+            .iter()
+            .find(|c| c.keys().any(|k| k.key().fingerprint().to_hex() == wanted))
+            .ok_or_else(|| Rejection::UnknownKey(wanted.clone()))?;
+        if !self.allowed(cert) {
+            return Err(Rejection::NotAllowed(wanted));
+        }
+        let policy = policy();
+        let valid = cert.with_policy(&policy, None).map_err(|e| Rejection::BadKey(e.to_string()))?;
+        let key = valid
+            .keys()
+            .for_signing()
+            .alive()
+            .revoked(false)
+            .find(|k| k.key().fingerprint().to_hex() == wanted)
+            .ok_or_else(|| {
+                Rejection::BadKey(format!(
+                    "{wanted} is not a valid signing key now (expired, revoked or not for signing)"
+                ))
+            })?;
+        crate::raw::verify_raw(key.key(), signature, message).map_err(Rejection::BadSignature)?;
+        Ok((wanted, cert.fingerprint().to_hex()))
     }
 
     /// Verifies `signature` (the content of an `.asc`) over what `data` yields, and

@@ -27,6 +27,24 @@ const PIPELINE_VARIABLES: [&str; 1] = ["PipelineExecutionId"];
 
 /// The only actions whose API has no resource-level permissions, so `Resource: '*'` is the
 /// narrowest grant possible.
+/// What `signer sign --provenance` reads of its execution (relsign-aws's execution.rs), and
+/// what each right's resource must name: the signing role gets these, scoped, and no other
+/// CodeBuild or CodePipeline right.
+pub const PROVENANCE_READS: [(&str, &str); 4] = [
+    ("codepipeline:GetPipelineExecution", "PipelineName"),
+    ("codepipeline:ListActionExecutions", "PipelineName"),
+    ("codebuild:BatchGetBuilds", "CodeBuildProjectName"),
+    ("codebuild:BatchGetBuildBatches", "BuildsCodeBuildProjectName"),
+];
+
+/// The CodeBuild rights of a report (signer verify --junit's, in the Reports tab).
+const REPORT_ACTIONS: [&str; 4] = [
+    "codebuild:CreateReportGroup",
+    "codebuild:CreateReport",
+    "codebuild:UpdateReport",
+    "codebuild:BatchPutTestCases",
+];
+
 const RESOURCE_STAR_ONLY: [&str; 2] = ["ecr:GetAuthorizationToken", "logs:DescribeExportTasks"];
 
 /// What the copy stage may do to the final bucket (HeadObject needs s3:GetObject; a
@@ -237,6 +255,12 @@ impl Checker<'_> {
         if gpg.inputs.len() < 2 {
             self.problem("GPG signs nothing: list the build outputs among its InputArtifacts");
         }
+        // The provenance's execution: set by CodePipeline, never by a build step.
+        let execution =
+            gpg.env_vars().unwrap_or_default().into_iter().find(|v| v.name == "SIGNER_PIPELINE_EXECUTION_ID");
+        if execution.map(|v| v.value).as_deref() != Some("#{codepipeline.PipelineExecutionId}") {
+            self.problem("GPG: set SIGNER_PIPELINE_EXECUTION_ID to #{codepipeline.PipelineExecutionId} in its EnvironmentVariables (the execution signer sign --provenance describes)");
+        }
     }
 
     fn least_privilege(&mut self, p: &Pipeline) {
@@ -273,6 +297,7 @@ impl Checker<'_> {
             }
             if is_signer {
                 self.signer_reads_both_secrets(&role, &statements);
+                self.signer_reads_its_execution(&role, &statements);
             }
             if is_copier {
                 self.copier_writes_under_the_prefix(&role, &statements);
@@ -378,6 +403,45 @@ impl Checker<'_> {
         if is_copier && s3 && !s.mentions("ReleaseArtifactsBucket") && !s.mentions("PipelineArtifactsBucket")
         {
             self.problem(format!("{at}: the copy role's S3 rights must be scoped to the final bucket"));
+        }
+    }
+
+    /// The signing role may read its execution (the provenance) and no more: each of
+    /// [`PROVENANCE_READS`] granted on the pipeline or its projects, no other CodeBuild or
+    /// CodePipeline right.
+    fn signer_reads_its_execution(&mut self, role: &str, statements: &[Statement]) {
+        for (action, scope) in PROVENANCE_READS {
+            let granted = statements.iter().any(|s| {
+                s.allow && s.actions.iter().any(|a| a == action) && !s.resource_is_any() && s.mentions(scope)
+            });
+            if !granted {
+                self.problem(format!(
+                    "{role}: the signing role cannot {action} on its pipeline's resources ({scope}): signer sign --provenance would fail"
+                ));
+            }
+        }
+        for s in statements.iter().filter(|s| s.allow) {
+            for a in &s.actions {
+                let service = a.starts_with("codebuild:") || a.starts_with("codepipeline:");
+                let known = PROVENANCE_READS.iter().any(|(read, _)| read == a)
+                    || REPORT_ACTIONS.contains(&a.as_str());
+                if service && !known {
+                    self.problem(format!(
+                        "{role} ({}): the signing role may only read its execution ({}), not {a}",
+                        s.origin,
+                        PROVENANCE_READS.map(|(r, _)| r).join(", ")
+                    ));
+                }
+                let scope = PROVENANCE_READS.iter().find(|(read, _)| read == a).map(|(_, scope)| *scope);
+                if let Some(scope) = scope {
+                    if s.resources.iter().any(|r| !r.to_string().contains(scope)) {
+                        self.problem(format!(
+                            "{role} ({}): {a} must name only the pipeline's own resources ({scope})",
+                            s.origin
+                        ));
+                    }
+                }
+            }
         }
     }
 

@@ -25,6 +25,21 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
         Some(id) => kms_source::check(id, &args.key, &args.aws, &mut report),
         None => key_source::check(&args.key, &args.passphrase, &args.aws, &mut report),
     }
+    // --provenance: the execution read as the run will read it.
+    match crate::provenance::execution(&args) {
+        Ok(Some(facts)) => report.ok(
+            "provenance",
+            format!(
+                "execution {} of {} read: {} build(s) before this one, {} source(s)",
+                facts.execution_id,
+                facts.pipeline_name,
+                facts.builds.len(),
+                facts.sources.len()
+            ),
+        ),
+        Ok(None) => {}
+        Err(f) => report.failure("provenance", &f),
+    }
     report.finish("signer", args.json)
 }
 

@@ -108,6 +108,9 @@ Examples:
   # Passphrase from a file, a chosen subkey, JSON summary on stdout
   signer sign --key-file private.asc --passphrase-file pass.txt \\
       --signing-key 0123456789ABCDEF0123456789ABCDEF01234567 --json --out out/ a.tar b.deb
+  # In the pipeline's signing action: SLSA provenance of the run, signed by the release key
+  SIGNER_PIPELINE_EXECUTION_ID='#{codepipeline.PipelineExecutionId}' \\
+      signer sign --provenance --batch-source BuildArtifacts --out signed
 
 Output: each artifact at its path relative to the folder it came from (a file given by
 itself at the top), <artifact>.asc beside it, then manifest.json, SHA256SUMS and
@@ -127,6 +130,7 @@ Examples:
   signer verify --cert public.asc app.tar.asc          # the same
   signer verify --cert public.asc signed/SHA256SUMS    # the signed list and every digest
   signer verify --cert public.asc --junit reports/signatures.xml signed/   # and a CodeBuild report
+  signer verify --cert public.asc --require-provenance signed/   # and its signed provenance
 
   # A published release, where it lives (streamed, nothing written to disk)
   signer verify --cert public.asc s3://releases/v1.90.0/
@@ -136,7 +140,10 @@ Examples:
 
 One line per file on stdout; exit 1 if anything fails. In a folder, every file needs a
 signature that verifies (manifest.json may rely on the signed SHA256SUMS instead), and a
-SHA256SUMS, when present, must verify and list every file with the right digest.
+SHA256SUMS, when present, must verify and list every file with the right digest. A
+folder's provenance.intoto.jsonl, when present (always, with --require-provenance), must
+be signed by a --cert key (its DSSE envelope) and name exactly the artifacts SHA256SUMS
+lists; what it says is printed.
 
 A published release (s3://BUCKET/PREFIX/ with the standard AWS credentials, region and
 AWS_ENDPOINT_URL; or https://HOST/PATH/ of a public bucket or CDN, anonymous GETs) must
@@ -152,8 +159,8 @@ const CHECK_HELP: &str = "\
 Takes the flags and environment of `signer sign` and reports, without signing anything:
 the sources and how many files each holds, the output folder, the AWS region and where the
 credentials come from, each secret read and decoded, the key chosen and unlocked (its
-fingerprint shown). Each problem comes with its fix; the exit code is the one the run would
-fail with.
+fingerprint shown), and with --provenance the pipeline execution read from AWS. Each
+problem comes with its fix; the exit code is the one the run would fail with.
 
 Examples:
   # In a buildspec, before the real run, with the same environment
@@ -161,7 +168,9 @@ Examples:
   # Locally, as JSON
   signer check --json --key-file private.asc --passphrase-file pass.txt dist/
   # A KMS key: its spec, usage, state and fingerprint, and a test signature verified here
-  signer check --kms-key-id alias/release-signing --out signed dist/";
+  signer check --kms-key-id alias/release-signing --out signed dist/
+  # With --provenance: the pipeline execution read as the signing run will read it
+  signer check --provenance --out signed";
 
 const EXPORT_HELP: &str = "\
 Examples:
@@ -303,6 +312,18 @@ pub struct SignArgs {
     #[arg(long, env = "SIGNER_EXPORTED_VARS", value_name = "FILE")]
     pub exported_vars: Option<PathBuf>,
 
+    /// Also write provenance.intoto.jsonl at the top of the release: SLSA provenance v1 of
+    /// this pipeline run in a DSSE envelope signed by the release key, its subjects every
+    /// artifact, every field read from CodeBuild and CodePipeline (needs CODEBUILD_BUILD_ID
+    /// and --pipeline-execution-id)
+    #[arg(long, env = "SIGNER_PROVENANCE", value_parser = FalseyValueParser::new())]
+    pub provenance: bool,
+
+    /// The CodePipeline execution running this signing build, for --provenance: set it in
+    /// the action to #{codepipeline.PipelineExecutionId}
+    #[arg(long, env = "SIGNER_PIPELINE_EXECUTION_ID", value_name = "ID")]
+    pub pipeline_execution_id: Option<String>,
+
     /// Output folder (absent or empty)
     #[arg(long, short, env = "SIGNER_OUT", value_name = "DIR", default_value = "signed")]
     pub out: PathBuf,
@@ -335,6 +356,10 @@ pub struct VerifyArgs {
     /// Fail a folder that has no SHA256SUMS
     #[arg(long, env = "SIGNER_REQUIRE_SUMS", value_parser = FalseyValueParser::new())]
     pub require_sums: bool,
+
+    /// Fail a folder that has no provenance.intoto.jsonl (`signer sign --provenance`)
+    #[arg(long, env = "SIGNER_REQUIRE_PROVENANCE", value_parser = FalseyValueParser::new())]
+    pub require_provenance: bool,
 
     /// Files checked at once (default: one per core; for a published release, downloads at
     /// once: 4 per core, 4 to 16)

@@ -15,6 +15,7 @@ mod export_cert;
 mod key_source;
 mod kms_cert;
 mod kms_source;
+mod provenance;
 mod published;
 mod settings;
 mod sign;

@@ -12,8 +12,8 @@ use rayon::prelude::*;
 use relsign_cli::{default_jobs, Exit, Failure, REPORT_BUG};
 use relsign_codebuild::{check_side_file, collect, Artifact, FileIdentity, Staging};
 use relsign_pgp::{
-    seal, signature_name, HashAlgorithm, ManifestArtifact, ManifestSigner, Passphrase, PassphraseNeedle,
-    SecretScan, Sha256, SignatureHasher, SigningKey,
+    seal, sign_provenance, signature_name, HashAlgorithm, ManifestArtifact, ManifestSigner, Passphrase,
+    PassphraseNeedle, SecretScan, Sha256, SignatureHasher, SigningKey, Subject, PROVENANCE_NAME,
 };
 use serde::Serialize;
 
@@ -33,6 +33,9 @@ struct Summary<'a> {
     artifacts: &'a [ManifestArtifact],
     sha256sums: Sha256,
     skipped_signatures: Vec<String>,
+    /// What the provenance (--provenance) leaves out because AWS gave nothing for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provenance_left_out: Option<Vec<String>>,
     /// The whole run.
     seconds: f64,
     /// Fetching and unlocking the key (overlapping the reading of the artifacts).
@@ -43,6 +46,8 @@ struct Summary<'a> {
 
 pub fn run(args: SignArgs) -> Result<Exit, Failure> {
     let started = Instant::now();
+    // Read from AWS first: a role that may not read the execution fails before any work.
+    let execution = crate::provenance::execution(&args)?;
     let inputs = inputs(&args)?;
     let options = selection_options(&args);
     let selection = collect(&inputs, &options)?;
@@ -127,7 +132,16 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
         }
     })?;
     let first_hashed = hashed.first;
-    let artifacts = sign_all(&pool, &key, &selection.artifacts, hashed, &staging)?;
+    let mut artifacts = sign_all(&pool, &key, &selection.artifacts, hashed, &staging)?;
+    let mut left_out = None;
+    if let Some(facts) = &execution {
+        let (predicate, missing) = crate::provenance::predicate(facts)?;
+        for what in &missing {
+            tracing::info!("provenance: {what} left out (AWS gives nothing for it)");
+        }
+        left_out = Some(missing);
+        artifacts.push(write_provenance(&mut key, &artifacts, predicate, &staging)?);
+    }
 
     let build = [
         ("codebuild_build_id", "CODEBUILD_BUILD_ID"),
@@ -147,6 +161,7 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
         artifacts: &manifest.artifacts,
         sha256sums: release.sums_signature.sha256,
         skipped_signatures: selection.skipped_signatures.iter().map(|p| p.display().to_string()).collect(),
+        provenance_left_out: left_out,
         seconds: 0.0,
         key_seconds: key_time.as_secs_f64(),
         first_hashed_seconds: first_hashed.as_secs_f64(),
@@ -171,6 +186,37 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
     summary.seconds = started.elapsed().as_secs_f64();
     print_summary(&summary, args.json);
     Ok(Exit::Ok)
+}
+
+/// Writes `provenance.intoto.jsonl` (its subjects: every artifact, as SHA256SUMS will list
+/// them) and its `.asc`; returns it as one more file of the release, so that SHA256SUMS
+/// lists it and the seal covers it.
+fn write_provenance(
+    key: &mut SigningKey,
+    artifacts: &[ManifestArtifact],
+    predicate: relsign_pgp::Provenance,
+    staging: &Staging,
+) -> Result<ManifestArtifact, Failure> {
+    let mut subjects: Vec<Subject> = artifacts
+        .iter()
+        .map(|a| Subject {
+            name: a.path.clone(),
+            digest: [("sha256".to_string(), a.sha256.to_string())].into(),
+        })
+        .collect();
+    subjects.sort_by(|a, b| a.name.cmp(&b.name));
+    let envelope = sign_provenance(key, subjects, predicate)?;
+    let signed = key.sign_bytes(&envelope, PROVENANCE_NAME)?;
+    let signature = signature_name(PROVENANCE_NAME);
+    staging.write(PROVENANCE_NAME, &envelope)?;
+    staging.write(&signature, &signed.signature)?;
+    Ok(ManifestArtifact {
+        path: PROVENANCE_NAME.to_string(),
+        size: signed.size,
+        sha256: signed.sha256,
+        signature,
+        source: None,
+    })
 }
 
 /// What a stopped run must remove: the staging folder and the variables file, until the
@@ -219,7 +265,7 @@ impl HalfWritten {
 fn write_exported_vars(path: &Path, s: &Summary) -> Result<(), Failure> {
     let text = format!(
         "SIGNER_SIGNED_COUNT={}\nSIGNER_SHA256SUMS_SHA256={}\nSIGNER_KEY_FINGERPRINT={}\n",
-        s.artifacts.len(),
+        signed_count(s.artifacts),
         s.sha256sums,
         s.signer.fingerprint
     );
@@ -227,6 +273,11 @@ fn write_exported_vars(path: &Path, s: &Summary) -> Result<(), Failure> {
         Failure::new(Exit::Output, format!("cannot write {}: {e}", path.display()))
             .with_fix("check --exported-vars")
     })
+}
+
+/// The build's artifacts signed: the release's own provenance is not one of them.
+fn signed_count(artifacts: &[ManifestArtifact]) -> usize {
+    artifacts.iter().filter(|a| a.path != PROVENANCE_NAME).count()
 }
 
 fn print_summary(s: &Summary, json: bool) {
@@ -243,7 +294,7 @@ fn print_summary(s: &Summary, json: bool) {
     let _ = writeln!(
         stdout,
         "{} artifacts signed with key {}{} into {} in {:.2} s",
-        s.artifacts.len(),
+        signed_count(s.artifacts),
         s.signer.fingerprint,
         who,
         s.out.display(),

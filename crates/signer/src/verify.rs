@@ -8,8 +8,8 @@ use std::sync::Arc;
 use relsign_cli::junit::{self, Case, Outcome};
 use relsign_cli::{default_jobs, Exit, Failure};
 use relsign_pgp::{
-    signature_path, signed_name, verify_file, verify_folder, verify_listed, verify_sums, FileCheck,
-    FileStatus, FolderOptions, Verifier, SUMS_NAME,
+    check_provenance, signature_path, signed_name, verify_file, verify_folder, verify_listed, verify_sums,
+    CheckedProvenance, FileCheck, FileStatus, FolderOptions, Verifier, PROVENANCE_NAME, SUMS_NAME,
 };
 use serde::Serialize;
 
@@ -31,6 +31,11 @@ struct Line {
     /// Said of a file that passes: an extra object allowed.
     #[serde(skip_serializing_if = "Option::is_none")]
     note: Option<String>,
+    /// What a checked provenance says: its statement's predicate and subjects' count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provenance: Option<serde_json::Value>,
+    #[serde(skip)]
+    said: Vec<String>,
 }
 
 impl Line {
@@ -45,6 +50,8 @@ impl Line {
                 sha256: Some(v.sha256.to_string()),
                 problem: None,
                 note: None,
+                provenance: None,
+                said: vec![],
             },
             FileStatus::Listed(d) => Line {
                 path,
@@ -54,6 +61,8 @@ impl Line {
                 sha256: Some(d.to_string()),
                 problem: None,
                 note: None,
+                provenance: None,
+                said: vec![],
             },
             FileStatus::Failed(why) => Line {
                 path,
@@ -63,6 +72,8 @@ impl Line {
                 sha256: None,
                 problem: Some(why.clone()),
                 note: None,
+                provenance: None,
+                said: vec![],
             },
         }
     }
@@ -77,6 +88,8 @@ impl Line {
             sha256: None,
             problem: None,
             note: Some("not part of the release (allowed by --allow-extra)".into()),
+            provenance: None,
+            said: vec![],
         }
     }
 
@@ -93,6 +106,13 @@ impl Line {
             (Some(why), _) => format!("FAIL  {}: {why}", self.path),
             (None, _) if self.note.is_some() => {
                 format!("OK    {}  {}", self.path, self.note.as_deref().unwrap_or_default())
+            }
+            (None, Some(fpr)) if self.provenance.is_some() => {
+                let mut text = format!("OK    {}  provenance signed by {fpr}", self.path);
+                for said in &self.said {
+                    text.push_str(&format!("\n        {said}"));
+                }
+                text
             }
             (None, Some(fpr)) => {
                 format!("OK    {}  signed by {fpr} at {}", self.path, self.signed.as_deref().unwrap_or("?"))
@@ -129,7 +149,12 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Failure> {
                 lines.extend(report.files.iter().map(|c| Line::from_check(Path::new(""), c)));
                 lines.extend(report.extras.into_iter().map(Line::extra));
             }
-            None => lines.extend(check_path(&verifier, path, args.require_sums, jobs)?),
+            None => {
+                lines.extend(check_path(&verifier, path, args.require_sums, jobs)?);
+                if path.is_dir() {
+                    lines.extend(check_release_provenance(&verifier, path, args.require_provenance));
+                }
+            }
         }
     }
 
@@ -197,4 +222,80 @@ fn check_path(
         Err(why) => FileStatus::Failed(why.to_string()),
     };
     Ok(vec![Line::from_check(Path::new(""), &FileCheck { path: shown(&data), status })])
+}
+
+/// The folder's provenance: absent (an error with `--require-provenance`), or checked
+/// against its signed SHA256SUMS (whose own line reports a bad list) and described.
+fn check_release_provenance(verifier: &Verifier, dir: &Path, required: bool) -> Option<Line> {
+    let path = dir.join(PROVENANCE_NAME);
+    let shown = format!("{} (statement)", path.display());
+    let failed = |why: String| Line {
+        path: shown.clone(),
+        ok: false,
+        fingerprint: None,
+        signed: None,
+        sha256: None,
+        problem: Some(why),
+        note: None,
+        provenance: None,
+        said: vec![],
+    };
+    let bytes = match relsign_pgp::read_capped(&path, relsign_pgp::MAX_SUMS) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return required.then(|| {
+                failed("missing: --require-provenance wants the release's signed provenance (signer sign --provenance)".into())
+            })
+        }
+        Err(e) => return Some(failed(format!("cannot read: {e}"))),
+    };
+    let sums = match verify_sums(verifier, &dir.join(SUMS_NAME)) {
+        Ok(sums) => sums,
+        Err(why) => {
+            return Some(failed(format!("no verified SHA256SUMS to check its subjects against ({why})")))
+        }
+    };
+    match check_provenance(&bytes, &sums.list, verifier) {
+        Ok(checked) => Some(Line {
+            path: shown,
+            ok: true,
+            fingerprint: Some(checked.fingerprint.clone()),
+            signed: None,
+            sha256: None,
+            problem: None,
+            note: None,
+            provenance: Some(serde_json::json!({
+                "subjects": checked.statement.subject.len(),
+                "predicateType": checked.statement.predicate_type,
+                "predicate": checked.statement.predicate,
+            })),
+            said: describe(&checked),
+        }),
+        Err(why) => Some(failed(why.to_string())),
+    }
+}
+
+/// What the provenance says, a line a fact.
+fn describe(checked: &CheckedProvenance) -> Vec<String> {
+    let p = &checked.statement.predicate;
+    let external = serde_json::Value::Object(p.build_definition.external_parameters.clone());
+    let mut said = vec![
+        format!("subjects: {} (equal to SHA256SUMS)", checked.statement.subject.len()),
+        format!("builder: {}", p.run_details.builder.id),
+    ];
+    if let (Some(name), Some(id)) =
+        (external.pointer("/pipeline/name"), external.pointer("/pipeline/executionId"))
+    {
+        said.push(format!(
+            "pipeline: {} execution {}",
+            name.as_str().unwrap_or("?"),
+            id.as_str().unwrap_or("?")
+        ));
+    }
+    for source in external.get("sources").and_then(|s| s.as_array()).into_iter().flatten() {
+        let get = |k: &str| source.get(k).and_then(|v| v.as_str()).unwrap_or("(not recorded)").to_string();
+        said.push(format!("source: {} at {}", get("repository"), get("revision")));
+    }
+    said.push(format!("builds: {}", p.run_details.byproducts.len()));
+    said
 }

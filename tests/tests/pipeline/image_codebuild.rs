@@ -89,7 +89,20 @@ fn run_as(buildah: &Buildah, uid: Option<u32>) {
         assert!(ok.success());
     }
 
-    let aws = LocalAws::moto();
+    // What CodePipeline and CodeBuild record of the run, which signer sign --provenance reads.
+    let records_dir = tempfile::tempdir().unwrap();
+    let mut records =
+        crate::run::Records::new(records_dir.path().join("records.json"), "relsign-release-pipeline");
+    let aws = LocalAws::moto_kms_with(&[("RELSIGN_PIPELINE_RECORDS", records.path.to_str().unwrap())]);
+    let template =
+        relsign_wiring::Template::load(&repo_root().join("templates/release-pipeline-stack.yml")).unwrap();
+    let pipeline = relsign_wiring::Pipeline::of(&template).unwrap();
+    let gpg_action = pipeline.action("GPG").unwrap().clone();
+    let commit = "0123456789abcdef0123456789abcdef01234567";
+    let sign_id = format!("relsign-artifact-sign:{}", relsign_tests::codebuild::uuid_like());
+    records.execution(commit, "example/relsign");
+    records.build(&sign_id, Some(TAG), Some(commit), None);
+    records.action(&gpg_action, &sign_id);
     let key_arn = aws.put_secret_arn("relsign/release-key", &gpg.export_secret(&fpr, PASSPHRASE));
     aws.make_bucket("releases");
     let mut env = image_env(buildah, &container);
@@ -103,7 +116,8 @@ fn run_as(buildah: &Buildah, uid: Option<u32>) {
         }
     }
     env.insert("SIGNING_CERT".into(), "keys/release-signing-key.asc".into());
-    env.insert("GIT_COMMIT_SHA".into(), "0123456789abcdef0123456789abcdef01234567".into());
+    env.insert("GIT_COMMIT_SHA".into(), commit.into());
+    env.insert("SIGNER_PIPELINE_EXECUTION_ID".into(), records.execution_id.clone());
     let container_build = |project: &str, spec: PathBuf| {
         let mut b = Build::new(project, spec, src);
         b.root = Some(root.clone());
@@ -123,6 +137,7 @@ fn run_as(buildah: &Buildah, uid: Option<u32>) {
     sign.secondary.push(("BuildArtifacts".into(), PathBuf::from(builds)));
     sign.env.insert("PRIVATE_KEY_ARN".into(), key_arn);
     sign.secrets.insert("PASSPHRASE".into(), PASSPHRASE.into());
+    sign.id = Some(sign_id.clone());
     let signed = sign
         .run(Path::new(&format!("{tmp}/sign")))
         .unwrap_or_else(|f| panic!("signing.yml in the image as {who}: {f}"));

@@ -150,14 +150,8 @@ fn a_variable_read_from_a_batch_is_refused() {
             1,
         )
         .replacen(
-            r##"'[{"name":"GIT_COMMIT_SHA","value":"#{SourceVariables.CommitId}","type":"PLAINTEXT"}]'
-              InputArtifacts:
-                - {Name: Buildspecs}
-                - {Name: BuildArtifacts}"##,
-            r##"'[{"name":"GIT_COMMIT_SHA","value":"#{SourceVariables.CommitId}","type":"PLAINTEXT"},{"name":"V","value":"#{BuildVariables.RELSIGN_VERSION}","type":"PLAINTEXT"}]'
-              InputArtifacts:
-                - {Name: Buildspecs}
-                - {Name: BuildArtifacts}"##,
+            r##"{"name":"SIGNER_PIPELINE_EXECUTION_ID","value":"#{codepipeline.PipelineExecutionId}","type":"PLAINTEXT"}]'"##,
+            r##"{"name":"SIGNER_PIPELINE_EXECUTION_ID","value":"#{codepipeline.PipelineExecutionId}","type":"PLAINTEXT"},{"name":"V","value":"#{BuildVariables.RELSIGN_VERSION}","type":"PLAINTEXT"}]'"##,
             1,
         );
     let found = problems(&text);

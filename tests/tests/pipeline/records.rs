@@ -81,3 +81,51 @@ fn moto_lacks_and_gets_the_execution_apis() {
         "{found}"
     );
 }
+
+/// What `signer sign --provenance` reads besides: GetPipelineExecution of an execution the
+/// harness played (moto knows only the executions it started itself, and records no
+/// artifactRevisions) and BatchGetBuilds of builds it ran (moto knows only its own builds,
+/// all with initiator "rootme"). Plain moto refuses or finds nothing; the corrected server
+/// answers, and the AWS CLI reads the answers with botocore's models.
+#[test]
+fn moto_lacks_and_gets_the_provenance_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut records = crate::run::Records::new(dir.path().join("records.json"), PIPELINE);
+    let commit = "0123456789abcdef0123456789abcdef01234567";
+    let build = "relsign-artifact-sign:5a5a5a5a-0000-4000-8000-000000000002";
+    records.execution(commit, "example/relsign");
+    records.build(build, Some("aws/codebuild/standard:7.0"), Some(commit), None);
+    let get =
+        ["codepipeline", "get-pipeline-execution", "--pipeline-name", PIPELINE, "--pipeline-execution-id"];
+    let get = [&get[..], &[records.execution_id.as_str()]].concat();
+    let builds = ["codebuild", "batch-get-builds", "--ids", build];
+
+    let plain = LocalAws::moto();
+    assert!(!aws_cli(&plain, &get).status.success(), "plain moto found an execution it never ran");
+    let none = json_of(&aws_cli(&plain, &builds));
+    assert_eq!(none["builds"], serde_json::json!([]), "plain moto knows the harness's build: {none}");
+
+    let aws = LocalAws::moto_kms_with(&[("RELSIGN_PIPELINE_RECORDS", records.path.to_str().unwrap())]);
+    let execution = json_of(&aws_cli(&aws, &get));
+    assert_eq!(execution["pipelineExecution"]["artifactRevisions"][0]["revisionId"], commit, "{execution}");
+    let found = json_of(&aws_cli(&aws, &[&builds[..], &["relsign-artifact-sign:unknown"]].concat()));
+    assert_eq!(found["builds"][0]["initiator"], format!("codepipeline/{PIPELINE}"), "{found}");
+    assert_eq!(found["builds"][0]["resolvedSourceVersion"], commit, "{found}");
+    assert_eq!(found["buildsNotFound"], serde_json::json!(["relsign-artifact-sign:unknown"]), "{found}");
+    let other = aws_cli(
+        &aws,
+        &[
+            "codepipeline",
+            "get-pipeline-execution",
+            "--pipeline-name",
+            PIPELINE,
+            "--pipeline-execution-id",
+            "nope",
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&other.stderr).contains("NotFoundException"),
+        "an unrecorded execution goes to moto, which does not know it: {}",
+        String::from_utf8_lossy(&other.stderr)
+    );
+}

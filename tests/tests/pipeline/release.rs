@@ -200,7 +200,16 @@ fn twelve_builds_run_through_every_stage_to_one_signed_release() {
     assert!(signed.log.contains("every build made version 0.1.0"), "{}", signed.log);
     let handed_on = files_under(&run.artifacts["Signatures"]);
     let mut expected: Vec<String> = artifacts.iter().map(|a| format!("{a}.asc")).collect();
-    expected.extend(["SHA256SUMS", "SHA256SUMS.asc", "manifest.json"].map(String::from));
+    expected.extend(
+        [
+            "SHA256SUMS",
+            "SHA256SUMS.asc",
+            "manifest.json",
+            "provenance.intoto.jsonl",
+            "provenance.intoto.jsonl.asc",
+        ]
+        .map(String::from),
+    );
     expected.sort();
     let mut handed = handed_on.clone();
     handed.sort();
@@ -228,7 +237,7 @@ fn twelve_builds_run_through_every_stage_to_one_signed_release() {
         assert!(names.contains(&artifact.as_str()), "{artifact} missing from {names:?}");
         assert!(names.contains(&format!("{artifact}.asc").as_str()), "{artifact}.asc missing from {names:?}");
     }
-    for meta in ["SHA256SUMS", "SHA256SUMS.asc", "manifest.json"] {
+    for meta in ["SHA256SUMS", "SHA256SUMS.asc", "manifest.json", "provenance.intoto.jsonl"] {
         assert!(names.contains(&meta), "{meta} missing from {names:?}");
     }
     assert!(!names.iter().any(|n| n.contains("release-version")), "{names:?}");
@@ -245,18 +254,84 @@ fn twelve_builds_run_through_every_stage_to_one_signed_release() {
     let cert_file = run.work.path().join("cert.asc");
     std::fs::write(&cert_file, &cert).unwrap();
     TestCommand::signer()
-        .args(["verify", "--require-sums", "--cert"])
+        .args(["verify", "--require-sums", "--require-provenance", "--cert"])
         .arg(&cert_file)
         .arg(&download)
         .expect_ok();
     let signatures: Vec<String> =
         files_under(&download).into_iter().filter(|r| r.ends_with(".asc")).collect();
-    assert_eq!(signatures.len(), 13, "{signatures:?}");
+    assert_eq!(signatures.len(), 14, "{signatures:?}");
+    check_provenance(&download, &gpg, &fpr, &run, &outcomes, &commit, &artifacts);
     for rel in signatures {
         let sig = download.join(&rel);
         let file = download.join(rel.trim_end_matches(".asc"));
         let (ok, why) = GnuPg::verifies_with(&cert, &sig, &file);
         assert!(ok, "gpg rejects {rel}: {why}");
+    }
+}
+
+/// The release's provenance, as published: judged by tests/fixtures/provenance_oracle.py
+/// (securesystemslib, `cryptography` over the PAE, in-toto-attestation) with the key gpg
+/// exports, and each field traced to what CodeBuild and CodePipeline recorded of this run.
+/// The statement is printed (run with --nocapture to read it).
+fn check_provenance(
+    download: &Path,
+    gpg: &GnuPg,
+    fpr: &str,
+    run: &Run,
+    outcomes: &BTreeMap<String, relsign_tests::codebuild::Outcome>,
+    commit: &str,
+    artifacts: &[String],
+) {
+    let key = run.work.path().join("release-key.ssh");
+    std::fs::write(&key, gpg.ok(&["--export-ssh-key", &format!("{fpr}!")], b"")).unwrap();
+    let out = Command::new(relsign_tests::local_aws::venv().join("bin/python"))
+        .arg(repo_root().join("tests/fixtures/provenance_oracle.py"))
+        .arg(download.join("provenance.intoto.jsonl"))
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the oracle refuses the provenance: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let statement: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    eprintln!(
+        "provenance statement of the pipeline run:\n{}",
+        serde_json::to_string_pretty(&statement).unwrap()
+    );
+    let mut subjects: Vec<&str> =
+        statement["subject"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    subjects.sort();
+    let mut want: Vec<&str> = artifacts.iter().map(String::as_str).collect();
+    want.sort();
+    assert_eq!(subjects, want, "the subjects are the release's artifacts");
+    let p = &statement["predicate"];
+    let pipeline = run.records.pipeline.clone();
+    assert_eq!(p["buildDefinition"]["externalParameters"]["pipeline"]["name"], pipeline.as_str());
+    assert_eq!(
+        p["buildDefinition"]["externalParameters"]["pipeline"]["executionId"],
+        run.records.execution_id.as_str()
+    );
+    assert_eq!(p["buildDefinition"]["externalParameters"]["sources"][0]["revision"], commit);
+    assert_eq!(p["buildDefinition"]["externalParameters"]["sources"][0]["repository"], "example/relsign");
+    let builder = p["runDetails"]["builder"]["id"].as_str().unwrap();
+    assert!(builder.ends_with(":project/relsign-artifact-sign"), "{builder}");
+    // The builds: Extract and each of the batch's twelve, never the signing build itself.
+    let runs: Vec<&str> = p["runDetails"]["byproducts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["uri"].as_str().unwrap())
+        .collect();
+    assert_eq!(runs.len(), 13, "{runs:?}");
+    for o in outcomes.values() {
+        assert!(
+            runs.iter().any(|r| r.ends_with(&format!("build/{}", o.build_id))),
+            "{} missing: {runs:?}",
+            o.build_id
+        );
     }
 }
 

@@ -54,21 +54,34 @@ pub struct Records {
     pub execution_id: String,
     actions: Vec<Value>,
     batches: Vec<Value>,
+    executions: Vec<Value>,
+    builds: Vec<Value>,
 }
 
 impl Records {
     pub fn new(path: PathBuf, pipeline: &str) -> Records {
         let execution_id = relsign_tests::codebuild::uuid_like();
-        let r =
-            Records { path, pipeline: pipeline.to_string(), execution_id, actions: vec![], batches: vec![] };
+        let r = Records {
+            path,
+            pipeline: pipeline.to_string(),
+            execution_id,
+            actions: vec![],
+            batches: vec![],
+            executions: vec![],
+            builds: vec![],
+        };
         r.save();
         r
     }
 
     fn save(&self) {
         let doc = json!({
-            "pipelines": { &self.pipeline: { "actionExecutionDetails": self.actions } },
+            "pipelines": { &self.pipeline: {
+                "actionExecutionDetails": self.actions,
+                "pipelineExecutions": self.executions,
+            } },
             "buildBatches": self.batches,
+            "builds": self.builds,
         });
         std::fs::write(&self.path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
     }
@@ -95,12 +108,79 @@ impl Records {
                 "actionTypeId": {"category": a.category, "owner": "AWS", "provider": a.provider, "version": "1"},
                 "inputArtifacts": a.inputs.iter().map(|i| json!({"name": i})).collect::<Vec<_>>(),
                 "namespace": a.namespace,
+                // The configuration's plain values (BatchEnabled, say), as CodePipeline
+                // reports them; intrinsics are the test's to resolve (see `execution`).
+                "configuration": a.configuration.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect::<BTreeMap<String, String>>(),
             },
             "output": {
                 "outputArtifacts": a.outputs.iter().map(|o| json!({"name": o})).collect::<Vec<_>>(),
                 "executionResult": {"externalExecutionId": external_id},
             },
         }));
+        self.save();
+    }
+
+    /// The execution, as GetPipelineExecution returns it (PipelineExecution, its
+    /// artifactRevisions), and its Source action (a CodeStarSourceConnection of
+    /// `repository`), at `commit`.
+    pub fn execution(&mut self, commit: &str, repository: &str) {
+        self.executions.push(json!({
+            "pipelineName": self.pipeline,
+            "pipelineVersion": 1,
+            "pipelineExecutionId": self.execution_id,
+            "status": "InProgress",
+            "artifactRevisions": [{"name": "SourceArtifact", "revisionId": commit}],
+        }));
+        self.actions.push(json!({
+            "pipelineExecutionId": self.execution_id,
+            "actionExecutionId": relsign_tests::codebuild::uuid_like(),
+            "pipelineVersion": 1,
+            "stageName": "Source",
+            "actionName": "Source",
+            "status": "Succeeded",
+            "input": {
+                "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "CodeStarSourceConnection", "version": "1"},
+                "configuration": {"FullRepositoryId": repository, "BranchName": "main"},
+            },
+            "output": {
+                "outputArtifacts": [{"name": "SourceArtifact"}],
+                "executionResult": {"externalExecutionId": commit},
+            },
+        }));
+        self.save();
+    }
+
+    pub fn has_execution(&self) -> bool {
+        !self.executions.is_empty()
+    }
+
+    /// A build CodePipeline started, as BatchGetBuilds returns it (CodeBuild API Reference,
+    /// Build): its image, the commit it resolved, the batch it belongs to.
+    pub fn build(&mut self, id: &str, image: Option<&str>, commit: Option<&str>, batch: Option<&str>) {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+        let mut b = json!({
+            "id": id,
+            "arn": format!("arn:aws:codebuild:{REGION}:{ACCOUNT}:build/{id}"),
+            "projectName": id.split(':').next().unwrap(),
+            "initiator": format!("codepipeline/{}", self.pipeline),
+            "buildStatus": "SUCCEEDED",
+            "startTime": now,
+            "endTime": now,
+            "source": {"type": "CODEPIPELINE"},
+        });
+        if let Some(image) = image {
+            b["environment"] =
+                json!({"type": "LINUX_CONTAINER", "image": image, "computeType": "BUILD_GENERAL1_SMALL"});
+        }
+        if let Some(commit) = commit {
+            b["resolvedSourceVersion"] = json!(commit);
+        }
+        if let Some(batch) = batch {
+            b["buildBatchArn"] = json!(format!("arn:aws:codebuild:{REGION}:{ACCOUNT}:build-batch/{batch}"));
+        }
+        self.builds.push(b);
         self.save();
     }
 
@@ -215,6 +295,14 @@ impl Run {
         for (k, v) in extra {
             build.env.insert(k.to_string(), v.to_string());
         }
+        // CodeBuild and CodePipeline know the build while it runs: the signing build reads
+        // its own record (signer sign --provenance).
+        let build_id = format!("{project_name}:{}", relsign_tests::codebuild::uuid_like());
+        build.id = Some(build_id.clone());
+        self.record_execution();
+        let image = self.image(&project);
+        self.records.build(&build_id, image.as_deref(), self.commit().as_deref(), None);
+        self.records.action(&a, &build_id);
         let outcome = build.run(&dir.join("build"));
         let outcome = outcome.unwrap_or_else(|f| panic!("{}.{name}: {f}", a.stage));
         self.log(&outcome);
@@ -224,8 +312,31 @@ impl Run {
         if let Some(ns) = &a.namespace {
             self.namespaces.insert(ns.clone(), outcome.exported.clone());
         }
-        self.records.action(&a, &outcome.build_id);
         outcome
+    }
+
+    /// The execution and its Source action, recorded once, from the Source action's
+    /// variables (CodePipeline's record of the commit and repository).
+    fn record_execution(&mut self) {
+        if self.records.has_execution() {
+            return;
+        }
+        if let (Some(commit), Some(repo)) = (
+            self.commit(),
+            self.namespaces.get("SourceVariables").and_then(|v| v.get("FullRepositoryName")).cloned(),
+        ) {
+            self.records.execution(&commit, &repo);
+        }
+    }
+
+    fn commit(&self) -> Option<String> {
+        self.namespaces.get("SourceVariables").and_then(|v| v.get("CommitId")).cloned()
+    }
+
+    /// The project's image as deployed with these parameters.
+    fn image(&self, project: &str) -> Option<String> {
+        let image = self.template.property(project, &["Environment", "Image"])?;
+        self.template.resolve(&self.params, image)
     }
 
     /// Runs a batch action: every build of its buildspec's batch, each in its own checkout
@@ -242,12 +353,15 @@ impl Run {
         assert!(a.flag("BatchEnabled") && a.flag("CombineArtifacts"), "{stage}.{name} is no combined batch");
         let (project, project_name) = self.project(&a);
         let dir = self.work.path().join(format!("{name}-{}", a.stage));
+        self.record_execution();
         let spec_path =
             self.template.property(&project, &["Source", "BuildSpec"]).and_then(|v| v.as_str()).unwrap();
         let batch_spec = Buildspec::load(&self.source.join(spec_path)).unwrap();
         let combined = dir.join("combined");
         std::fs::create_dir_all(&combined).unwrap();
         let mut outcomes = BTreeMap::new();
+        let batch_id = format!("{project_name}:{}", relsign_tests::codebuild::uuid_like());
+        let image = self.image(&project);
         for entry in batch_spec.batch_builds() {
             let id = &entry.identifier;
             let primary = self.primary(&a, &dir.join(id).join("src"));
@@ -263,11 +377,16 @@ impl Run {
             let outcome = build.run(&dir.join(id).join("build"));
             let outcome = outcome.unwrap_or_else(|f| panic!("{}.{name} build {id}: {f}", a.stage));
             self.log(&outcome);
+            self.records.build(
+                &outcome.build_id,
+                image.as_deref(),
+                self.commit().as_deref(),
+                Some(&batch_id),
+            );
             let artifact = outcome.artifact.as_ref().unwrap_or_else(|| panic!("build {id} outputs nothing"));
             copy_tree(artifact, &combined.join(id));
             outcomes.insert(id.clone(), outcome);
         }
-        let batch_id = format!("{project_name}:{}", relsign_tests::codebuild::uuid_like());
         let builds: Vec<(String, String)> =
             outcomes.iter().map(|(id, o)| (id.clone(), o.build_id.clone())).collect();
         self.records.batch(&batch_id, &project_name, &builds);

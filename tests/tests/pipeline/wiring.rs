@@ -73,8 +73,8 @@ fn a_variable_the_build_does_not_export_is_caught() {
 #[test]
 fn a_namespace_of_a_later_action_is_caught() {
     broken(
-        "#{SourceVariables.CommitId}\",\"type\":\"PLAINTEXT\"}]'\n              InputArtifacts:\n                - {Name: Buildspecs}\n                - {Name: BuildArtifacts}",
-        "#{CopyVariables.CODEBUILD_BUILD_ID}\",\"type\":\"PLAINTEXT\"}]'\n              InputArtifacts:\n                - {Name: Buildspecs}\n                - {Name: BuildArtifacts}",
+        r##""name":"GIT_COMMIT_SHA","value":"#{SourceVariables.CommitId}","type":"PLAINTEXT"},{"name":"SIGNER_PIPELINE_EXECUTION_ID""##,
+        r##""name":"GIT_COMMIT_SHA","value":"#{CopyVariables.CODEBUILD_BUILD_ID}","type":"PLAINTEXT"},{"name":"SIGNER_PIPELINE_EXECUTION_ID""##,
         "names namespace CopyVariables of an action that runs later",
     );
 }
@@ -251,5 +251,37 @@ fn the_copy_role_decrypting_with_another_key_is_caught() {
         "                  Resource: !Ref ReleaseBucketKmsKeyArn",
         "                  Resource: !Ref SigningKmsKeyArn",
         "kms:Decrypt and kms:GenerateDataKey only for the copy role on ReleaseBucketKmsKeyArn",
+    );
+}
+
+#[test]
+fn a_signing_action_without_its_execution_id_is_caught() {
+    broken(
+        r##",{"name":"SIGNER_PIPELINE_EXECUTION_ID","value":"#{codepipeline.PipelineExecutionId}","type":"PLAINTEXT"}"##,
+        "",
+        "set SIGNER_PIPELINE_EXECUTION_ID to #{codepipeline.PipelineExecutionId}",
+    );
+}
+
+#[test]
+fn a_signing_role_that_cannot_read_its_execution_is_caught() {
+    broken(
+        "Action: [codepipeline:GetPipelineExecution, codepipeline:ListActionExecutions]",
+        "Action: codepipeline:GetPipelineExecution",
+        "cannot codepipeline:ListActionExecutions",
+    );
+}
+
+#[test]
+fn a_signing_role_reading_any_pipeline_or_starting_builds_is_caught() {
+    broken(
+        "Resource: !Sub 'arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:${PipelineName}'\n              - Sid: ReadTheBuildsItRan",
+        "Resource: '*'\n              - Sid: ReadTheBuildsItRan",
+        "cannot codepipeline:GetPipelineExecution on its pipeline's resources",
+    );
+    broken(
+        "Action: codebuild:BatchGetBuilds\n",
+        "Action: [codebuild:BatchGetBuilds, codebuild:StartBuild]\n",
+        "may only read its execution",
     );
 }

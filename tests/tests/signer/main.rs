@@ -11,6 +11,7 @@ mod large_file;
 mod odd_input;
 mod operator;
 mod process;
+mod provenance;
 mod secrets;
 mod verify_script;
 
