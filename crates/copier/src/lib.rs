@@ -9,6 +9,7 @@
 mod assemble;
 mod check;
 mod cli;
+mod promote;
 mod publish;
 mod report;
 

@@ -127,6 +127,10 @@ impl Record {
 /// is refused: the copy stage needs only the public certificate, and a secret key has no
 /// business there.
 pub(crate) fn certificates_given(args: &Args) -> Result<(), Failure> {
+    if args.promote.is_some() && args.cert.is_empty() {
+        return Err(Failure::new(Exit::Usage, "--promote needs the certificate to verify the pointers with")
+            .with_fix("pass --cert FILE (or COPIER_CERT)"));
+    }
     if args.require_signatures && args.cert.is_empty() {
         return Err(Failure::new(Exit::Usage, "--require-signatures needs the certificate to verify with")
             .with_fix("pass --cert FILE (or COPIER_CERT)"));
@@ -145,6 +149,9 @@ pub(crate) fn certificates_given(args: &Args) -> Result<(), Failure> {
 
 pub fn run(args: Args) -> Result<Exit, Failure> {
     certificates_given(&args)?;
+    if let Some(uri) = &args.promote {
+        crate::promote::Target::parse(uri)?;
+    }
     let mut record = Record::default();
     let result = publish(&args, &mut record);
     if let Some(path) = &args.junit {
@@ -224,6 +231,11 @@ fn publish(args: &Args, record: &mut Record) -> Result<Exit, Failure> {
         record.done = reporter.done();
         let done = result?;
         report::summary(&plan, Some(&done), aborted, started.elapsed().as_secs_f64(), args.json);
+        // The pointer only once the release it names is sealed.
+        if let Some(uri) = &args.promote {
+            let verifier = relsign_cli::verifier(&args.cert, &args.signer_fingerprint)?;
+            crate::promote::promote(&client, args, &verifier, &dest, uri).await?;
+        }
         Ok(Exit::Ok)
     })
 }

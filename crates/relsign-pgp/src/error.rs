@@ -96,6 +96,9 @@ pub enum Error {
 
     #[error("{origin} is not a relsign manifest ({detail})")]
     ManifestMalformed { origin: String, detail: String },
+
+    #[error("{origin} is not a relsign release pointer ({detail})")]
+    PointerMalformed { origin: String, detail: String },
 }
 
 impl Error {
@@ -136,6 +139,7 @@ impl Error {
             Error::External { .. } => None,
             Error::SumsMalformed { .. } => Some("regenerate it with `signer sign`".to_string()),
             Error::ManifestMalformed { .. } => None,
+            Error::PointerMalformed { .. } => Some("sign the release again with `signer sign --release-version VERSION`".to_string()),
         }
     }
 }
@@ -156,9 +160,10 @@ pub enum ErrorKind {
 impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Read { .. } | Error::SumsMalformed { .. } | Error::ManifestMalformed { .. } => {
-                ErrorKind::Input
-            }
+            Error::Read { .. }
+            | Error::SumsMalformed { .. }
+            | Error::ManifestMalformed { .. }
+            | Error::PointerMalformed { .. } => ErrorKind::Input,
             Error::Sign { .. } | Error::External { .. } => ErrorKind::Internal,
             Error::SignatureNotVerified { external: true, .. } => ErrorKind::Remote,
             Error::NoKeyMaterial { .. }

@@ -2,7 +2,7 @@
 //! detached signatures that GnuPG and `sqv` accept, verify them, and the files of a release
 //! (`format.rs`: the names relsign writes, how a signature is named, which names a release
 //! may publish, and `seal`, which writes the manifest and the signed checksum list;
-//! `release.rs` reads them back).
+//! `release.rs` reads them back; `pointer.rs`: the signed pointer to a release).
 //!
 //! Nothing here knows about the command line, AWS or CodeBuild. Every file is read once:
 //! the same pass feeds the signature's hash (SHA-256, or the longer one an ECDSA curve
@@ -16,6 +16,7 @@ mod hex;
 mod inspect;
 mod key;
 mod manifest;
+mod pointer;
 mod release;
 mod rsa;
 mod sign;
@@ -26,9 +27,9 @@ pub use algorithm::{hash_name, suite, Refusal, Suite};
 pub use error::{Error, ErrorKind};
 pub use external::{self_certify, ExternalSigner};
 pub use format::{
-    is_signature_name, seal, signature_name, signature_path, signed_name, validate_relative, SealedRelease,
-    MANIFEST_NAME, MAX_KEY_BYTES, MAX_NAME_PART_BYTES, RESERVED_NAMES, SIGNATURE_SUFFIX, SUMS_NAME,
-    SUMS_SIG_NAME,
+    is_signature_name, seal, signature_name, signature_path, signed_name, validate_relative, ReleaseVersion,
+    SealedRelease, MANIFEST_NAME, MAX_KEY_BYTES, MAX_NAME_PART_BYTES, RESERVED_NAMES, SIGNATURE_SUFFIX,
+    SUMS_NAME, SUMS_SIG_NAME,
 };
 pub use hex::{Sha256, Sha256Hasher};
 pub use inspect::{
@@ -38,10 +39,12 @@ pub use inspect::{
 };
 pub use key::{KeyRing, Passphrase, SelectedKey, SigningKey};
 pub use manifest::{Manifest, ManifestArtifact, ManifestSigner};
+pub use pointer::{normalize_location, parse_version, Pointer, MAX_POINTER, POINTER_NAME};
 pub use release::{
     sha256_file, verify_file, verify_folder, verify_listed, verify_sums, FileCheck, FileStatus,
     FolderOptions, FolderReport, SignedSums,
 };
+pub use semver;
 pub use sequoia_openpgp::types::HashAlgorithm;
 pub use sign::{SignatureHasher, Signed};
 pub use sums::ChecksumList;

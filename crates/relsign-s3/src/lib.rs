@@ -17,6 +17,7 @@ mod housekeeping;
 mod object;
 mod plan;
 mod schedule;
+mod small;
 mod transfer;
 
 pub use claim::Claimant;
@@ -27,4 +28,5 @@ pub use housekeeping::{
 };
 pub use object::{Existing, Mismatch, Proof, RemoteObject};
 pub use plan::{check_keys, scan, Action, LocalFile, Phase, Plan, PlanOptions, PlannedFile};
+pub use small::{read_small, write_small_over, SmallObject};
 pub use transfer::{execute, ObjectLock, Progress, UploadOptions, Uploaded};

@@ -45,6 +45,7 @@ struct Summary<'a> {
 
 pub fn run(args: SignArgs) -> Result<Exit, Failure> {
     let started = Instant::now();
+    let release_version = release_version(&args)?;
     let inputs = inputs(&args)?;
     let options = selection_options(&args);
     let selection = collect(&inputs, &options)?;
@@ -138,9 +139,15 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
     .into_iter()
     .filter_map(|(key, var)| Some((key.to_string(), std::env::var(var).ok().filter(|v| !v.is_empty())?)))
     .collect();
-    let release = seal(&mut key, format!("signer {}", env!("CARGO_PKG_VERSION")), build, artifacts)?;
+    let release = seal(
+        &mut key,
+        format!("signer {}", env!("CARGO_PKG_VERSION")),
+        build,
+        artifacts,
+        release_version.as_ref(),
+    )?;
     for (name, bytes) in release.files() {
-        staging.write(name, bytes)?;
+        staging.write(&name, bytes)?;
     }
     let manifest = &release.manifest;
     let mut summary = Summary {
@@ -173,6 +180,26 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
     summary.seconds = started.elapsed().as_secs_f64();
     print_summary(&summary, args.json);
     Ok(Exit::Ok)
+}
+
+/// `--release-version` and `--release-location`, checked before anything is read: the
+/// version must be SemVer (promotion orders releases by it), the location a relative folder
+/// or an s3:// URI; it defaults to a folder named by the version, beside the pointer.
+pub(crate) fn release_version(args: &SignArgs) -> Result<Option<relsign_pgp::ReleaseVersion>, Failure> {
+    let Some(version) = &args.release_version else {
+        return Ok(None);
+    };
+    let version = relsign_pgp::parse_version(version).map_err(|why| {
+        Failure::new(Exit::Usage, why)
+            .with_fix("pass --release-version (SIGNER_RELEASE_VERSION) such as 1.4.0")
+    })?;
+    let location = args.release_location.clone().unwrap_or_else(|| version.to_string());
+    let location = relsign_pgp::normalize_location(&location).map_err(|why| {
+        Failure::new(Exit::Usage, why).with_fix(
+            "pass --release-location as a folder relative to the pointer (1.4.0/) or s3://BUCKET/PREFIX/",
+        )
+    })?;
+    Ok(Some(relsign_pgp::ReleaseVersion { version, location }))
 }
 
 /// What a stopped run must remove: the staging folder and the variables file, until the

@@ -14,6 +14,7 @@ mod guarantees;
 mod identity;
 mod memory;
 mod operator;
+mod promote;
 mod seals;
 
 /// Signs `dist` into `out` with the quick key.
