@@ -20,10 +20,14 @@ fn help() -> String {
          # The hand-off: signatures from the signing action, artifacts from the builds\n  \
          copier --from \"$CODEBUILD_SRC_DIR_Signatures\" --artifacts-from \"$CODEBUILD_SRC_DIR_BuildArtifacts\" \\\n      \
          --require-signatures --cert public.asc\n  \
+         # Then point releases/latest.json at it, never at an older version\n  \
+         copier --from signed --to s3://dl/releases/1.4.0 --require-signatures --cert public.asc \\\n      \
+         --promote s3://dl/releases/latest.json\n  \
          # A bucket with S3 Object Lock: every object kept, undeletable, for ten years\n  \
          copier --from signed --to s3://releases/v1.90.0 --object-lock-mode COMPLIANCE --object-lock-days 3650\n\n\
          Order: SHA256SUMS first (the claim), then artifacts, .asc files and manifest.json, and\n\
-         SHA256SUMS.asc last (the seal), so its presence marks a complete release. An object is\n\
+         SHA256SUMS.asc last (the seal), so its presence marks a complete release (--promote\n\
+         writes the pointer after it). An object is\n\
          identical only when S3 verified a SHA-256 of exactly the local bytes (never a CRC or an\n\
          MD5 ETag): it is skipped; a different or unproven one is refused (nothing is uploaded)\n\
          unless --overwrite (or, for an unproven one, --existing rehash).\n\n{exit_codes}"
@@ -141,6 +145,25 @@ pub struct Args {
     /// --claim-lease 900
     #[arg(long, env = "COPIER_CLAIM_LEASE", value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub claim_lease: u64,
+
+    /// After the release is sealed, point the release pointer at it: its signed
+    /// release-pointer.json (from `signer sign --release-version`) written to KEY and its
+    /// signature to KEY.asc, only if the pointer there verifies with --cert and names an
+    /// older version (SemVer order); each write conditional on what was read. Example:
+    /// --promote s3://downloads/releases/latest.json
+    #[arg(long, env = "COPIER_PROMOTE", value_name = "s3://BUCKET/KEY")]
+    pub promote: Option<String>,
+
+    /// With --promote: move the pointer even to an older version (or another release of the
+    /// same version). A pointer that does not verify is still refused
+    #[arg(long, env = "COPIER_ALLOW_ROLLBACK", value_parser = FalseyValueParser::new(), requires = "promote")]
+    pub allow_rollback: bool,
+
+    /// With --promote: replace a pointer that does not verify with --cert (forged, damaged,
+    /// its .asc missing) after it stayed so for a few seconds, instead of refusing it. For
+    /// recovery once you know why it does not verify
+    #[arg(long, env = "COPIER_REPLACE_UNVERIFIED_POINTER", value_parser = FalseyValueParser::new(), requires = "promote")]
+    pub replace_unverified_pointer: bool,
 
     /// Print the plan and upload nothing
     #[arg(long, env = "COPIER_DRY_RUN", value_parser = FalseyValueParser::new())]

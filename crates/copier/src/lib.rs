@@ -10,6 +10,7 @@ mod assemble;
 mod check;
 mod cli;
 mod gate;
+mod promote;
 mod publish;
 mod report;
 mod settings;

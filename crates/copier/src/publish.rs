@@ -99,6 +99,9 @@ impl Record {
 
 pub fn run(args: Args) -> Result<Exit, Failure> {
     certificates_given(&args)?;
+    if let Some(uri) = &args.promote {
+        crate::promote::Target::parse(uri)?;
+    }
     let mut record = Record::default();
     let result = publish(&args, &mut record);
     if let Some(path) = &args.junit {
@@ -178,6 +181,11 @@ fn publish(args: &Args, record: &mut Record) -> Result<Exit, Failure> {
         record.done = reporter.done();
         let done = result?;
         report::summary(&plan, Some(&done), aborted, started.elapsed().as_secs_f64(), args.json);
+        // The pointer only once the release it names is sealed.
+        if let Some(uri) = &args.promote {
+            let verifier = crate::settings::verifier(args)?;
+            crate::promote::promote(&client, args, &verifier, &dest, uri).await?;
+        }
         Ok(Exit::Ok)
     })
 }

@@ -35,6 +35,10 @@ pub(crate) fn destination(args: &Args) -> Result<Destination, Failure> {
 /// is refused: the copy stage needs only the public certificate, and a secret key has no
 /// business there.
 pub(crate) fn certificates_given(args: &Args) -> Result<(), Failure> {
+    if args.promote.is_some() && args.cert.is_empty() {
+        return Err(Failure::new(Exit::Usage, "--promote needs the certificate to verify the pointers with")
+            .with_fix("pass --cert FILE (or COPIER_CERT)"));
+    }
     if args.require_signatures && args.cert.is_empty() {
         return Err(Failure::new(Exit::Usage, "--require-signatures needs the certificate to verify with")
             .with_fix("pass --cert FILE (or COPIER_CERT)"));

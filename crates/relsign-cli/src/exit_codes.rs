@@ -13,7 +13,7 @@ pub struct ExitCode {
     pub detail: &'static str,
 }
 
-pub const EXIT_CODES: [ExitCode; 10] = [
+pub const EXIT_CODES: [ExitCode; 11] = [
     ExitCode { exit: Exit::Ok, summary: "success", detail: "success" },
     ExitCode {
         exit: Exit::Verify,
@@ -49,6 +49,13 @@ pub const EXIT_CODES: [ExitCode; 10] = [
         exit: Exit::Output,
         summary: "output: output or destination cannot be written or holds something else",
         detail: "output: output folder or destination cannot be written, is a file, or is not empty",
+    },
+    ExitCode {
+        exit: Exit::Rollback,
+        summary: "rollback: the release pointer names a newer release (copier --promote; --allow-rollback)",
+        detail: "rollback: the release pointer already names a newer release, or the same version of \
+                 another release, so `copier --promote` left it as it was (`--allow-rollback` moves it \
+                 anyway)",
     },
     ExitCode {
         exit: Exit::Internal,
@@ -93,7 +100,7 @@ mod tests {
     #[test]
     fn every_code_once_in_order() {
         let codes: Vec<i32> = EXIT_CODES.iter().map(|c| c.exit.code()).collect();
-        assert_eq!(codes, [0, 1, 2, 3, 4, 5, 6, 70, 130, 143]);
+        assert_eq!(codes, [0, 1, 2, 3, 4, 5, 6, 7, 70, 130, 143]);
         assert!(EXIT_CODES.iter().all(|c| c.detail.starts_with(c.summary.split(':').next().unwrap())));
     }
 }

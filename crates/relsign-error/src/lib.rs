@@ -19,6 +19,7 @@ pub enum Exit {
     Key = 4,
     Remote = 5,
     Output = 6,
+    Rollback = 7,
     Internal = 70,
     Interrupted = 130,
     Terminated = 143,

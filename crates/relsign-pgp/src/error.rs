@@ -107,6 +107,9 @@ pub enum Error {
 
     #[error("{origin} is not a relsign manifest ({detail})")]
     ManifestMalformed { origin: String, detail: String },
+
+    #[error("{origin} is not a relsign release pointer ({detail})")]
+    PointerMalformed { origin: String, detail: String },
 }
 
 impl Contract for Error {
@@ -173,13 +176,19 @@ impl Contract for Error {
             },
             Error::SumsMalformed { .. } => Fix::run("regenerate it", ["signer", "sign"]),
             Error::ManifestMalformed { .. } => Fix::none(),
+            Error::PointerMalformed { .. } => {
+                Fix::run("sign the release again", ["signer", "sign", "--release-version", "VERSION"])
+            }
         }
     }
 
     /// Key material that cannot be used is exit 4; an unreadable file exit 3.
     fn exit(&self) -> Exit {
         match self {
-            Error::Read { .. } | Error::SumsMalformed { .. } | Error::ManifestMalformed { .. } => Exit::Input,
+            Error::Read { .. }
+            | Error::SumsMalformed { .. }
+            | Error::ManifestMalformed { .. }
+            | Error::PointerMalformed { .. } => Exit::Input,
             // What the device holding the key (a KMS) said, with its own exit code.
             Error::External { source, .. } => {
                 source.downcast_ref::<Reported>().map_or(Exit::Internal, |reported| reported.exit)

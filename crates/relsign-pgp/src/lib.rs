@@ -2,7 +2,7 @@
 //! detached signatures that GnuPG and `sqv` accept, verify them, and the files of a release
 //! (`names.rs`: the names relsign writes, how a signature is named, which names a release
 //! may publish; `format.rs`: `seal`, which writes the manifest and the signed checksum
-//! list; `release.rs` reads them back).
+//! list; `release.rs` reads them back; `pointer.rs`: the signed pointer to a release).
 //!
 //! Nothing here knows about the command line, AWS or CodeBuild. Every file is read once:
 //! the same pass feeds the signature's hash (SHA-256, or the longer one an ECDSA curve
@@ -19,6 +19,7 @@ mod inspect;
 mod key;
 mod manifest;
 mod names;
+mod pointer;
 mod provenance;
 mod raw;
 mod release;
@@ -32,7 +33,7 @@ pub use device::ExternalSigner;
 pub use dsse::{pae, Envelope, EnvelopeSignature, VerifiedEnvelope, IN_TOTO_PAYLOAD_TYPE};
 pub use error::Error;
 pub use external::self_certify;
-pub use format::{seal, SealedRelease};
+pub use format::{seal, ReleaseVersion, SealedRelease};
 pub use hex::{Sha256, Sha256Hasher};
 pub use inspect::{
     is_secret_key_block, open_regular, read_capped, sha256_and_secret_start, starts_with_secret_key,
@@ -45,6 +46,7 @@ pub use names::{
     is_signature_name, signature_name, signature_path, signed_name, validate_relative, MANIFEST_NAME,
     MAX_NAME_PART_BYTES, PROVENANCE_NAME, RESERVED_NAMES, SIGNATURE_SUFFIX, SUMS_NAME, SUMS_SIG_NAME,
 };
+pub use pointer::{normalize_location, parse_version, Pointer, MAX_POINTER, POINTER_NAME};
 pub use provenance::{
     check_provenance, sign_provenance, subjects_of, BuildDefinition, BuildMetadata, Builder,
     CheckedProvenance, Provenance, ResourceDescriptor, RunDetails, Statement, Subject, SLSA_PROVENANCE_V1,
@@ -55,6 +57,7 @@ pub use release::{
     sha256_file, verify_file, verify_folder, verify_listed, verify_sums, FileCheck, FileStatus,
     FolderOptions, FolderReport, SignedSums,
 };
+pub use semver;
 pub use sequoia_openpgp::types::HashAlgorithm;
 pub use sign::{SignatureHasher, Signed};
 pub use sums::ChecksumList;

@@ -21,6 +21,9 @@ pub struct Manifest {
     /// Where the build ran (CodeBuild build id, source version), when known.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub build: BTreeMap<String, String>,
+    /// The release's version (SemVer), when signed with `--release-version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_version: Option<String>,
     pub artifacts: Vec<ManifestArtifact>,
 }
 
@@ -55,6 +58,7 @@ impl Manifest {
             created: humantime::format_rfc3339_seconds(created).to_string(),
             signer,
             build: BTreeMap::new(),
+            release_version: None,
             artifacts: Vec::new(),
         }
     }

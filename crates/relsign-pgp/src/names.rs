@@ -14,7 +14,8 @@ pub const MANIFEST_NAME: &str = "manifest.json";
 /// build's own file of that name is never taken for the release's.
 pub const PROVENANCE_NAME: &str = "provenance.intoto.jsonl";
 /// The names relsign writes itself: no artifact may take one, or a folder named like one.
-pub const RESERVED_NAMES: [&str; 4] = [SUMS_NAME, SUMS_SIG_NAME, MANIFEST_NAME, PROVENANCE_NAME];
+pub const RESERVED_NAMES: [&str; 5] =
+    [SUMS_NAME, SUMS_SIG_NAME, MANIFEST_NAME, PROVENANCE_NAME, crate::POINTER_NAME];
 
 /// What a detached, armored signature's name adds to the name of the file it signs.
 pub const SIGNATURE_SUFFIX: &str = ".asc";

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use crate::{
     is_signature_name, signature_name, signed_name, ChecksumList, Error, Rejection, Sha256, Verified,
-    Verifier, MANIFEST_NAME, SUMS_NAME, SUMS_SIG_NAME,
+    Verifier, MANIFEST_NAME, POINTER_NAME, SUMS_NAME, SUMS_SIG_NAME,
 };
 
 /// How strict the check is and how much of the machine it may use.
@@ -73,6 +73,8 @@ pub fn verify_file(verifier: &Verifier, data: &Path, signature: &Path) -> Result
 pub struct SignedSums {
     pub list: ChecksumList,
     pub signature: Verified,
+    /// The SHA-256 of the list itself, which a release pointer names.
+    pub digest: Sha256,
 }
 
 /// Reads `SHA256SUMS` and checks `SHA256SUMS.asc` over it.
@@ -83,9 +85,10 @@ pub fn verify_sums(verifier: &Verifier, sums: &Path) -> Result<SignedSums, Rejec
     let sig = crate::read_capped(&sig_path, crate::MAX_SIGNATURE)
         .map_err(|source| Rejection::UnsignedSums { signature: sig_path.clone(), source })?;
     let signature = verifier.verify(&sig, text.as_slice())?;
+    let digest = Sha256::of(&text);
     let text = String::from_utf8(text).map_err(|_| Rejection::SumsNotText)?;
     let list = ChecksumList::parse(&text, &sums.display().to_string()).map_err(Rejection::BadSums)?;
-    Ok(SignedSums { list, signature })
+    Ok(SignedSums { list, signature, digest })
 }
 
 /// Hashes a file in one buffered pass.
@@ -124,7 +127,7 @@ pub fn verify_folder(dir: &Path, verifier: &Verifier, opts: FolderOptions) -> Re
                     path: SUMS_NAME.into(),
                     status: FileStatus::Signed(s.signature.clone()),
                 });
-                Some(s.list)
+                Some((s.list, s.digest))
             }
             Err(why) => {
                 report.files.push(FileCheck::failed(SUMS_NAME, why.to_string()));
@@ -144,7 +147,15 @@ pub fn verify_folder(dir: &Path, verifier: &Verifier, opts: FolderOptions) -> Re
     let targets: Vec<(&String, &PathBuf)> =
         files.iter().filter(|(rel, _)| !is_signature_name(rel) && rel.as_str() != SUMS_NAME).collect();
     let checks: Vec<FileCheck> = with_pool(opts.jobs, || {
-        targets.par_iter().map(|(rel, path)| check_one(rel, path, &files, sums.as_ref(), verifier)).collect()
+        targets
+            .par_iter()
+            .map(|(rel, path)| match sums.as_ref() {
+                Some((_, digest)) if rel.as_str() == POINTER_NAME => {
+                    check_pointer(path, &files, *digest, verifier)
+                }
+                _ => check_one(rel, path, &files, sums.as_ref().map(|(l, _)| l), verifier),
+            })
+            .collect()
     });
     report.files.extend(checks);
 
@@ -157,7 +168,7 @@ pub fn verify_folder(dir: &Path, verifier: &Verifier, opts: FolderOptions) -> Re
             ));
         }
     }
-    if let Some(list) = &sums {
+    if let Some((list, _)) = &sums {
         let present: BTreeSet<&str> = files.keys().map(String::as_str).collect();
         for (listed, _) in list.entries() {
             if !present.contains(listed.as_str()) {
@@ -197,6 +208,34 @@ fn check_one(
         None => FileStatus::Failed(format!("no signature ({} is missing)", signature_name(rel))),
     };
     FileCheck { path: rel.to_string(), status }
+}
+
+/// The release pointer in a release folder: not listed in `SHA256SUMS` (it names the list's
+/// digest), so its own signature must verify and the digest it names must be this list's.
+fn check_pointer(
+    path: &Path,
+    files: &BTreeMap<String, PathBuf>,
+    sums: Sha256,
+    verifier: &Verifier,
+) -> FileCheck {
+    let status = match files.get(&signature_name(POINTER_NAME)) {
+        None => FileStatus::Failed(format!("no signature ({} is missing)", signature_name(POINTER_NAME))),
+        Some(sig) => match verify_file(verifier, path, sig) {
+            Err(why) => FileStatus::Failed(why.to_string()),
+            Ok(v) => match crate::read_capped(path, crate::MAX_POINTER) {
+                Err(e) => FileStatus::Failed(format!("cannot read: {e}")),
+                Ok(bytes) => match crate::Pointer::parse(&bytes, POINTER_NAME) {
+                    Err(e) => FileStatus::Failed(e.to_string()),
+                    Ok(p) if p.sha256sums != sums => FileStatus::Failed(format!(
+                        "names the SHA256SUMS of another release ({}, this one is {sums})",
+                        p.sha256sums
+                    )),
+                    Ok(_) => FileStatus::Signed(v),
+                },
+            },
+        },
+    };
+    FileCheck { path: POINTER_NAME.to_string(), status }
 }
 
 /// Checks that every file `list` names, relative to `base`, has the listed digest.

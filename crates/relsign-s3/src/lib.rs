@@ -23,6 +23,7 @@ mod object;
 mod plan;
 mod published;
 mod schedule;
+mod small;
 mod transfer;
 
 pub use claim::Claimant;
@@ -36,4 +37,5 @@ pub use local::{LocalFile, Phase};
 pub use object::{Existing, Mismatch, Proof, RemoteObject};
 pub use plan::{check_keys, scan, Action, Plan, PlanOptions, PlannedFile};
 pub use published::{verify_published, PublishedOptions, PublishedReport};
+pub use small::{read_small, write_small_over, SmallObject};
 pub use transfer::{execute, ObjectLock, Progress, UploadOptions, Uploaded};

@@ -105,6 +105,8 @@ Examples:
   signer sign --kms-key-id alias/release-signing --cert public.asc --out signed dist/
   # Every signature checked with the certificate users have before it is written
   signer sign --key-file private.asc --cert public.asc --out signed dist/
+  # Version 1.4.0, with a signed pointer naming it for `copier --promote`
+  signer sign --key-file private.asc --release-version 1.4.0 --release-location \"$GIT_COMMIT_SHA\" dist/
   # Passphrase from a file, a chosen subkey, JSON summary on stdout
   signer sign --key-file private.asc --passphrase-file pass.txt \\
       --signing-key 0123456789ABCDEF0123456789ABCDEF01234567 --json --out out/ a.tar b.deb
@@ -114,7 +116,7 @@ Examples:
 
 Output: each artifact at its path relative to the folder it came from (a file given by
 itself at the top), <artifact>.asc beside it, then manifest.json, SHA256SUMS and
-SHA256SUMS.asc. The output folder must be absent or empty; it appears only when complete.
+SHA256SUMS.asc (and, with --release-version, release-pointer.json and its .asc). The output folder must be absent or empty; it appears only when complete.
 Each artifact is copied into it in the read that hashes it, so what was signed cannot
 change with the input afterwards. Every signature is checked with the key's
 certificate (and --cert) before it is written.
@@ -129,6 +131,7 @@ Examples:
   signer verify --cert public.asc app.tar              # app.tar against app.tar.asc
   signer verify --cert public.asc app.tar.asc          # the same
   signer verify --cert public.asc signed/SHA256SUMS    # the signed list and every digest
+  signer verify --cert public.asc releases/latest.json # a release pointer and the release it names
   signer verify --cert public.asc --junit reports/signatures.xml signed/   # and a CodeBuild report
   signer verify --cert public.asc --require-provenance signed/   # and its signed provenance
 
@@ -143,7 +146,9 @@ signature that verifies (manifest.json may rely on the signed SHA256SUMS instead
 SHA256SUMS, when present, must verify and list every file with the right digest. A
 folder's provenance.intoto.jsonl, when present (always, with --require-provenance), must
 be signed by a --cert key (its DSSE envelope) and name exactly the artifacts SHA256SUMS
-lists; what it says is printed.
+lists; what it says is printed. A release pointer (docs/pointer.md) must verify, and so
+must the release it names (from the pointer's folder), whose SHA256SUMS must be the one
+the pointer names.
 
 A published release (s3://BUCKET/PREFIX/ with the standard AWS credentials, region and
 AWS_ENDPOINT_URL; or https://HOST/PATH/ of a public bucket or CDN, anonymous GETs) must
@@ -323,6 +328,19 @@ pub struct SignArgs {
     /// the action to #{codepipeline.PipelineExecutionId}
     #[arg(long, env = "SIGNER_PIPELINE_EXECUTION_ID", value_name = "ID")]
     pub pipeline_execution_id: Option<String>,
+
+    /// The release's version (SemVer, such as 1.4.0): recorded in manifest.json, and a
+    /// signed pointer to the release written beside it (release-pointer.json and its .asc),
+    /// which `copier --promote` publishes. In the pipeline, the version every build wrote
+    /// to its release-version file
+    #[arg(long, env = "SIGNER_RELEASE_VERSION", value_name = "VERSION")]
+    pub release_version: Option<String>,
+
+    /// Where the pointer says the release is: a folder relative to the pointer's own
+    /// (promoted to s3://B/releases/latest.json, `abc123` names s3://B/releases/abc123/) or
+    /// s3://BUCKET/PREFIX [default: the version]
+    #[arg(long, env = "SIGNER_RELEASE_LOCATION", value_name = "LOCATION", requires = "release_version")]
+    pub release_location: Option<String>,
 
     /// Output folder (absent or empty)
     #[arg(long, short, env = "SIGNER_OUT", value_name = "DIR", default_value = "signed")]

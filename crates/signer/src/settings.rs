@@ -76,3 +76,23 @@ pub(crate) fn aws_options(aws: &AwsArgs) -> AwsOptions {
         read_timeout: None,
     }
 }
+
+/// `--release-version` and `--release-location`, checked before anything is read: the
+/// version must be SemVer (promotion orders releases by it), the location a relative folder
+/// or an s3:// URI; it defaults to a folder named by the version, beside the pointer.
+pub(crate) fn release_version(args: &SignArgs) -> Result<Option<relsign_pgp::ReleaseVersion>, Failure> {
+    let Some(version) = &args.release_version else {
+        return Ok(None);
+    };
+    let version = relsign_pgp::parse_version(version).map_err(|why| {
+        Failure::new(Exit::Usage, why)
+            .with_fix("pass --release-version (SIGNER_RELEASE_VERSION) such as 1.4.0")
+    })?;
+    let location = args.release_location.clone().unwrap_or_else(|| version.to_string());
+    let location = relsign_pgp::normalize_location(&location).map_err(|why| {
+        Failure::new(Exit::Usage, why).with_fix(
+            "pass --release-location as a folder relative to the pointer (1.4.0/) or s3://BUCKET/PREFIX/",
+        )
+    })?;
+    Ok(Some(relsign_pgp::ReleaseVersion { version, location }))
+}

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::cli::SignArgs;
 use crate::early::{sign_as_hashed, Progress, Stopped};
-use crate::settings::{input_roots, inputs, selection_options};
+use crate::settings::{input_roots, inputs, release_version, selection_options};
 use crate::{key_source, kms_source};
 
 /// Read size per worker: large enough for the kernel's readahead, small enough that
@@ -48,6 +48,7 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
     let started = Instant::now();
     // Read from AWS first: a role that may not read the execution fails before any work.
     let execution = crate::provenance::execution(&args)?;
+    let release_version = release_version(&args)?;
     let inputs = inputs(&args)?;
     let options = selection_options(&args);
     let selection = collect(&inputs, &options)?;
@@ -150,9 +151,15 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
     .into_iter()
     .filter_map(|(key, var)| Some((key.to_string(), std::env::var(var).ok().filter(|v| !v.is_empty())?)))
     .collect();
-    let release = seal(&mut key, format!("signer {}", env!("CARGO_PKG_VERSION")), build, artifacts)?;
+    let release = seal(
+        &mut key,
+        format!("signer {}", env!("CARGO_PKG_VERSION")),
+        build,
+        artifacts,
+        release_version.as_ref(),
+    )?;
     for (name, bytes) in release.files() {
-        staging.write(name, bytes)?;
+        staging.write(&name, bytes)?;
     }
     let manifest = &release.manifest;
     let mut summary = Summary {

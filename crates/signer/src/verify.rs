@@ -9,7 +9,8 @@ use relsign_cli::junit::{self, Case, Outcome};
 use relsign_cli::{default_jobs, Exit, Failure};
 use relsign_pgp::{
     check_provenance, signature_path, signed_name, verify_file, verify_folder, verify_listed, verify_sums,
-    CheckedProvenance, FileCheck, FileStatus, FolderOptions, Verifier, PROVENANCE_NAME, SUMS_NAME,
+    CheckedProvenance, FileCheck, FileStatus, FolderOptions, Pointer, Verifier, MAX_POINTER, PROVENANCE_NAME,
+    SUMS_NAME,
 };
 use serde::Serialize;
 
@@ -221,7 +222,64 @@ fn check_path(
         Ok(v) => FileStatus::Signed(v),
         Err(why) => FileStatus::Failed(why.to_string()),
     };
-    Ok(vec![Line::from_check(Path::new(""), &FileCheck { path: shown(&data), status })])
+    let pointer = match &status {
+        FileStatus::Signed(_) => as_pointer(&data),
+        _ => None,
+    };
+    let mut lines = vec![Line::from_check(Path::new(""), &FileCheck { path: shown(&data), status })];
+    if let Some(pointer) = pointer {
+        lines.extend(check_release_of(verifier, &data, &pointer, jobs)?);
+    }
+    Ok(lines)
+}
+
+/// The release pointer `path` holds, if it is one (a small file that parses as one).
+fn as_pointer(path: &Path) -> Option<Pointer> {
+    let bytes = relsign_pgp::read_capped(path, MAX_POINTER).ok()?;
+    Pointer::parse(&bytes, &path.display().to_string()).ok()
+}
+
+/// The release a verified pointer file names: found from the pointer's folder, checked
+/// whole (SHA256SUMS required), and its SHA256SUMS the one the pointer names.
+fn check_release_of(
+    verifier: &Verifier,
+    path: &Path,
+    pointer: &Pointer,
+    jobs: usize,
+) -> Result<Vec<Line>, Failure> {
+    let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let named = format!("release {} named by {}", pointer.version, path.display());
+    let failed = |why: String| {
+        vec![Line::from_check(
+            Path::new(""),
+            &FileCheck { path: named.clone(), status: FileStatus::Failed(why) },
+        )]
+    };
+    if pointer.release.starts_with("s3://") {
+        return Ok(failed(format!(
+            "it is at {}: verify the pointer where it is published (signer verify s3://BUCKET/KEY)",
+            pointer.release
+        )));
+    }
+    let dir = base.join(&pointer.release);
+    if !dir.is_dir() {
+        return Ok(failed(format!(
+            "{} is not a folder: download the release beside the pointer",
+            dir.display()
+        )));
+    }
+    let report = verify_folder(&dir, verifier, FolderOptions { require_sums: true, jobs })?;
+    let mut lines: Vec<Line> = report.files.iter().map(|c| Line::from_check(&dir, c)).collect();
+    let status = match relsign_pgp::sha256_file(&dir.join(SUMS_NAME)) {
+        Ok(d) if d == pointer.sha256sums => FileStatus::Listed(d),
+        Ok(d) => FileStatus::Failed(format!(
+            "its SHA256SUMS is {d}, not the {} the pointer names: the pointer is for another release",
+            pointer.sha256sums
+        )),
+        Err(e) => FileStatus::Failed(format!("cannot read its SHA256SUMS: {e}")),
+    };
+    lines.push(Line::from_check(Path::new(""), &FileCheck { path: named, status }));
+    Ok(lines)
 }
 
 /// The folder's provenance: absent (an error with `--require-provenance`), or checked

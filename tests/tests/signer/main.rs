@@ -10,6 +10,7 @@ mod kms;
 mod large_file;
 mod odd_input;
 mod operator;
+mod pointer;
 mod process;
 mod provenance;
 mod secrets;
