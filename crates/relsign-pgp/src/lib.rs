@@ -44,9 +44,10 @@ pub use key::{KeyRing, Passphrase, SelectedKey, SigningKey};
 pub use manifest::{Manifest, ManifestArtifact, ManifestSigner};
 pub use names::{
     is_signature_name, signature_name, signature_path, signed_name, validate_relative, MANIFEST_NAME,
-    MAX_NAME_PART_BYTES, PROVENANCE_NAME, RESERVED_NAMES, SIGNATURE_SUFFIX, SUMS_NAME, SUMS_SIG_NAME,
+    MAX_NAME_PART_BYTES, POINTER_NAME, PROVENANCE_NAME, RESERVED_NAMES, SIGNATURE_SUFFIX, SUMS_NAME,
+    SUMS_SIG_NAME,
 };
-pub use pointer::{normalize_location, parse_version, Pointer, MAX_POINTER, POINTER_NAME};
+pub use pointer::{normalize_location, parse_version, Pointer, MAX_POINTER};
 pub use provenance::{
     check_provenance, sign_provenance, subjects_of, BuildDefinition, BuildMetadata, Builder,
     CheckedProvenance, Provenance, ResourceDescriptor, RunDetails, Statement, Subject, SLSA_PROVENANCE_V1,

@@ -13,9 +13,11 @@ pub const MANIFEST_NAME: &str = "manifest.json";
 /// statement, at the top of the release. Reserved whether or not a run writes one, so a
 /// build's own file of that name is never taken for the release's.
 pub const PROVENANCE_NAME: &str = "provenance.intoto.jsonl";
+/// The pointer's name in a release folder (beside `SHA256SUMS`, with its `.asc`).
+pub const POINTER_NAME: &str = "release-pointer.json";
 /// The names relsign writes itself: no artifact may take one, or a folder named like one.
 pub const RESERVED_NAMES: [&str; 5] =
-    [SUMS_NAME, SUMS_SIG_NAME, MANIFEST_NAME, PROVENANCE_NAME, crate::POINTER_NAME];
+    [SUMS_NAME, SUMS_SIG_NAME, MANIFEST_NAME, PROVENANCE_NAME, POINTER_NAME];
 
 /// What a detached, armored signature's name adds to the name of the file it signs.
 pub const SIGNATURE_SUFFIX: &str = ".asc";

@@ -15,9 +15,6 @@ use crate::{Error, Sha256};
 /// The schema identifier written into every pointer.
 const SCHEMA: &str = "relsign-pointer/1";
 
-/// The pointer's name in a release folder (beside `SHA256SUMS`, with its `.asc`).
-pub const POINTER_NAME: &str = "release-pointer.json";
-
 /// Pointers larger than this are refused unread: a real one is a few hundred bytes.
 pub const MAX_POINTER: u64 = 16 * 1024;
 
