@@ -3,10 +3,8 @@
 
     python3 scripts/lib/bench_chart.py RESULTS_TSV OUT_SVG [SUBTITLE]
 
-RESULTS_TSV is the results.tsv scripts/bench writes, one measurement a line:
-category, workload, tool, run, wall seconds, peak RSS KiB, then (newer runs) client and
-server CPU seconds (tab-separated). For each group (sign W, S, L; copy W to s3s-fs, to the
-S3-shaped server and to moto; T and its re-run; the stage) it draws one horizontal bar per
+RESULTS_TSV is the results.tsv scripts/bench writes, as bench_results.py reads it. For each group (sign W, S, L; copy W to s3s-fs, to the
+S3-shaped server and to moto; T and its re-run; the pipeline) it draws one horizontal bar per
 tool at its median seconds: relsign's own bar (tool `relsign`, `copier` or
 `relsign-batch`) first and in its own
 colour, the other tools (the anchors) after it in grey, each labelled with its median and
@@ -19,7 +17,8 @@ linear axis relsign's bar would be a sliver and the groups would not share one s
 import math
 import statistics
 import sys
-from collections import defaultdict
+
+import bench_results
 
 TITLE = "relsign against GnuPG, sq, s5cmd, rclone, the AWS CLI and CRT (median wall seconds, log scale)"
 # (category, workload, heading), in drawing order; a group without data is left out.
@@ -33,8 +32,8 @@ GROUPS = [
     ("copy-small", "T", "copy T (20,000 x 1 KiB) to s3s-fs"),
     ("rerun-small", "T", "copy T again, nothing to do"),
     ("verify-shaped", "W", "verify W where it is published (S3-shaped) against a download alone"),
-    ("stage", "W4", "the stage for W over 4 builds: build outputs to published release"),
-    ("stage", "W12", "the stage for W over 12 builds: build outputs to published release"),
+    ("pipeline", "W4", "the Sign and Copy stages for W over 4 builds: build outputs to published release"),
+    ("pipeline", "W12", "the Sign and Copy stages for W over 12 builds: build outputs to published release"),
 ]
 RELSIGN_TOOLS = ("relsign", "copier", "relsign-batch", "signer verify")
 # Anchors in this order (a prefix match: gpg-xargs-P<cores>); any other tool after them.
@@ -57,21 +56,7 @@ def esc(text):
 
 def read_medians(path):
     """{(category, workload, tool): (median seconds, runs)} from the raw TSV."""
-    runs = defaultdict(list)
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip() or line.startswith("#"):
-                continue
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) not in (6, 8):
-                print(f"bench_chart: {path}:{number}: not 6 or 8 fields, skipped", file=sys.stderr)
-                continue
-            cat, wl, tool, _run, secs = fields[:5]
-            try:
-                runs[(cat, wl, tool)].append(float(secs))  # bc writes .52 for 0.52: float() takes it
-            except ValueError:
-                print(f"bench_chart: {path}:{number}: seconds {secs!r} not a number, skipped", file=sys.stderr)
-    return {k: (statistics.median(v), len(v)) for k, v in runs.items()}
+    return {k: (statistics.median(r.seconds for r in v), len(v)) for k, v in bench_results.grouped(path).items()}
 
 
 def tool_rank(tool):

@@ -24,7 +24,7 @@ say "building s3-shaped-proxy (the tests' proxy with S3's per-connection shape)"
 cargo build -q --release --manifest-path "$RELSIGN_ROOT/Cargo.toml" -p relsign-tests --bin s3-shaped-proxy
 PROXY_BIN="$CARGO_TARGET_DIR/release/s3-shaped-proxy"
 
-if part copy || part stage || part verify; then sign_relsign W && sync; fi
+if part copy || part pipeline || part verify; then sign_relsign W && sync; fi
 rm -rf s3data && mkdir s3data
 port() { "$RELSIGN_VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 S3S_PORT=$(port)

@@ -3,26 +3,21 @@
 
     bench_report.py RESULTS_TSV OUT_MD SHA_KBS CORES MACHINE VERSIONS RUNS PARTS SHAPE
 
-RESULTS_TSV: one measurement a line, tab-separated: category, workload, tool, run, wall
-seconds, peak RSS KiB, client CPU seconds, server CPU seconds. Every ratio is between two
+RESULTS_TSV: the raw figures, as bench_results.py reads them. Every ratio is between two
 medians of the same run of scripts/bench (rows of parts not run, PARTS names those that
 were, come from the previous run and are marked). bench/analysis.md, the hand-written
 reading of the figures, is appended.
 """
-import collections
 import datetime
 import os
 import statistics
 import sys
 
+import bench_results
+
 tsv, out, sha_kbs, cores, machine, versions, runs, parts, shape = sys.argv[1:]
-rows = collections.defaultdict(list)
-for line in open(tsv):
-    f = line.rstrip("\n").split("\t")
-    if len(f) == 6:
-        f += ["0", "0"]
-    cat, wl, tool, run, secs, rss, cpu, server = f
-    rows[(cat, wl, tool)].append((float(secs), int(rss), float(cpu), float(server)))
+# (seconds, peak RSS KiB, client CPU, server CPU) of each run, by (category, workload, tool).
+rows = {k: [(r.seconds, r.rss_kib, r.cpu, r.server_cpu) for r in v] for k, v in bench_results.grouped(tsv).items()}
 
 
 def median(values):
@@ -42,7 +37,7 @@ MIB["T-signed"] = MIB["T"] * 1.3 + 3
 per_core = float(sha_kbs) * 1000 / 2**20
 limit = per_core * int(cores)
 ran = parts.split()
-carried = {part: part not in ran for part in ("sign", "copy", "small", "stage", "verify")}
+carried = {part: part not in ran for part in ("sign", "copy", "small", "pipeline", "verify")}
 
 
 def from_previous(part):
@@ -168,14 +163,14 @@ if any(k[0] == "verify-shaped" for k in med):
         targets.append(("verify W in place on the S3-shaped server at least as fast as aws s3 cp --recursive alone",
                         f"{cp[0] / v[0]:.2f}x", v[0] <= cp[0]))
 
-# ---- the stage -----------------------------------------------------------------------
+# ---- the pipeline --------------------------------------------------------------------
 DESIGNS = ("reference", "relsign-today", "relsign-batch")
 ACTION_STEPS = ("sign_inputs", "sign_run", "sign_output", "copy_inputs", "copy_run")
 
 
 def actions_median(wl, design):
     """The Sign and Copy stages alone: each run's five steps added up, then the median."""
-    per_step = [rows.get(("stage-step", f"{wl}:{design}", step), []) for step in ACTION_STEPS]
+    per_step = [rows.get(("pipeline-step", f"{wl}:{design}", step), []) for step in ACTION_STEPS]
     if not all(per_step):
         return None
     return median(sum(step[i][0] for step in per_step) for i in range(min(len(s) for s in per_step)))
@@ -186,25 +181,25 @@ def ratio(base, new):
 
 
 for wl, builds in (("W4", 4), ("W12", 12)):
-    designs = [d for d in DESIGNS if ("stage", wl, d) in med]
+    designs = [d for d in DESIGNS if ("pipeline", wl, d) in med]
     if not designs:
         continue
-    lines += ([""] if lines[-1] else []) + [f"## The stage, W over {builds} builds: build outputs ready to release published and verified{from_previous('stage')}", "",
+    lines += ([""] if lines[-1] else []) + [f"## The pipeline, W over {builds} builds: build outputs ready to release published and verified{from_previous('pipeline')}", "",
               "Each action as CodePipeline and CodeBuild run it: its inputs downloaded from the artifact bucket and unzipped,",
               "its commands, its output zipped and uploaded; the artifact bucket and the release bucket on the S3-shaped server.",
               "relsign-batch is the shipped template (one CodeBuild batch, combined artifacts, the hand-off); reference and",
               "relsign-today take one input per build, which CodePipeline refuses past four builds.",
-              "\"Sign and Copy\" is the stage relsign ships, from the build outputs in the artifact bucket to the release",
+              "\"Sign and Copy\" are the stages relsign ships, from the build outputs in the artifact bucket to the release",
               "published and verified (the targets). \"With the upload\" adds the end of the Build stage, the builds' outputs",
               "zipped and uploaded: one zip per build, all at once, for the others; for the batch its combined artifact as ONE",
               "zip made on one host, the slowest way (how CodeBuild makes it is not public; on CodeBuild each build of the",
               "batch runs on its own host, here all share two cores).", "",
               "| design | Sign and Copy s | over relsign-today | over the reference | with the upload s | over relsign-today | over the reference | client CPU s |",
               "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    today, ref = med.get(("stage", wl, "relsign-today")), med.get(("stage", wl, "reference"))
+    today, ref = med.get(("pipeline", wl, "relsign-today")), med.get(("pipeline", wl, "reference"))
     a_today, a_ref = actions_median(wl, "relsign-today"), actions_median(wl, "reference")
     for d in designs:
-        s, _, cpu, _, _ = med[("stage", wl, d)]
+        s, _, cpu, _, _ = med[("pipeline", wl, d)]
         a = actions_median(wl, d)
         cells = [f"{a:.1f}" if a else "",
                  ratio(a_today, a) if d != "relsign-today" else "", ratio(a_ref, a) if d != "reference" else "",
@@ -214,14 +209,14 @@ for wl, builds in (("W4", 4), ("W12", 12)):
     lines += ["", "Steps (median s):", "", "| design | step | median s | client CPU s |", "|---|---|---:|---:|"]
     for d in ["builds", "batch"] + designs:
         for (c, w, step), (s, _, cpu, _, _) in med.items():
-            if c == "stage-step" and w == f"{wl}:{d}":
+            if c == "pipeline-step" and w == f"{wl}:{d}":
                 who = {"builds": "one artifact per build", "batch": "the batch's combined artifact"}.get(d, d)
                 lines.append(f"| {who} | {step} | {s:.2f} | {cpu:.2f} |")
     new = actions_median(wl, "relsign-batch")
     if a_today and new:
-        targets.append((f"the stage (Sign and Copy) for W over {builds} builds at least 1.5x faster than relsign's before the batch", f"{a_today / new:.2f}x", a_today / new >= 1.5))
+        targets.append((f"the Sign and Copy stages for W over {builds} builds at least 1.5x faster than relsign's before the batch", f"{a_today / new:.2f}x", a_today / new >= 1.5))
     if a_ref and new:
-        targets.append((f"the stage (Sign and Copy) for W over {builds} builds at least 2x faster than the reference pipeline", f"{a_ref / new:.2f}x", a_ref / new >= 2))
+        targets.append((f"the Sign and Copy stages for W over {builds} builds at least 2x faster than the reference pipeline", f"{a_ref / new:.2f}x", a_ref / new >= 2))
 
 lines += ["", "## Targets", "", "| target | measured | met |", "|---|---:|:---:|"]
 lines += [f"| {t} | {m} | {'yes' if ok else 'NO'} |" for t, m, ok in targets]

@@ -103,8 +103,8 @@ ensure_venv() {
         "$RELSIGN_VENV/bin/pip" install -q --disable-pip-version-check awscli
     fi
     # xmlschema, to validate the JUnit reports against the schema CodeBuild reads; awscrt,
-    # without which moto cannot compute the CRC64NVME checksums copier sends on multipart
-    # uploads (it fails the upload).
+    # for the CRC64NVME look-alike the identity tests forge (tests/fixtures/aws.py), without
+    # which moto cannot check that forged upload's CRC64NVME checksums (it fails the upload).
     if ! "$RELSIGN_VENV/bin/python" -c 'import xmlschema, awscrt' 2>/dev/null; then
         say "installing xmlschema and awscrt into the venv"
         "$RELSIGN_VENV/bin/pip" install -q --disable-pip-version-check 'xmlschema>=3,<5' 'awscrt>=0.23,<1'

@@ -133,7 +133,7 @@ pub fn run_measured(cmd: &mut Command) -> (std::process::ExitStatus, u64) {
         .status()
         .expect("run GNU time");
     let text = std::fs::read_to_string(report.path()).unwrap_or_default();
-    let kib = text.lines().filter_map(|l| l.trim().parse::<u64>().ok()).last().expect("GNU time's %M");
+    let kib = text.lines().filter_map(|l| l.trim().parse::<u64>().ok()).next_back().expect("GNU time's %M");
     (status, kib)
 }
 

@@ -222,6 +222,12 @@ impl LocalAws {
     pub fn uploads(&self, bucket: &str) -> Option<usize> {
         String::from_utf8(self.seed(&["uploads", bucket], b"").stdout).unwrap().trim().parse().ok()
     }
+
+    /// Multipart uploads in progress in `bucket` for keys under `prefix` (ListMultipartUploads'
+    /// Prefix), for tests that share a bucket.
+    pub fn uploads_under(&self, bucket: &str, prefix: &str) -> Option<usize> {
+        String::from_utf8(self.seed(&["uploads", bucket, prefix], b"").stdout).unwrap().trim().parse().ok()
+    }
 }
 
 /// Runs fixtures/aws.py (boto3, from the venv) against the server `env` points at.

@@ -157,7 +157,7 @@ mod tests {
         write(&signed.join(SUMS_NAME), &sums.to_text());
         write(&signed.join("app.tar.gz.asc"), "sig");
 
-        let release = assemble(&signed, &[builds.clone()]).unwrap();
+        let release = assemble(&signed, std::slice::from_ref(&builds)).unwrap();
         let mut names: Vec<String> = walkdir::WalkDir::new(release.path())
             .into_iter()
             .flatten()
@@ -172,7 +172,7 @@ mod tests {
 
         // Listed twice across builds, or nowhere: refused, naming the file.
         write(&builds.join("arm/app.tar.gz"), "amd");
-        let e = assemble(&signed, &[builds.clone()]).err().unwrap();
+        let e = assemble(&signed, std::slice::from_ref(&builds)).err().unwrap();
         assert!(e.to_string().contains("app.tar.gz, listed in SHA256SUMS, is in more than one"), "{e}");
         std::fs::remove_file(builds.join("arm/app.tar.gz")).unwrap();
         std::fs::remove_file(builds.join("amd/app.tar.gz")).unwrap();

@@ -9,7 +9,10 @@ use relsign_cli::{default_jobs, Exit, Failure};
 use relsign_pgp::SUMS_SIG_NAME;
 
 use crate::cli::Args;
-use crate::publish::{aws_options, destination, plan_options, runtime, upload_options};
+use crate::gate::verify_release;
+use crate::settings::{
+    aws_options, certificates_given, destination, object_lock, plan_options, runtime, upload_options,
+};
 
 pub fn run(args: Args) -> Result<Exit, Failure> {
     let mut report = Report::default();
@@ -75,10 +78,10 @@ fn folder(args: &Args, cores: usize, report: &mut Report) -> Option<Vec<relsign_
 }
 
 fn gate(args: &Args, cores: usize, report: &mut Report) {
-    if let Err(f) = crate::publish::certificates_given(args) {
+    if let Err(f) = certificates_given(args) {
         return report.failure("signatures", &f);
     }
-    match crate::publish::verify_release(args, cores) {
+    match verify_release(args, cores) {
         Ok(r) => {
             let failed: Vec<String> = r.failures().map(|f| f.path.clone()).collect();
             if failed.is_empty() {
@@ -143,7 +146,7 @@ async fn remote(
         }
         Err(e) => report.failure("plan", &Failure::from(e)),
     }
-    if let Some(lock) = crate::publish::object_lock(args) {
+    if let Some(lock) = object_lock(args) {
         match relsign_s3::require_object_lock(&client, &dest.bucket).await {
             Ok(()) => report.ok(
                 "object lock",

@@ -22,11 +22,11 @@ fn help() -> String {
          --require-signatures --cert public.asc\n  \
          # A bucket with S3 Object Lock: every object kept, undeletable, for ten years\n  \
          copier --from signed --to s3://releases/v1.90.0 --object-lock-mode COMPLIANCE --object-lock-days 3650\n\n\
-         Order: artifacts, then .asc files, then manifest.json and SHA256SUMS, and SHA256SUMS.asc\n\
-         last, so its presence marks a complete release. An object is identical only when S3\n\
-         verified a SHA-256 of exactly the local bytes (never a CRC or an MD5 ETag): it is\n\
-         skipped; a different or unproven one is refused (nothing is uploaded) unless\n\
-         --overwrite (or, for an unproven one, --existing rehash).\n\n{exit_codes}"
+         Order: SHA256SUMS first (the claim), then artifacts, .asc files and manifest.json, and\n\
+         SHA256SUMS.asc last (the seal), so its presence marks a complete release. An object is\n\
+         identical only when S3 verified a SHA-256 of exactly the local bytes (never a CRC or an\n\
+         MD5 ETag): it is skipped; a different or unproven one is refused (nothing is uploaded)\n\
+         unless --overwrite (or, for an unproven one, --existing rehash).\n\n{exit_codes}"
     )
 }
 

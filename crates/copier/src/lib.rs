@@ -9,8 +9,10 @@
 mod assemble;
 mod check;
 mod cli;
+mod gate;
 mod publish;
 mod report;
+mod settings;
 
 use clap::{CommandFactory, Parser};
 

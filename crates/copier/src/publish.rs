@@ -3,39 +3,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use relsign_aws::AwsOptions;
 use relsign_cli::junit::{self, Case, Outcome};
-use relsign_cli::{default_jobs, Exit, Failure, REPORT_BUG};
-use relsign_pgp::{verify_folder, FolderOptions, FolderReport};
-use relsign_s3::{Destination, Plan, UploadOptions, Uploaded};
+use relsign_cli::{default_jobs, Exit, Failure};
+use relsign_s3::{Plan, Uploaded};
 
 use crate::cli::Args;
+use crate::gate::verify_release;
 use crate::report::{self, Reporter};
-
-pub(crate) fn destination(args: &Args) -> Result<Destination, Failure> {
-    let to = match &args.to {
-        Some(to) => to.clone(),
-        None => {
-            let base = std::env::var("RESULTS_BUCKET_URI").ok().filter(|v| !v.is_empty());
-            let sha = std::env::var("GIT_COMMIT_SHA").ok().filter(|v| !v.is_empty());
-            match (base, sha) {
-                (Some(base), Some(sha)) => format!("{}/{sha}", base.trim_end_matches('/')),
-                _ => {
-                    return Err(Failure::new(Exit::Usage, "no destination").with_fix(
-                        "pass --to s3://BUCKET/PREFIX (or set RESULTS_BUCKET_URI and GIT_COMMIT_SHA)",
-                    ))
-                }
-            }
-        }
-    };
-    Ok(to.parse::<Destination>()?)
-}
-
-/// Every file of `--from` checked against `--cert`, as the gate (and `copier check`) needs.
-pub(crate) fn verify_release(args: &Args, jobs: usize) -> Result<FolderReport, Failure> {
-    let verifier = relsign_cli::verifier(&args.cert, &args.signer_fingerprint)?;
-    Ok(verify_folder(&args.from, &verifier, FolderOptions { require_sums: true, jobs })?)
-}
+use crate::settings::{aws_options, certificates_given, destination, plan_options, runtime, upload_options};
 
 /// Every signature must verify before anything is uploaded.
 fn gate(args: &Args, jobs: usize, record: &mut Record) -> Result<(), Failure> {
@@ -116,31 +91,10 @@ impl Record {
                     (None, Err(f)) => Outcome::Failed(format!("not published: {f}")),
                     (None, Ok(_)) => Outcome::Skipped("dry run: nothing uploaded".into()),
                 };
-                Case { name: p.file.name.clone(), outcome }
+                Case { name: p.local.name.clone(), outcome }
             })
             .collect()
     }
-}
-
-/// `--require-signatures` needs certificates; checked here rather than by clap, so that
-/// COPIER_REQUIRE_SIGNATURES=false does not demand one. A secret key given as a certificate
-/// is refused: the copy stage needs only the public certificate, and a secret key has no
-/// business there.
-pub(crate) fn certificates_given(args: &Args) -> Result<(), Failure> {
-    if args.require_signatures && args.cert.is_empty() {
-        return Err(Failure::new(Exit::Usage, "--require-signatures needs the certificate to verify with")
-            .with_fix("pass --cert FILE (or COPIER_CERT)"));
-    }
-    for cert in &args.cert {
-        if relsign_pgp::starts_with_secret_key(cert).unwrap_or(false) {
-            return Err(Failure::new(
-                Exit::Input,
-                format!("--cert {} holds a secret key, not a certificate", cert.display()),
-            )
-            .with_fix("give copier the public certificate only (`gpg --armor --export FINGERPRINT`), and keep the secret key out of the copy stage"));
-        }
-    }
-    Ok(())
 }
 
 pub fn run(args: Args) -> Result<Exit, Failure> {
@@ -205,7 +159,7 @@ fn publish(args: &Args, record: &mut Record) -> Result<Exit, Failure> {
             );
         }
         let total =
-            plan.files.iter().filter(|p| p.action != relsign_s3::Action::Skip).map(|p| p.file.size).sum();
+            plan.files.iter().filter(|p| p.action != relsign_s3::Action::Skip).map(|p| p.local.size).sum();
         let reporter = Arc::new(Reporter::new(total));
         let inflight = relsign_s3::Inflight::default();
         let result = tokio::select! {
@@ -226,52 +180,4 @@ fn publish(args: &Args, record: &mut Record) -> Result<Exit, Failure> {
         report::summary(&plan, Some(&done), aborted, started.elapsed().as_secs_f64(), args.json);
         Ok(Exit::Ok)
     })
-}
-
-pub(crate) fn upload_options(args: &Args, cores: usize) -> UploadOptions {
-    UploadOptions {
-        jobs: args.jobs.map(usize::from).unwrap_or_else(|| (cores * 4).clamp(4, 16)),
-        requests: usize::from(args.requests),
-        multipart_threshold: args.multipart_threshold,
-        part_size: args.part_size,
-        sse: args.sse.clone(),
-        sse_kms_key_id: args.sse_kms_key_id.clone(),
-        storage_class: args.storage_class.clone(),
-        acl: args.acl.clone(),
-        object_lock: object_lock(args),
-        claimant: Some(relsign_s3::Claimant::this_run(std::time::Duration::from_secs(args.claim_lease))),
-    }
-}
-
-/// How the plan judges the destination: the same for a run and for `copier check`.
-pub(crate) fn plan_options(args: &Args, upload: &UploadOptions) -> relsign_s3::PlanOptions {
-    relsign_s3::PlanOptions {
-        overwrite: args.overwrite,
-        existing: args.existing.into(),
-        requests: upload.requests,
-        claim_lease: std::time::Duration::from_secs(args.claim_lease),
-    }
-}
-
-/// The retention asked for: one date for the whole run, --object-lock-days from now.
-pub(crate) fn object_lock(args: &Args) -> Option<relsign_s3::ObjectLock> {
-    let (mode, days) = (args.object_lock_mode.as_ref()?, args.object_lock_days?);
-    let retain_until =
-        std::time::SystemTime::now() + std::time::Duration::from_secs(u64::from(days) * 86_400);
-    Some(relsign_s3::ObjectLock { mode: mode.clone(), retain_until })
-}
-
-pub(crate) fn aws_options(args: &Args) -> AwsOptions {
-    AwsOptions {
-        region: args.region.clone(),
-        max_attempts: Some(args.max_attempts),
-        connect_timeout: None,
-        read_timeout: Some(args.read_timeout),
-    }
-}
-
-pub(crate) fn runtime(cores: usize) -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(cores.max(2)).enable_all().build().map_err(
-        |e| Failure::new(Exit::Internal, format!("cannot start the async runtime: {e}")).with_fix(REPORT_BUG),
-    )
 }

@@ -118,11 +118,11 @@ pub fn summary(plan: &Plan, done: Option<&[Uploaded]>, aborted: usize, seconds: 
             .files
             .iter()
             .map(|p| FileLine {
-                name: &p.file.name,
+                name: &p.local.name,
                 key: &p.key,
                 action: action_name(p.action),
-                size: p.file.size,
-                sha256: p.file.sha256.to_string(),
+                size: p.local.size,
+                sha256: p.local.sha256.to_string(),
                 parts: 0,
             })
             .collect(),

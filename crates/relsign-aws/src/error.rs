@@ -1,5 +1,7 @@
-//! The one error type of relsign-aws: each error names the secret (its message) and what to
-//! do about it ([`Error::fix`]); neither ever holds a secret value.
+//! The one error type of relsign-aws: each error names the secret (its message), its exit
+//! code and what to do about it (relsign-error's [`Contract`]); none ever holds a secret value.
+
+use relsign_error::{Contract, Exit, Fix};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -34,53 +36,37 @@ pub enum Error {
     MissingField { id: String, field: String, fields: String },
 }
 
-impl Error {
-    /// What to do about it, apart from the problem itself: the one-line report joins
-    /// them as `problem: fix`, and `check` shows them on separate lines.
-    pub fn fix(&self) -> Option<String> {
+impl Contract for Error {
+    fn fix(&self) -> Fix {
         match self {
-            Error::NoRegion => Some("set AWS_REGION (CodeBuild sets it) or pass --region".to_string()),
-            Error::SecretNotFound { .. } => Some("check the secret ARN or name and the region".to_string()),
-            Error::AccessDenied { .. } => Some(
-                "allow secretsmanager:GetSecretValue on it (and kms:Decrypt on its key) for this role"
-                    .to_string(),
-            ),
-            Error::Decrypt { .. } => Some("allow kms:Decrypt on the secret's key for this role".to_string()),
-            Error::NoCredentials { .. } => Some(
-                "run inside CodeBuild, or set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
-                    .to_string(),
-            ),
-            Error::Unreachable { .. } => {
-                Some("check the network, AWS_REGION and AWS_ENDPOINT_URL*".to_string())
+            Error::NoRegion => "set AWS_REGION (CodeBuild sets it) or pass --region".into(),
+            Error::SecretNotFound { .. } => "check the secret ARN or name and the region".into(),
+            Error::AccessDenied { .. } => {
+                "allow secretsmanager:GetSecretValue on it (and kms:Decrypt on its key) for this role".into()
             }
-            Error::Service { .. } => None,
-            Error::EmptySecret { .. } => Some("store the value in it".to_string()),
-            Error::NotJson { .. } => Some("drop the field option or store JSON".to_string()),
-            Error::MissingField { .. } => Some("check the field name".to_string()),
+            Error::Decrypt { .. } => "allow kms:Decrypt on the secret's key for this role".into(),
+            Error::NoCredentials { .. } => {
+                "run inside CodeBuild, or set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY".into()
+            }
+            Error::Unreachable { .. } => "check the network, AWS_REGION and AWS_ENDPOINT_URL*".into(),
+            Error::Service { .. } => Fix::none(),
+            Error::EmptySecret { .. } => "store the value in it".into(),
+            Error::NotJson { .. } => "drop the field option or store JSON".into(),
+            Error::MissingField { .. } => "check the field name".into(),
         }
     }
-}
 
-/// Whether the problem is reaching AWS or what the secret holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    Remote,
-    Content,
-}
-
-impl Error {
-    pub fn kind(&self) -> ErrorKind {
+    /// What the secret holds is key material: a problem with it is a key problem.
+    fn exit(&self) -> Exit {
         match self {
-            Error::EmptySecret { .. } | Error::NotJson { .. } | Error::MissingField { .. } => {
-                ErrorKind::Content
-            }
+            Error::EmptySecret { .. } | Error::NotJson { .. } | Error::MissingField { .. } => Exit::Key,
             Error::NoRegion
             | Error::SecretNotFound { .. }
             | Error::AccessDenied { .. }
             | Error::Decrypt { .. }
             | Error::NoCredentials { .. }
             | Error::Unreachable { .. }
-            | Error::Service { .. } => ErrorKind::Remote,
+            | Error::Service { .. } => Exit::Remote,
         }
     }
 }

@@ -11,7 +11,7 @@ mod identity;
 mod secrets;
 
 pub use config::{load, s3_client, AwsOptions};
-pub use error::{error_chain, Error, ErrorKind};
+pub use error::{error_chain, Error};
 pub use identity::{credentials_source, identity, Identity};
 pub use secrets::{decode_secret, fetch_secret, SecretRef, SecretsClient};
 pub use zeroize::Zeroizing;

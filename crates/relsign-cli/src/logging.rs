@@ -187,6 +187,13 @@ where
             obj.insert("target".into(), meta.target().into());
             obj.insert("message".into(), one_line(&fields.message).into());
             for (k, v) in fields.others {
+                // A failure's fix comes as JSON text: kept as data (steps, argv) in the line.
+                let v = match (k.as_str(), v) {
+                    ("fix", Value::String(text)) => {
+                        serde_json::from_str(&text).unwrap_or(Value::String(text))
+                    }
+                    (_, v) => v,
+                };
                 obj.entry(k).or_insert(v);
             }
             return writeln!(w, "{}", Value::Object(obj));
@@ -200,8 +207,9 @@ where
             Level::TRACE => line.push_str("trace: "),
         }
         line.push_str(&one_line(&fields.message));
-        // The exit code is the process's own; JSON lines carry it for queries.
-        for (k, v) in fields.others.iter().filter(|(k, _)| k.as_str() != "exit_code") {
+        // The exit code is the process's own and the fix is already in the message; JSON
+        // lines carry them as data.
+        for (k, v) in fields.others.iter().filter(|(k, _)| !matches!(k.as_str(), "exit_code" | "fix")) {
             let v = match v {
                 Value::String(s) => one_line(s),
                 other => other.to_string(),

@@ -6,15 +6,19 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::{Exit, Failure};
+use crate::{Exit, Failure, Fix};
 
 #[derive(Debug, Serialize)]
 pub struct Item {
     pub topic: String,
     pub ok: bool,
     pub detail: String,
+    /// The fix as one line of text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// The fix as data: its steps, each said or run (argv).
+    #[serde(skip_serializing_if = "Fix::is_none")]
+    pub steps: Fix,
     #[serde(skip)]
     exit: Exit,
 }
@@ -31,6 +35,7 @@ impl Report {
             ok: true,
             detail: detail.into(),
             fix: None,
+            steps: Fix::none(),
             exit: Exit::Ok,
         });
     }
@@ -41,7 +46,8 @@ impl Report {
             topic: topic.into(),
             ok: false,
             detail: failure.problem.clone(),
-            fix: failure.fix.clone(),
+            fix: failure.fix.text(),
+            steps: failure.fix.clone(),
             exit: failure.exit,
         });
     }
@@ -52,13 +58,15 @@ impl Report {
         topic: impl Into<String>,
         exit: Exit,
         detail: impl Into<String>,
-        fix: impl Into<String>,
+        fix: impl Into<Fix>,
     ) {
+        let steps = fix.into();
         self.items.push(Item {
             topic: topic.into(),
             ok: false,
             detail: detail.into(),
-            fix: Some(fix.into()),
+            fix: steps.text(),
+            steps,
             exit,
         });
     }
@@ -103,10 +111,7 @@ impl Report {
                         first.detail
                     ),
                 );
-                Err(match &first.fix {
-                    Some(fix) => failure.with_fix(fix),
-                    None => failure,
-                })
+                Err(failure.with_fix(first.steps.clone()))
             }
         }
     }
@@ -116,20 +121,38 @@ impl Report {
 mod tests {
     use super::*;
 
+    /// A library error as the domain crates make them: a message holding colons, a fix.
+    #[derive(Debug)]
+    struct Unreadable(Fix);
+
+    impl std::fmt::Display for Unreadable {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("cannot read /k: Permission denied: os error 13")
+        }
+    }
+
+    impl std::error::Error for Unreadable {}
+
+    impl crate::Contract for Unreadable {
+        fn exit(&self) -> Exit {
+            Exit::Input
+        }
+        fn fix(&self) -> Fix {
+            self.0.clone()
+        }
+    }
+
     #[test]
-    fn a_relsign_error_keeps_its_fix_apart_from_a_detail_holding_colons() {
-        let e = relsign_pgp::Error::Read {
-            path: "/k".into(),
-            source: std::io::Error::other("Permission denied: os error 13"),
-        };
+    fn a_library_error_keeps_its_fix_apart_from_a_detail_holding_colons() {
         let mut r = Report::default();
-        r.failure("key", &Failure::from(e));
+        r.failure("key", &Failure::from(Unreadable(Fix::none())));
         assert_eq!(r.items[0].detail, "cannot read /k: Permission denied: os error 13");
         assert_eq!(r.items[0].fix, None);
-        let e = relsign_pgp::Error::WrongPassphrase { fingerprint: "F".into() };
-        r.failure("key", &Failure::from(e));
-        assert_eq!(r.items[1].detail, "wrong passphrase for key F");
-        assert_eq!(r.items[1].fix.as_deref(), Some("check the passphrase secret matches this key"));
+        assert_eq!(r.items[0].exit, Exit::Input);
+        let fix = Fix::run("make it readable", ["chmod", "a+r", "/k"]);
+        r.failure("key", &Failure::from(Unreadable(fix.clone())));
+        assert_eq!(r.items[1].fix.as_deref(), Some("make it readable: `chmod a+r /k`"));
+        assert_eq!(r.items[1].steps, fix);
     }
 
     #[test]
@@ -141,6 +164,6 @@ mod tests {
         let err = r.finish("signer", true).unwrap_err();
         assert_eq!(err.exit, Exit::Key);
         assert!(err.problem.contains("2 problem(s)"), "{}", err.problem);
-        assert_eq!(err.fix.as_deref(), Some("check PASSPHRASE"));
+        assert_eq!(err.fix.text().as_deref(), Some("check PASSPHRASE"));
     }
 }

@@ -6,9 +6,8 @@ use std::fs::{self, File, FileType};
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
-use relsign_pgp::{
-    signed_name, validate_relative, MAX_KEY_BYTES, MAX_NAME_PART_BYTES, RESERVED_NAMES, SIGNATURE_SUFFIX,
-};
+use relsign_pgp::{signed_name, validate_relative, MAX_NAME_PART_BYTES, RESERVED_NAMES, SIGNATURE_SUFFIX};
+use relsign_s3::MAX_KEY_BYTES;
 
 use crate::Error;
 
@@ -45,7 +44,7 @@ pub struct Options {
     pub secret_files: Vec<(PathBuf, &'static str)>,
 }
 
-/// S3 keys hold at most 1024 bytes; every artifact's signature must fit.
+/// Every artifact's signature must fit in an S3 key (under the shortest prefix, none).
 const MAX_NAME: usize = MAX_KEY_BYTES - SIGNATURE_SUFFIX.len();
 /// Linux file systems hold names of at most 255 bytes; the signature's must fit.
 const MAX_COMPONENT: usize = MAX_NAME_PART_BYTES - SIGNATURE_SUFFIX.len();

@@ -1,7 +1,9 @@
-//! The one error type of relsign-codebuild: each error names the file (its message) and
-//! what to do about it ([`Error::fix`]).
+//! The one error type of relsign-codebuild: each error names the file (its message), its
+//! exit code and what to do about it (relsign-error's [`Contract`]).
 
 use std::path::PathBuf;
+
+use relsign_error::{Contract, Exit, Fix};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -93,114 +95,78 @@ pub enum Error {
     OutputWrite { path: PathBuf, source: std::io::Error },
 }
 
-impl Error {
-    /// What to do about it, apart from the problem itself: the one-line report joins
-    /// them as `problem: fix`, and `check` shows them on separate lines.
-    pub fn fix(&self) -> Option<String> {
+impl Contract for Error {
+    fn fix(&self) -> Fix {
         match self {
             Error::InputMissing { .. } => {
-                Some("check the path (or the build output that should have made it)".to_string())
+                Fix::from("check the path (or the build output that should have made it)")
             }
-            Error::InputUnreadable { source, .. } => Some(unreadable_fix(source).to_string()),
+            Error::InputUnreadable { source, .. } => Fix::from(unreadable_fix(source)),
             Error::NotRegular { .. } => {
-                Some("only regular files are signed; remove it from the build output".to_string())
+                Fix::from("only regular files are signed; remove it from the build output")
             }
-            Error::SymlinkEscape { .. } => Some("copy the file into the build output instead".to_string()),
-            Error::SymlinkToFolder { .. } => Some("name the folder itself as an input instead".to_string()),
+            Error::SymlinkEscape { .. } => Fix::from("copy the file into the build output instead"),
+            Error::SymlinkToFolder { .. } => Fix::from("name the folder itself as an input instead"),
             Error::NonUtf8 { .. } => {
-                Some("rename it (names go into SHA256SUMS, manifest.json and S3 keys)".to_string())
+                Fix::from("rename it (names go into SHA256SUMS, manifest.json and S3 keys)")
             }
-            Error::BadName { .. } => Some("rename the file".to_string()),
-            Error::Reserved { .. } => Some("rename it".to_string()),
-            Error::SecretFile { .. } => Some(
-                "secret material is never signed or published; keep it outside the folders signed"
-                    .to_string(),
-            ),
-            Error::NameTooLong { .. } => Some("shorten the name".to_string()),
-            Error::FolderCollision { .. } => Some("rename one of them".to_string()),
+            Error::BadName { .. } => Fix::from("rename the file"),
+            Error::Reserved { .. } => Fix::from("rename it"),
+            Error::SecretFile { .. } => Fix::from("secret material is never signed or published; keep it outside the folders signed"
+                    .to_string(),),
+            Error::NameTooLong { .. } => Fix::from("shorten the name"),
+            Error::FolderCollision { .. } => Fix::from("rename one of them"),
             Error::Duplicate { .. } => {
-                Some("use --layout by-source, rename one, or sign them in separate runs".to_string())
+                Fix::run("keep each source's files in a folder of its own", ["signer", "sign", "--layout", "by-source"])
+                    .then_say("or rename one, or sign them in separate runs")
             }
-            Error::VariableUnset { .. } => Some(
-                "export it from the build stage and pass it in the action's EnvironmentVariables".to_string(),
-            ),
-            Error::VariableEmpty { .. } => Some(
-                "the build stage exported no file name; check what it writes into the variable".to_string(),
-            ),
-            Error::VariableBadValue { .. } => Some("it must name a file inside a build output".to_string()),
-            Error::VariableNotFound { .. } => Some(
-                "check the build stage's output artifacts and the GPG action's InputArtifacts".to_string(),
-            ),
-            Error::VariableAmbiguous { .. } => Some("use --layout by-source or rename one".to_string()),
-            Error::NoSources => Some("name files or folders, or add --source NAME=DIR".to_string()),
-            Error::BatchSourceMissing { .. } => Some(
-                "name the batch action's output artifact among the action's InputArtifacts, or fix --batch-source"
-                    .to_string(),
-            ),
-            Error::BatchSourceFile { .. } => Some(
-                "a batch's combined artifact holds one folder per build: set CombineArtifacts on the batch action, or drop --batch-source"
-                    .to_string(),
-            ),
+            Error::VariableUnset { .. } => Fix::from("export it from the build stage and pass it in the action's EnvironmentVariables".to_string(),),
+            Error::VariableEmpty { .. } => Fix::from("the build stage exported no file name; check what it writes into the variable".to_string(),),
+            Error::VariableBadValue { .. } => Fix::from("it must name a file inside a build output"),
+            Error::VariableNotFound { .. } => Fix::from("check the build stage's output artifacts and the GPG action's InputArtifacts".to_string(),),
+            Error::VariableAmbiguous { .. } => {
+                Fix::run("keep each source's files in a folder of its own", ["signer", "sign", "--layout", "by-source"])
+                    .then_say("or rename one")
+            }
+            Error::NoSources => Fix::say("name files or folders")
+                .then_run("or name a build output", ["signer", "sign", "--source", "NAME=DIR"]),
+            Error::BatchSourceMissing { .. } => Fix::from("name the batch action's output artifact among the action's InputArtifacts, or fix --batch-source"
+                    .to_string(),),
+            Error::BatchSourceFile { .. } => Fix::from("a batch's combined artifact holds one folder per build: set CombineArtifacts on the batch action, or drop --batch-source"
+                    .to_string(),),
             Error::BatchSourceEmpty { .. } => {
-                Some("check the batch's build-list and each build's artifacts section".to_string())
+                Fix::from("check the batch's build-list and each build's artifacts section")
             }
-            Error::SourceNameTwice { .. } => Some(
-                "rename the build-list identifier or the output artifact so that each build has its own name"
-                    .to_string(),
-            ),
+            Error::SourceNameTwice { .. } => Fix::from("rename the build-list identifier or the output artifact so that each build has its own name"
+                    .to_string(),),
             Error::BadPattern { .. } => {
-                Some("write it as a glob such as `*.tar.gz` or `dist/**`".to_string())
+                Fix::from("write it as a glob such as `*.tar.gz` or `dist/**`")
             }
             Error::NoArtifacts { .. } => {
-                Some("check the inputs (existing .asc files are not signed again)".to_string())
+                Fix::from("check the inputs (existing .asc files are not signed again)")
             }
             Error::OutputInsideInput { .. } => {
-                Some("choose an --out outside every input, or it would sign its own output".to_string())
+                Fix::from("choose an --out outside every input, or it would sign its own output")
             }
             Error::SideFileInsideInput { flag, .. } => {
-                Some(format!("choose a {flag} path outside every input: it would overwrite or be signed with the artifacts"))
+                Fix::from(format!("choose a {flag} path outside every input: it would overwrite or be signed with the artifacts"))
             }
-            Error::OutputIsFile { .. } => Some("choose another --out".to_string()),
-            Error::OutputNotEmpty { .. } => Some(
-                "remove it or choose another --out (relsign never mixes two runs in one folder)".to_string(),
-            ),
+            Error::OutputIsFile { .. } => Fix::from("choose another --out"),
+            Error::OutputNotEmpty { .. } => Fix::from("remove it or choose another --out (relsign never mixes two runs in one folder)".to_string(),),
             Error::OutputWrite { .. } => {
-                Some("check free space and permissions of the output folder".to_string())
+                Fix::from("check free space and permissions of the output folder")
             }
         }
     }
-}
 
-/// What to do about an input the system would not open, by what it said: only a refused
-/// permission is fixed by permissions.
-fn unreadable_fix(e: &std::io::Error) -> &'static str {
-    match (e.kind(), e.raw_os_error()) {
-        (std::io::ErrorKind::PermissionDenied, _) => "fix its permissions or leave it out",
-        (_, Some(libc::ENAMETOOLONG)) => {
-            "its path is longer than the system allows (4096 bytes): shorten its name or the folders above it, or leave it out"
-        }
-        (std::io::ErrorKind::NotFound, _) => {
-            "it vanished or its symlink points nowhere: sign once the build output is complete, or leave it out"
-        }
-        _ => "check the file (and the disk it is on), or leave it out",
-    }
-}
-
-/// Which side the problem is on, for callers that map errors to exit codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    Input,
-    Output,
-}
-
-impl Error {
-    pub fn kind(&self) -> ErrorKind {
+    /// Which side the problem is on: the inputs (exit 3) or the output folder (exit 6).
+    fn exit(&self) -> Exit {
         match self {
             Error::OutputInsideInput { .. }
             | Error::SideFileInsideInput { .. }
             | Error::OutputIsFile { .. }
             | Error::OutputNotEmpty { .. }
-            | Error::OutputWrite { .. } => ErrorKind::Output,
+            | Error::OutputWrite { .. } => Exit::Output,
             Error::InputMissing { .. }
             | Error::InputUnreadable { .. }
             | Error::NotRegular { .. }
@@ -224,7 +190,36 @@ impl Error {
             | Error::BatchSourceEmpty { .. }
             | Error::SourceNameTwice { .. }
             | Error::BadPattern { .. }
-            | Error::NoArtifacts { .. } => ErrorKind::Input,
+            | Error::NoArtifacts { .. } => Exit::Input,
         }
+    }
+}
+
+/// What to do about an input the system would not open, by what it said: only a refused
+/// permission is fixed by permissions.
+fn unreadable_fix(e: &std::io::Error) -> &'static str {
+    match (e.kind(), e.raw_os_error()) {
+        (std::io::ErrorKind::PermissionDenied, _) => "fix its permissions or leave it out",
+        (_, Some(libc::ENAMETOOLONG)) => {
+            "its path is longer than the system allows (4096 bytes): shorten its name or the folders above it, or leave it out"
+        }
+        (std::io::ErrorKind::NotFound, _) => {
+            "it vanished or its symlink points nowhere: sign once the build output is complete, or leave it out"
+        }
+        _ => "check the file (and the disk it is on), or leave it out",
+    }
+}
+
+impl Error {
+    /// One error of each kind whose fix runs a command, for the test that parses every
+    /// suggested `signer` command against its flags (crates/relsign/src/fixes.rs).
+    #[doc(hidden)]
+    pub fn examples() -> Vec<Error> {
+        let p = PathBuf::new;
+        vec![
+            Error::Duplicate { name: String::new(), first: p(), second: p() },
+            Error::VariableAmbiguous { var: String::new(), value: String::new(), sources: String::new() },
+            Error::NoSources,
+        ]
     }
 }

@@ -11,7 +11,7 @@ mod output;
 mod source;
 
 pub use artifact::{collect, Artifact, Input, Options, Selection};
-pub use error::{Error, ErrorKind};
+pub use error::Error;
 pub use output::{check_output, check_side_file, FileIdentity, OutputState, Staging};
 pub use source::{
     artifact_from_variable, expand_batches, merge_sources, parse_source, sources_from_env, Source,

@@ -1,8 +1,9 @@
-//! The one error type of relsign-kms: each error names the key (its message) and what to
-//! do about it ([`Error::fix`]).
+//! The one error type of relsign-kms: each error names the key (its message), its exit code
+//! and what to do about it (relsign-error's [`Contract`]).
 
 use aws_sdk_kms::config::http::HttpResponse;
 use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
+use relsign_error::{Contract, Exit, Fix};
 
 /// What went wrong with a KMS key, in words a release engineer can act on.
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +29,7 @@ pub enum Error {
     #[error("access denied to {action} on KMS key {key}: {detail}")]
     AccessDenied { key: String, action: &'static str, detail: String },
 
-    #[error("KMS throttled {action} on key {key} past every retry (--aws-max-attempts): {detail}")]
+    #[error("KMS throttled {action} on key {key} past every retry (--max-attempts): {detail}")]
     Throttled { key: String, action: &'static str, detail: String },
 
     #[error("cannot reach KMS for key {key}: {detail}")]
@@ -41,61 +42,70 @@ pub enum Error {
     Malformed { key: String, what: &'static str, detail: String },
 }
 
-impl Error {
-    /// What to do about it, apart from the problem itself: the one-line report joins
-    /// them as `problem: fix`, and `check` shows them on separate lines.
-    pub fn fix(&self) -> Option<String> {
+impl Contract for Error {
+    fn fix(&self) -> Fix {
         match self {
             Error::Aws(e) => e.fix(),
-            Error::NotFound { .. } => Some("check --kms-key-id (a key ARN, key id or alias/NAME) and the region".to_string()),
-            Error::Disabled { key } => Some(format!("enable it (`aws kms enable-key --key-id {}`) or pass another --kms-key-id", key_id_arg(key))),
-            Error::PendingDeletion { key, .. } => Some(format!("cancel it (`aws kms cancel-key-deletion --key-id {}`, then enable the key) or pass another --kms-key-id", key_id_arg(key))),
-            Error::NotEnabled { .. } => Some("wait until it is Enabled or pass another --kms-key-id".to_string()),
-            Error::Unsupported { .. } => Some("create a SIGN_VERIFY key of spec RSA_4096 or ECC_NIST_P384 (templates/kms-signing-key-stack.yml)".to_string()),
-            Error::AccessDenied { action, .. } => Some(format!("allow kms:{action} on this key for this role (key policy and IAM policy)")),
-            Error::Throttled { .. } => Some("retry later, or raise the account's KMS cryptographic-operations request-rate quota".to_string()),
-            Error::Unreachable { .. } => Some("check the network, AWS_REGION and AWS_ENDPOINT_URL*".to_string()),
-            Error::Service { .. } => None,
-            Error::Malformed { .. } => Some("check AWS_ENDPOINT_URL* points at KMS".to_string()),
+            Error::NotFound { .. } => "check --kms-key-id (a key ARN, key id or alias/NAME) and the region".into(),
+            Error::Disabled { key } => with_key_id(key, |id| {
+                Fix::run("enable it", ["aws", "kms", "enable-key", "--key-id", id])
+                    .then_say("or pass another --kms-key-id")
+            }),
+            Error::PendingDeletion { key, .. } => with_key_id(key, |id| {
+                Fix::run("cancel its deletion", ["aws", "kms", "cancel-key-deletion", "--key-id", id])
+                    .then_run("enable it", ["aws", "kms", "enable-key", "--key-id", id])
+                    .then_say("or pass another --kms-key-id")
+            }),
+            Error::NotEnabled { .. } => "wait until it is Enabled or pass another --kms-key-id".into(),
+            Error::Unsupported { .. } => "create a SIGN_VERIFY key of spec RSA_4096 or ECC_NIST_P384 (templates/kms-signing-key-stack.yml)".into(),
+            Error::AccessDenied { action, .. } => format!("allow kms:{action} on this key for this role (key policy and IAM policy)").into(),
+            Error::Throttled { .. } => "retry later, or raise the account's KMS cryptographic-operations request-rate quota".into(),
+            Error::Unreachable { .. } => "check the network, AWS_REGION and AWS_ENDPOINT_URL*".into(),
+            Error::Service { .. } => Fix::none(),
+            Error::Malformed { .. } => "check AWS_ENDPOINT_URL* points at KMS".into(),
         }
     }
-}
 
-/// `key` as `--key-id` of `aws kms enable-key` and `cancel-key-deletion`, which take a key
-/// id or key ARN but no alias: an alias is resolved by `describe-key` in the command.
-fn key_id_arg(key: &str) -> String {
-    let alias = key.starts_with("alias/") || (key.starts_with("arn:") && key.contains(":alias/"));
-    match alias {
-        true => format!("$(aws kms describe-key --key-id {key} --query KeyMetadata.KeyId --output text)"),
-        false => key.to_string(),
-    }
-}
-
-/// Whether the key itself cannot serve, or KMS cannot be reached or used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    Key,
-    Remote,
-}
-
-impl Error {
-    pub fn kind(&self) -> ErrorKind {
+    /// The key itself cannot serve (exit 4), or KMS cannot be reached or used (exit 5).
+    fn exit(&self) -> Exit {
         match self {
-            Error::Aws(e) => match e.kind() {
-                relsign_aws::ErrorKind::Remote => ErrorKind::Remote,
-                relsign_aws::ErrorKind::Content => ErrorKind::Key,
-            },
+            Error::Aws(e) => e.exit(),
             Error::Disabled { .. }
             | Error::PendingDeletion { .. }
             | Error::NotEnabled { .. }
-            | Error::Unsupported { .. } => ErrorKind::Key,
+            | Error::Unsupported { .. } => Exit::Key,
             Error::NotFound { .. }
             | Error::AccessDenied { .. }
             | Error::Throttled { .. }
             | Error::Unreachable { .. }
             | Error::Service { .. }
-            | Error::Malformed { .. } => ErrorKind::Remote,
+            | Error::Malformed { .. } => Exit::Remote,
         }
+    }
+}
+
+/// The steps of `fix` for `key`, given as `--key-id` of `aws kms enable-key` and
+/// `cancel-key-deletion`: they take a key id or key ARN but no alias, so an alias is
+/// first resolved with `describe-key` (its answer is what KEY_ID stands for).
+fn with_key_id(key: &str, fix: impl Fn(&str) -> Fix) -> Fix {
+    let alias = key.starts_with("alias/") || (key.starts_with("arn:") && key.contains(":alias/"));
+    match alias {
+        true => Fix::run(
+            "find the key id of the alias",
+            [
+                "aws",
+                "kms",
+                "describe-key",
+                "--key-id",
+                key,
+                "--query",
+                "KeyMetadata.KeyId",
+                "--output",
+                "text",
+            ],
+        )
+        .then(fix("KEY_ID")),
+        false => fix(key),
     }
 }
 
@@ -135,17 +145,47 @@ where
     }
 }
 
+impl Error {
+    /// One error of each kind whose fix runs a command, for the test that checks every
+    /// suggested command (crates/relsign/src/fixes.rs): a key named by id and by alias.
+    #[doc(hidden)]
+    pub fn examples() -> Vec<Error> {
+        let id = "1234abcd-12ab-34cd-56ef-1234567890ab".to_string();
+        let alias = "alias/release-signing".to_string();
+        vec![
+            Error::Disabled { key: id.clone() },
+            Error::Disabled { key: alias.clone() },
+            Error::PendingDeletion { key: id, when: String::new() },
+            Error::PendingDeletion { key: alias, when: String::new() },
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use relsign_error::Contract;
+
     #[test]
-    fn an_alias_is_resolved_in_the_suggested_command() {
-        let fix = super::Error::Disabled { key: "alias/release".into() }.fix().unwrap();
-        assert!(
-            fix.contains("--key-id $(aws kms describe-key --key-id alias/release --query KeyMetadata.KeyId"),
-            "{fix}"
+    fn an_alias_is_resolved_before_the_suggested_command() {
+        let fix = super::Error::Disabled { key: "alias/release".into() }.fix();
+        let commands: Vec<_> = fix.commands().collect();
+        assert_eq!(
+            commands[0],
+            [
+                "aws",
+                "kms",
+                "describe-key",
+                "--key-id",
+                "alias/release",
+                "--query",
+                "KeyMetadata.KeyId",
+                "--output",
+                "text"
+            ]
         );
+        assert_eq!(commands[1], ["aws", "kms", "enable-key", "--key-id", "KEY_ID"]);
         let arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-        let fix = super::Error::Disabled { key: arn.into() }.fix().unwrap();
-        assert!(fix.contains(&format!("enable-key --key-id {arn}`")), "{fix}");
+        let fix = super::Error::Disabled { key: arn.into() }.fix();
+        assert_eq!(fix.commands().collect::<Vec<_>>(), [["aws", "kms", "enable-key", "--key-id", arn]]);
     }
 }

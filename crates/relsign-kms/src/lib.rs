@@ -11,6 +11,6 @@ mod error;
 mod key;
 mod signer;
 
-pub use error::{Error, ErrorKind};
+pub use error::Error;
 pub use key::{KeyFacts, Scheme};
 pub use signer::{Kms, KmsSigner, MAX_IN_FLIGHT};

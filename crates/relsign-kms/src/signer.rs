@@ -197,7 +197,8 @@ impl Signer for KmsSigner {
                 self.shared.scheme.hash
             ));
         }
-        // The KMS error, whole, so the caller can tell access denied from throttling.
-        self.sign_digest(digest).map_err(anyhow::Error::from)
+        // The KMS error with its contract, so the caller reports access denied, throttling,
+        // a disabled key each with its own exit code and fix (sequoia carries only anyhow).
+        self.sign_digest(digest).map_err(|e| anyhow::Error::new(relsign_error::Reported::from_error(&e)))
     }
 }

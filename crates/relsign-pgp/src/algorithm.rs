@@ -12,10 +12,6 @@ use openpgp::packet::Key;
 use openpgp::types::{Curve, HashAlgorithm};
 use sequoia_openpgp as openpgp;
 
-/// What GnuPG makes and every verifier reads; the advice in every refusal.
-pub(crate) const MAKE_INSTEAD: &str =
-    "make an Ed25519 or RSA key with GnuPG, e.g. `gpg --quick-gen-key 'Release Signing <release@example.org>' ed25519 sign,cert 2y`";
-
 /// How relsign signs with a key it accepts.
 #[derive(Debug, Clone)]
 pub struct Suite {

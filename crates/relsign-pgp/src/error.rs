@@ -1,7 +1,18 @@
-//! The one error type of relsign-pgp: each error is a problem (its message) and what to do
-//! about it ([`Error::fix`]), kept apart so that `check` can show them apart.
+//! The one error type of relsign-pgp: each error is a problem (its message), its exit code
+//! and what to do about it (relsign-error's [`Contract`]), kept apart so that `check` can
+//! show them apart.
 
 use std::path::PathBuf;
+
+use relsign_error::{Contract, Exit, Fix, Reported};
+
+/// What a device's own error says, whole; anything else as a failure to sign with the key.
+fn external_message(fingerprint: &str, source: &anyhow::Error) -> String {
+    match source.downcast_ref::<Reported>() {
+        Some(reported) => reported.message.clone(),
+        None => format!("signing failed with key {fingerprint}: {source}"),
+    }
+}
 
 /// What went wrong, in words a release engineer can act on.
 #[derive(Debug, thiserror::Error)]
@@ -28,22 +39,22 @@ pub enum Error {
     NoSigningCapability { fingerprint: String },
 
     #[error("{fingerprint} is a subkey of {primary} for {usage} only, so it cannot sign")]
-    NotASigningKey { fingerprint: String, primary: String, usage: String, fix: String },
+    NotASigningKey { fingerprint: String, primary: String, usage: String, alternative: Option<String> },
 
     #[error("certificate {fingerprint} expired on {when}")]
     KeyExpired { fingerprint: String, when: String },
 
     #[error("signing subkey {fingerprint} of {primary} expired on {when}")]
-    SubkeyExpired { fingerprint: String, primary: String, when: String, alternative: String },
+    SubkeyExpired { fingerprint: String, primary: String, when: String, alternative: Option<String> },
 
     #[error("certificate {fingerprint} is revoked ({reason})")]
-    KeyRevoked { fingerprint: String, reason: String, instead: &'static str },
+    KeyRevoked { fingerprint: String, reason: String },
 
     #[error("signing subkey {fingerprint} of {primary} is revoked ({reason})")]
-    SubkeyRevoked { fingerprint: String, primary: String, reason: String, alternative: String },
+    SubkeyRevoked { fingerprint: String, primary: String, reason: String, alternative: Option<String> },
 
     #[error("key {fingerprint} is {algorithm}, which relsign does not sign with")]
-    RefusedAlgorithm { fingerprint: String, algorithm: String, why: String, instead: String },
+    RefusedAlgorithm { fingerprint: String, algorithm: String, why: String, instead: Fix },
 
     #[error(
         "the secret part of signing key {fingerprint} is not in this export (GnuPG stub or public key only)"
@@ -86,9 +97,9 @@ pub enum Error {
         external: bool,
     },
 
-    /// An external signer (a KMS) refused or failed; `source` is its own error, which
-    /// relsign-cli reports with its own fix and exit code.
-    #[error("signing failed with key {fingerprint}: {source}")]
+    /// An external signer (a KMS) refused or failed; `source` is its own error, which keeps
+    /// its own message, fix and exit code when it comes as a relsign-error `Reported`.
+    #[error("{}", external_message(fingerprint, source))]
     External { fingerprint: String, source: anyhow::Error },
 
     #[error("{origin} line {line}: {detail}")]
@@ -98,69 +109,83 @@ pub enum Error {
     ManifestMalformed { origin: String, detail: String },
 }
 
-impl Error {
-    /// What to do about it, apart from the problem itself: the one-line report joins
-    /// them as `problem: fix`, and `check` shows them on separate lines.
-    pub fn fix(&self) -> Option<String> {
+impl Contract for Error {
+    fn fix(&self) -> Fix {
         match self {
-            Error::NoKeyMaterial { .. } => Some("expected an armored secret key as `gpg --armor --export-secret-key KEYID` writes it".to_string()),
-            Error::NoCertificate { .. } => Some("expected a public key as `gpg --armor --export KEYID` writes it".to_string()),
-            Error::Malformed { .. } => Some("it is damaged or truncated; export it again".to_string()),
-            Error::PublicKeyOnly { fingerprint, .. } => Some(format!("export it with `gpg --armor --export-secret-key {fingerprint}`")),
-            Error::AmbiguousKey { .. } => Some("choose one with --signing-key FINGERPRINT".to_string()),
-            Error::SigningKeyNotFound { .. } => Some("check --signing-key".to_string()),
-            Error::NoSigningCapability { fingerprint } => Some(format!("add a signing subkey with `gpg --quick-add-key {fingerprint} ed25519 sign 2y`, then store the new export (`gpg --armor --export-secret-key {fingerprint}`) and publish the updated certificate")),
-            Error::NotASigningKey { fix, .. } => Some(fix.clone()),
-            Error::KeyExpired { fingerprint, .. } => Some(format!("extend it with `gpg --quick-set-expire {fingerprint} 1y`, then store the new export (`gpg --armor --export-secret-key {fingerprint}`)")),
-            Error::SubkeyExpired { fingerprint, primary, alternative, .. } => Some(format!("extend it with `gpg --quick-set-expire {primary} 1y {fingerprint}`, then store the new export (`gpg --armor --export-secret-key {primary}`){alternative}")),
-            Error::KeyRevoked { instead, .. } => Some(format!("it can never sign again; {instead}, then store it and publish its certificate")),
-            Error::SubkeyRevoked { primary, alternative, .. } => Some(format!("add a new one with `gpg --quick-add-key {primary} ed25519 sign 2y`, then store the new export (`gpg --armor --export-secret-key {primary}`) and publish the updated certificate{alternative}")),
-            Error::RefusedAlgorithm { why, instead, .. } => Some(format!("{why}; {instead}")),
-            Error::SecretNotExported { fingerprint, primary } => Some(format!("on the machine holding it, export it with `gpg --armor --export-secret-key {primary}` (or `gpg --armor --export-secret-subkeys {fingerprint}!` for the subkey alone)")),
-            Error::PassphraseRequired { .. } => Some("pass --passphrase-file, set the variable named by --passphrase-env, or use a passphrase secret".to_string()),
-            Error::EmptyPassphrase { .. } => Some("check that the passphrase secret or variable is filled".to_string()),
-            Error::WrongPassphrase { .. } => Some("check the passphrase secret matches this key".to_string()),
-            Error::UnsupportedKey { .. } => Some("use an RSA, Ed25519 or NIST P-256/384/521 key made by GnuPG".to_string()),
-            Error::InvalidCertificate { fingerprint, .. } => Some(format!("refresh its self-signatures with `gpg --quick-set-expire {fingerprint} 1y` or use another key")),
-            Error::SignerNotCertified { .. } => Some("check the fingerprint".to_string()),
-            Error::CertificateMismatch { external: true, .. } => {
-                Some("pass the certificate `signer kms-cert` made for this key, or drop --cert".to_string())
+            Error::NoKeyMaterial { .. } => Fix::run("expected an armored secret key as this writes it", export_secret("KEYID")),
+            Error::NoCertificate { .. } => Fix::run("expected a public key as this writes it", export_public("KEYID")),
+            Error::Malformed { .. } => "it is damaged or truncated; export it again".into(),
+            Error::PublicKeyOnly { fingerprint, .. } => Fix::run("export it", export_secret(fingerprint)),
+            Error::AmbiguousKey { .. } => Fix::run("choose one", ["signer", "sign", "--signing-key", "FINGERPRINT"]),
+            Error::SigningKeyNotFound { .. } => "check --signing-key".into(),
+            Error::NoSigningCapability { fingerprint } => add_signing_subkey(fingerprint),
+            Error::NotASigningKey { primary, alternative, .. } => match alternative {
+                Some(subkey) => sign_with(subkey, "sign with its signing subkey instead"),
+                None => add_signing_subkey(primary),
+            },
+            Error::KeyExpired { fingerprint, .. } => {
+                Fix::run("extend it", ["gpg", "--quick-set-expire", fingerprint, "1y"])
+                    .then_run("store the new export", export_secret(fingerprint))
             }
-            Error::CertificateMismatch { key, .. } => Some(format!(
-                "pass the certificate of the key that signs (`gpg --armor --export {key}`), or the key of this certificate, or drop --cert"
-            )),
-            Error::Read { .. } => None,
-            Error::Sign { .. } => None,
-            Error::SignatureNotVerified { external: true, .. } => Some("KMS's answer was changed on the way or made by another key: check AWS_ENDPOINT_URL* and any proxy between here and KMS, then sign again".to_string()),
-            Error::SignatureNotVerified { fingerprint, .. } => Some(format!("the secret key does not match its certificate (damaged export?): export it again with `gpg --armor --export-secret-key {fingerprint}`")),
-            Error::External { .. } => None,
-            Error::SumsMalformed { .. } => Some("regenerate it with `signer sign`".to_string()),
-            Error::ManifestMalformed { .. } => None,
+            Error::SubkeyExpired { fingerprint, primary, alternative, .. } => {
+                Fix::run("extend it", ["gpg", "--quick-set-expire", primary, "1y", fingerprint])
+                    .then_run("store the new export", export_secret(primary))
+                    .then(or_sign_with(alternative))
+            }
+            Error::KeyRevoked { .. } => {
+                Fix::say("it can never sign again").then(make_key()).then_say("store it and publish its certificate")
+            }
+            Error::SubkeyRevoked { primary, alternative, .. } => {
+                add_signing_subkey(primary).then(or_sign_with(alternative))
+            }
+            Error::RefusedAlgorithm { why, instead, .. } => Fix::say(why).then(instead.clone()),
+            Error::SecretNotExported { fingerprint, primary } => {
+                Fix::run("on the machine holding it, export it", export_secret(primary))
+                    .then_run("or export the subkey alone", ["gpg", "--armor", "--export-secret-subkeys", &format!("{fingerprint}!")])
+            }
+            Error::PassphraseRequired { .. } => "pass --passphrase-file, set the variable named by --passphrase-env, or use a passphrase secret".into(),
+            Error::EmptyPassphrase { .. } => "check that the passphrase secret or variable is filled".into(),
+            Error::WrongPassphrase { .. } => "check the passphrase secret matches this key".into(),
+            Error::UnsupportedKey { .. } => "use an RSA, Ed25519 or NIST P-256/384/521 key made by GnuPG".into(),
+            Error::InvalidCertificate { fingerprint, .. } => {
+                Fix::run("refresh its self-signatures", ["gpg", "--quick-set-expire", fingerprint, "1y"])
+                    .then_say("or use another key")
+            }
+            Error::SignerNotCertified { .. } => "check the fingerprint".into(),
+            Error::CertificateMismatch { external: true, key, .. } => {
+                Fix::run("pass the certificate made for this key", ["signer", "kms-cert", "--kms-key-id", key])
+                    .then_say("or drop --cert")
+            }
+            Error::CertificateMismatch { key, .. } => {
+                Fix::run("pass the certificate of the key that signs", export_public(key))
+                    .then_say("or the key of this certificate, or drop --cert")
+            }
+            Error::Read { .. } => Fix::none(),
+            Error::Sign { .. } => Fix::none(),
+            Error::SignatureNotVerified { external: true, .. } => "KMS's answer was changed on the way or made by another key: check AWS_ENDPOINT_URL* and any proxy between here and KMS, then sign again".into(),
+            Error::SignatureNotVerified { fingerprint, .. } => {
+                Fix::say("the secret key does not match its certificate (damaged export?)")
+                    .then_run("export it again", export_secret(fingerprint))
+            }
+            Error::External { source, .. } => match source.downcast_ref::<Reported>() {
+                Some(reported) => reported.fix.clone(),
+                None => Fix::none(),
+            },
+            Error::SumsMalformed { .. } => Fix::run("regenerate it", ["signer", "sign"]),
+            Error::ManifestMalformed { .. } => Fix::none(),
         }
     }
-}
 
-/// The kind of problem, for callers that map errors to exit codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// The key or certificate material cannot be used.
-    Key,
-    /// A file could not be read or parsed.
-    Input,
-    /// The crypto backend failed.
-    Internal,
-    /// The device holding the key (a KMS) answered with a signature that does not verify.
-    Remote,
-}
-
-impl Error {
-    pub fn kind(&self) -> ErrorKind {
+    /// Key material that cannot be used is exit 4; an unreadable file exit 3.
+    fn exit(&self) -> Exit {
         match self {
-            Error::Read { .. } | Error::SumsMalformed { .. } | Error::ManifestMalformed { .. } => {
-                ErrorKind::Input
+            Error::Read { .. } | Error::SumsMalformed { .. } | Error::ManifestMalformed { .. } => Exit::Input,
+            // What the device holding the key (a KMS) said, with its own exit code.
+            Error::External { source, .. } => {
+                source.downcast_ref::<Reported>().map_or(Exit::Internal, |reported| reported.exit)
             }
-            Error::Sign { .. } | Error::External { .. } => ErrorKind::Internal,
-            Error::SignatureNotVerified { external: true, .. } => ErrorKind::Remote,
+            Error::Sign { .. } => Exit::Internal,
+            Error::SignatureNotVerified { external: true, .. } => Exit::Remote,
             Error::NoKeyMaterial { .. }
             | Error::NoCertificate { .. }
             | Error::Malformed { .. }
@@ -182,7 +207,107 @@ impl Error {
             | Error::InvalidCertificate { .. }
             | Error::SignerNotCertified { .. }
             | Error::CertificateMismatch { .. }
-            | Error::SignatureNotVerified { .. } => ErrorKind::Key,
+            | Error::SignatureNotVerified { .. } => Exit::Key,
         }
+    }
+}
+
+/// `gpg --armor --export-secret-key KEY`: the stored export users replace after a fix.
+fn export_secret(key: &str) -> [&str; 4] {
+    ["gpg", "--armor", "--export-secret-key", key]
+}
+
+fn export_public(key: &str) -> [&str; 4] {
+    ["gpg", "--armor", "--export", key]
+}
+
+pub(crate) fn add_signing_subkey(primary: &str) -> Fix {
+    Fix::run("add a signing subkey", ["gpg", "--quick-add-key", primary, "ed25519", "sign", "2y"])
+        .then_run("store the new export", export_secret(primary))
+        .then_say("publish the updated certificate")
+}
+
+fn sign_with(subkey: &str, purpose: &str) -> Fix {
+    Fix::run(purpose, ["signer", "sign", "--signing-key", subkey])
+}
+
+/// Another valid signing key of the same certificate, offered beside the fix.
+fn or_sign_with(alternative: &Option<String>) -> Fix {
+    match alternative {
+        Some(subkey) => sign_with(subkey, "or sign with the valid subkey instead"),
+        None => Fix::none(),
+    }
+}
+
+/// What GnuPG makes and every verifier reads: the advice of every key refused for what it is.
+pub(crate) fn make_key() -> Fix {
+    Fix::run(
+        "make an Ed25519 or RSA key with GnuPG",
+        ["gpg", "--quick-gen-key", "Release Signing <release@example.org>", "ed25519", "sign,cert", "2y"],
+    )
+}
+
+impl Error {
+    /// One error of each kind whose fix runs a command, for the test that runs every
+    /// suggested `gpg` command in a throwaway GnuPG home and parses every suggested
+    /// `signer` command against its flags (crates/relsign/src/fixes.rs). `primary` and
+    /// `subkey` are the fingerprints of a real key and its signing subkey there. An error
+    /// whose fix gains a command gets its example here.
+    #[doc(hidden)]
+    pub fn examples(primary: &str, subkey: &str) -> Vec<Error> {
+        let (p, k) = (primary.to_string(), subkey.to_string());
+        let s = String::new;
+        vec![
+            Error::NoKeyMaterial { origin: s() },
+            Error::NoCertificate { origin: s() },
+            Error::PublicKeyOnly { origin: s(), fingerprint: p.clone() },
+            Error::AmbiguousKey { origin: s(), count: 2, fingerprints: s() },
+            Error::NoSigningCapability { fingerprint: p.clone() },
+            Error::NotASigningKey {
+                fingerprint: k.clone(),
+                primary: p.clone(),
+                usage: s(),
+                alternative: None,
+            },
+            Error::NotASigningKey {
+                fingerprint: k.clone(),
+                primary: p.clone(),
+                usage: s(),
+                alternative: Some(k.clone()),
+            },
+            Error::KeyExpired { fingerprint: p.clone(), when: s() },
+            Error::SubkeyExpired {
+                fingerprint: k.clone(),
+                primary: p.clone(),
+                when: s(),
+                alternative: Some(k.clone()),
+            },
+            Error::KeyRevoked { fingerprint: p.clone(), reason: s() },
+            Error::SubkeyRevoked {
+                fingerprint: k.clone(),
+                primary: p.clone(),
+                reason: s(),
+                alternative: Some(k.clone()),
+            },
+            Error::RefusedAlgorithm { fingerprint: p.clone(), algorithm: s(), why: s(), instead: make_key() },
+            Error::RefusedAlgorithm {
+                fingerprint: k.clone(),
+                algorithm: s(),
+                why: s(),
+                instead: add_signing_subkey(&p).then(make_key()),
+            },
+            Error::SecretNotExported { fingerprint: k.clone(), primary: p.clone() },
+            Error::InvalidCertificate { fingerprint: p.clone(), detail: s() },
+            Error::CertificateMismatch { origin: s(), key: p.clone(), found: s(), external: true },
+            Error::CertificateMismatch { origin: s(), key: p.clone(), found: s(), external: false },
+            Error::SignatureNotVerified {
+                what: s(),
+                fingerprint: p,
+                against: s(),
+                detail: s(),
+                external: false,
+            },
+            Error::SumsMalformed { origin: s(), line: 1, detail: s() },
+        ]
     }
 }

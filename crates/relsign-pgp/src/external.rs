@@ -8,7 +8,6 @@
 use std::time::{Duration, SystemTime};
 
 use openpgp::cert::Cert;
-use openpgp::crypto::Signer;
 use openpgp::packet::signature::SignatureBuilder;
 use openpgp::packet::{Packet, UserID};
 use openpgp::serialize::SerializeInto;
@@ -17,25 +16,10 @@ use openpgp::Fingerprint;
 use sequoia_openpgp as openpgp;
 
 use crate::algorithm::{suite, Suite};
+use crate::device::ExternalSigner;
 use crate::key::{Backend, Certified};
 use crate::{Error, SigningKey};
-
-/// A signer each signing worker can hold its own copy of (cheap: a handle on the device).
-pub trait ExternalSigner: Signer + Send + Sync {
-    fn clone_box(&self) -> Box<dyn ExternalSigner>;
-}
-
-impl<T: Signer + Clone + Send + Sync + 'static> ExternalSigner for T {
-    fn clone_box(&self) -> Box<dyn ExternalSigner> {
-        Box::new(self.clone())
-    }
-}
-
-impl Clone for Box<dyn ExternalSigner> {
-    fn clone(&self) -> Self {
-        (**self).clone_box()
-    }
-}
+use relsign_error::Fix;
 
 /// The suite of an external key, refusing what GnuPG 2.2 and sqv cannot verify.
 fn external_suite(signer: &dyn ExternalSigner) -> Result<(Suite, Fingerprint), Error> {
@@ -45,7 +29,7 @@ fn external_suite(signer: &dyn ExternalSigner) -> Result<(Suite, Fingerprint), E
         fingerprint: fingerprint.to_hex(),
         algorithm: r.algorithm,
         why: r.why,
-        instead: "use an RSA 2048 to 4096 or a NIST P-256 or P-384 key".into(),
+        instead: Fix::say("use an RSA 2048 to 4096 or a NIST P-256 or P-384 key"),
     })?;
     Ok((suite, fingerprint))
 }

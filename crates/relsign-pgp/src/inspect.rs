@@ -210,12 +210,27 @@ pub fn starts_with_secret_key(path: &Path) -> io::Result<bool> {
     Ok(secret_at_start(&head))
 }
 
+/// Hashes a file in one buffered pass, showing each chunk read to `each` as well.
+pub(crate) fn sha256_reading(path: &Path, mut each: impl FnMut(&[u8])) -> io::Result<crate::Sha256> {
+    let mut file = crate::open_regular(path)?;
+    let mut hasher = crate::Sha256Hasher::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Ok(hasher.finish());
+        }
+        each(&buf[..n]);
+        hasher.update(&buf[..n]);
+    }
+}
+
 /// Hashes `path` in one pass and says, from the same read, what `starts_with_secret_key`
 /// says of it: one open and one read per file for a folder whose files have no signed
 /// digest yet.
 pub fn sha256_and_secret_start(path: &Path) -> io::Result<(crate::Sha256, bool)> {
     let mut head = Vec::new();
-    let digest = crate::release::sha256_reading(path, |chunk| {
+    let digest = sha256_reading(path, |chunk| {
         let take = CAPTURE.saturating_sub(head.len()).min(chunk.len());
         head.extend_from_slice(&chunk[..take]);
     })?;

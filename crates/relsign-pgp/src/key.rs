@@ -14,7 +14,8 @@ use openpgp::types::RevocationStatus;
 use openpgp::{Fingerprint, KeyHandle};
 use sequoia_openpgp as openpgp;
 
-use crate::algorithm::{suite, Refusal, Suite, MAKE_INSTEAD};
+use crate::algorithm::{suite, Refusal, Suite};
+use crate::error::{add_signing_subkey, make_key};
 use crate::Error;
 
 /// A passphrase held in memory that is zeroed when dropped.
@@ -86,13 +87,14 @@ pub(crate) struct Certified {
 
 /// What makes the signatures: the secret in memory, or a signer that holds it elsewhere.
 #[derive(Clone)]
+#[allow(clippy::large_enum_variant)] // one per run, moved rarely: a Box would buy nothing
 pub(crate) enum Backend {
     Memory {
         keypair: KeyPair,
         /// The fast path for RSA keys; `None` for other algorithms.
         rsa: Option<crate::rsa::CrtRsa>,
     },
-    External(Box<dyn crate::external::ExternalSigner>),
+    External(Box<dyn crate::device::ExternalSigner>),
 }
 
 impl Backend {
@@ -405,12 +407,9 @@ impl std::fmt::Debug for SelectedKey {
 
 fn refused(fingerprint: &Fingerprint, r: Refusal, primary: &Fingerprint) -> Error {
     let instead = if fingerprint == primary {
-        MAKE_INSTEAD.to_string()
+        make_key()
     } else {
-        format!(
-            "add an Ed25519 signing subkey with `gpg --quick-add-key {p} ed25519 sign 2y` and store the new export (`gpg --armor --export-secret-key {p}`), or {MAKE_INSTEAD}",
-            p = primary.to_hex()
-        )
+        add_signing_subkey(&primary.to_hex()).then(make_key())
     };
     Error::RefusedAlgorithm { fingerprint: fingerprint.to_hex(), algorithm: r.algorithm, why: r.why, instead }
 }
@@ -466,7 +465,7 @@ fn select(
         .with_policy(&policy as &dyn Policy, None)
         .map_err(|e| Error::InvalidCertificate { fingerprint: fpr.clone(), detail: root_cause(&e) })?;
     if let Some(reason) = revocation_reason(&vc.revocation_status()) {
-        return Err(Error::KeyRevoked { fingerprint: fpr, reason, instead: MAKE_INSTEAD });
+        return Err(Error::KeyRevoked { fingerprint: fpr, reason });
     }
     if vc.alive().is_err() {
         let expiry = vc.primary_key().key_expiration_time();
@@ -531,11 +530,8 @@ fn select(
         Some(f) => select(cert, None, origin, allow_rfc9580)
             .ok()
             .filter(|(k, _)| k.fingerprint() != *f)
-            .map(|(k, _)| {
-                format!("; or sign with the valid subkey instead: --signing-key {}", k.fingerprint().to_hex())
-            })
-            .unwrap_or_default(),
-        None => String::new(),
+            .map(|(k, _)| k.fingerprint().to_hex()),
+        None => None,
     };
     // Tell the most useful reason first: a missing secret is fixed by a re-export, an
     // expired key by extending it, an algorithm or a revocation only by another key.
@@ -567,21 +563,19 @@ fn select(
 }
 
 /// `--signing-key` named a subkey that is not for signing (an encryption subkey, say).
-fn not_a_signing_key(cert: &Cert, wanted: &Fingerprint, primary: &Fingerprint, alternative: String) -> Error {
+fn not_a_signing_key(
+    cert: &Cert,
+    wanted: &Fingerprint,
+    primary: &Fingerprint,
+    alternative: Option<String>,
+) -> Error {
     let usage = cert
         .keys()
         .subkeys()
         .find(|ka| ka.key().fingerprint() == *wanted)
         .map(|ka| usage(&ka))
         .unwrap_or_else(|| "no declared use".into());
-    let fix = match alternative.strip_prefix("; or sign with the valid subkey instead: ") {
-        Some(flag) => format!("sign with its signing subkey instead: {flag}"),
-        None => format!(
-            "add a signing subkey with `gpg --quick-add-key {p} ed25519 sign 2y`, then store the new export (`gpg --armor --export-secret-key {p}`) and publish the updated certificate",
-            p = primary.to_hex()
-        ),
-    };
-    Error::NotASigningKey { fingerprint: wanted.to_hex(), primary: primary.to_hex(), usage, fix }
+    Error::NotASigningKey { fingerprint: wanted.to_hex(), primary: primary.to_hex(), usage, alternative }
 }
 
 fn unlock(key: Key<SecretParts, UnspecifiedRole>, passphrase: Option<&Passphrase>) -> Result<KeyPair, Error> {

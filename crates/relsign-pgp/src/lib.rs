@@ -1,14 +1,15 @@
 //! OpenPGP for relsign and the release format: load and unlock a signing key, make
 //! detached signatures that GnuPG and `sqv` accept, verify them, and the files of a release
-//! (`format.rs`: the names relsign writes, how a signature is named, which names a release
-//! may publish, and `seal`, which writes the manifest and the signed checksum list;
-//! `release.rs` reads them back).
+//! (`names.rs`: the names relsign writes, how a signature is named, which names a release
+//! may publish; `format.rs`: `seal`, which writes the manifest and the signed checksum
+//! list; `release.rs` reads them back).
 //!
 //! Nothing here knows about the command line, AWS or CodeBuild. Every file is read once:
 //! the same pass feeds the signature's hash (SHA-256, or the longer one an ECDSA curve
 //! needs) and the file's plain SHA-256 for the checksum list.
 
 mod algorithm;
+mod device;
 mod error;
 mod external;
 mod format;
@@ -16,6 +17,7 @@ mod hex;
 mod inspect;
 mod key;
 mod manifest;
+mod names;
 mod release;
 mod rsa;
 mod sign;
@@ -23,13 +25,10 @@ mod sums;
 mod verify;
 
 pub use algorithm::{hash_name, suite, Refusal, Suite};
-pub use error::{Error, ErrorKind};
-pub use external::{self_certify, ExternalSigner};
-pub use format::{
-    is_signature_name, seal, signature_name, signature_path, signed_name, validate_relative, SealedRelease,
-    MANIFEST_NAME, MAX_KEY_BYTES, MAX_NAME_PART_BYTES, RESERVED_NAMES, SIGNATURE_SUFFIX, SUMS_NAME,
-    SUMS_SIG_NAME,
-};
+pub use device::ExternalSigner;
+pub use error::Error;
+pub use external::self_certify;
+pub use format::{seal, SealedRelease};
 pub use hex::{Sha256, Sha256Hasher};
 pub use inspect::{
     is_secret_key_block, open_regular, read_capped, sha256_and_secret_start, starts_with_secret_key,
@@ -38,6 +37,10 @@ pub use inspect::{
 };
 pub use key::{KeyRing, Passphrase, SelectedKey, SigningKey};
 pub use manifest::{Manifest, ManifestArtifact, ManifestSigner};
+pub use names::{
+    is_signature_name, signature_name, signature_path, signed_name, validate_relative, MANIFEST_NAME,
+    MAX_NAME_PART_BYTES, RESERVED_NAMES, SIGNATURE_SUFFIX, SUMS_NAME, SUMS_SIG_NAME,
+};
 pub use release::{
     sha256_file, verify_file, verify_folder, verify_listed, verify_sums, FileCheck, FileStatus,
     FolderOptions, FolderReport, SignedSums,

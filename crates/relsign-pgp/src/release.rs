@@ -4,14 +4,14 @@
 //! `signer verify` and the copier's publication gate both stand on this.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufReader, Read};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
 use crate::{
-    is_signature_name, signature_name, signed_name, ChecksumList, Error, Rejection, Sha256, Sha256Hasher,
-    Verified, Verifier, MANIFEST_NAME, SUMS_NAME, SUMS_SIG_NAME,
+    is_signature_name, signature_name, signed_name, ChecksumList, Error, Rejection, Sha256, Verified,
+    Verifier, MANIFEST_NAME, SUMS_NAME, SUMS_SIG_NAME,
 };
 
 /// How strict the check is and how much of the machine it may use.
@@ -90,22 +90,7 @@ pub fn verify_sums(verifier: &Verifier, sums: &Path) -> Result<SignedSums, Rejec
 
 /// Hashes a file in one buffered pass.
 pub fn sha256_file(path: &Path) -> std::io::Result<Sha256> {
-    sha256_reading(path, |_| {})
-}
-
-/// Hashes a file in one buffered pass, showing each chunk read to `each` as well.
-pub(crate) fn sha256_reading(path: &Path, mut each: impl FnMut(&[u8])) -> std::io::Result<Sha256> {
-    let mut file = crate::open_regular(path)?;
-    let mut hasher = Sha256Hasher::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            return Ok(hasher.finish());
-        }
-        each(&buf[..n]);
-        hasher.update(&buf[..n]);
-    }
+    crate::inspect::sha256_reading(path, |_| {})
 }
 
 /// Checks every file under `dir`. Fails only when the folder itself cannot be read.

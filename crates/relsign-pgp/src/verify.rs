@@ -98,7 +98,7 @@ impl fmt::Display for Rejection {
                 write!(f, "no signature for the checksum list ({}: {source})", signature.display())
             }
             Rejection::SumsNotText => write!(f, "the checksum list is not UTF-8 text"),
-            Rejection::BadSums(e) => match e.fix() {
+            Rejection::BadSums(e) => match relsign_error::Contract::fix(e).text() {
                 Some(fix) => write!(f, "{e}: {fix}"),
                 None => write!(f, "{e}"),
             },
@@ -123,6 +123,17 @@ impl Verifier {
             let bytes = crate::read_capped(path, crate::MAX_CERTIFICATE)
                 .map_err(|source| Error::Read { path: path.clone(), source })?;
             verifier.add_certificates(&bytes, &format!("certificate {}", path.display()))?;
+        }
+        Ok(verifier)
+    }
+
+    /// The verifier of `--cert` and `--signer-fingerprint`, as `signer verify` and copier's
+    /// gate use it. With several certificates and no fingerprint named, any of them may
+    /// sign: [`Verifier::ambiguity`] says so, for the caller to warn.
+    pub fn for_release(certs: &[std::path::PathBuf], signers: &[String]) -> Result<Verifier, Error> {
+        let mut verifier = Verifier::from_files(certs)?;
+        if !signers.is_empty() {
+            verifier.only_signers(signers)?;
         }
         Ok(verifier)
     }

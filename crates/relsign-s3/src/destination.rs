@@ -1,4 +1,4 @@
-//! `s3://bucket/prefix`: where a release goes.
+//! `s3://bucket/prefix`: where a release goes, and S3's rules for its names.
 
 use std::fmt;
 use std::str::FromStr;
@@ -11,6 +11,11 @@ pub struct Destination {
     /// Empty, or ending in `/`.
     pub prefix: String,
 }
+
+/// S3's longest object key, in bytes, prefix included (Amazon S3 User Guide, "Naming Amazon
+/// S3 objects"): every published name, its signature's included, must fit under the
+/// destination prefix.
+pub const MAX_KEY_BYTES: usize = 1024;
 
 impl Destination {
     /// The object key of the file published as `name`.

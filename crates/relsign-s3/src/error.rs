@@ -1,7 +1,9 @@
-//! The one error type of relsign-s3: each error names the object or file (its message) and
-//! what to do about it ([`Error::fix`]).
+//! The one error type of relsign-s3: each error names the object or file (its message), its
+//! exit code and what to do about it (relsign-error's [`Contract`]).
 
 use std::path::PathBuf;
+
+use relsign_error::{Contract, Exit, Fix};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -78,52 +80,41 @@ pub enum Error {
     ChecksumMismatch { bucket: String, key: String, want: String, got: String },
 }
 
-impl Error {
-    /// What to do about it, apart from the problem itself: the one-line report joins
-    /// them as `problem: fix`, and `check` shows them on separate lines.
-    pub fn fix(&self) -> Option<String> {
+impl Contract for Error {
+    fn fix(&self) -> Fix {
         match self {
-            Error::BadDestination { .. } => Some("use s3://BUCKET/PREFIX".to_string()),
-            Error::Read { .. } => None,
-            Error::NotRegular { .. } => Some("a release folder holds only files".to_string()),
-            Error::BadName { .. } => Some("rename it".to_string()),
-            Error::SecretMaterial { .. } => Some("remove it from the folder".to_string()),
-            Error::KeyTooLong { .. } => Some("shorten the name or the prefix".to_string()),
-            Error::PartTooLong { .. } => Some("users could not download it; shorten the prefix or the name".to_string()),
-            Error::Claimed { .. } => Some("nothing of this run was uploaded; if that release's SHA256SUMS.asc is there and verifies it is published, else publish to a new prefix or pass --overwrite".to_string()),
-            Error::Sealed { .. } => Some("nothing was uploaded; publish to a new prefix, or pass --overwrite to replace that release (its seal is voided first)".to_string()),
-            Error::Leftover { .. } => Some("nothing was uploaded; if that run is dead, run again once its lease has run out and this run takes the prefix over (--claim-lease sets the lease), or pass --overwrite".to_string()),
-            Error::TakenOver { .. } => Some("SHA256SUMS.asc was not written; check which build publishes to this prefix, and give the claim a longer lease (--claim-lease) if this run was only slow".to_string()),
-            Error::WriteOnce { .. } => Some("nothing was replaced; a sealed release cannot be replaced in this bucket: publish to a new prefix".to_string()),
-            Error::Raced { .. } => Some("SHA256SUMS.asc was not written; check who else publishes to this prefix, then run again".to_string()),
-            Error::NotSealed { .. } => Some("SHA256SUMS.asc was not written, so the release is not marked complete; check who else writes to this prefix, then run again".to_string()),
-            Error::Internal { .. } => Some("this is a bug in copier, please report it".to_string()),
-            Error::Changed { .. } => Some("sign again".to_string()),
-            Error::Conflict { unproven: false, .. } => Some("nothing was uploaded; publish to a new prefix or pass --overwrite".to_string()),
-            Error::Conflict { unproven: true, .. } => Some("nothing was uploaded; pass --existing rehash to read such objects back and hash them, or --overwrite to replace them, or publish to a new prefix".to_string()),
-            Error::NoBucket { .. } => Some("create it or check --to".to_string()),
-            Error::NoObjectLock { .. } => Some("publish to a bucket created with Object Lock, or drop --object-lock-mode and --object-lock-days".to_string()),
-            Error::AccessDenied { action, resource, .. } => Some(format!("allow {action} on {resource} for this role")),
-            Error::Unreachable { .. } => Some("check the network, AWS_REGION and AWS_ENDPOINT_URL*".to_string()),
-            Error::NoCredentials { .. } => Some("run inside CodeBuild, or set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY".to_string()),
-            Error::Service { .. } => None,
-            Error::ChecksumMismatch { .. } => Some("the object is not what was sent; run again".to_string()),
+            Error::BadDestination { .. } => Fix::from("use s3://BUCKET/PREFIX"),
+            Error::Read { .. } => Fix::none(),
+            Error::NotRegular { .. } => Fix::from("a release folder holds only files"),
+            Error::BadName { .. } => Fix::from("rename it"),
+            Error::SecretMaterial { .. } => Fix::from("remove it from the folder"),
+            Error::KeyTooLong { .. } => Fix::from("shorten the name or the prefix"),
+            Error::PartTooLong { .. } => Fix::from("users could not download it; shorten the prefix or the name"),
+            Error::Claimed { .. } => Fix::from("nothing of this run was uploaded; if that release's SHA256SUMS.asc is there and verifies it is published, else publish to a new prefix or pass --overwrite"),
+            Error::Sealed { .. } => Fix::from("nothing was uploaded; publish to a new prefix, or pass --overwrite to replace that release (its seal is voided first)"),
+            Error::Leftover { .. } => Fix::from("nothing was uploaded; if that run is dead, run again once its lease has run out and this run takes the prefix over (--claim-lease sets the lease), or pass --overwrite"),
+            Error::TakenOver { .. } => Fix::from("SHA256SUMS.asc was not written; check which build publishes to this prefix, and give the claim a longer lease (--claim-lease) if this run was only slow"),
+            Error::WriteOnce { .. } => Fix::from("nothing was replaced; a sealed release cannot be replaced in this bucket: publish to a new prefix"),
+            Error::Raced { .. } => Fix::from("SHA256SUMS.asc was not written; check who else publishes to this prefix, then run again"),
+            Error::NotSealed { .. } => Fix::from("SHA256SUMS.asc was not written, so the release is not marked complete; check who else writes to this prefix, then run again"),
+            Error::Internal { .. } => Fix::from(relsign_error::REPORT_BUG),
+            Error::Changed { .. } => Fix::from("sign again"),
+            Error::Conflict { unproven: false, .. } => Fix::from("nothing was uploaded; publish to a new prefix or pass --overwrite"),
+            Error::Conflict { unproven: true, .. } => Fix::say("nothing was uploaded")
+                .then_run("read such objects back and hash them", ["copier", "--existing", "rehash"])
+                .then_say("or pass --overwrite to replace them, or publish to a new prefix"),
+            Error::NoBucket { .. } => Fix::from("create it or check --to"),
+            Error::NoObjectLock { .. } => Fix::from("publish to a bucket created with Object Lock, or drop --object-lock-mode and --object-lock-days"),
+            Error::AccessDenied { action, resource, .. } => Fix::from(format!("allow {action} on {resource} for this role")),
+            Error::Unreachable { .. } => Fix::from("check the network, AWS_REGION and AWS_ENDPOINT_URL*"),
+            Error::NoCredentials { .. } => Fix::from("run inside CodeBuild, or set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"),
+            Error::Service { .. } => Fix::none(),
+            Error::ChecksumMismatch { .. } => Fix::from("the object is not what was sent; run again"),
         }
     }
-}
 
-/// Which side the problem is on, for exit codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    Usage,
-    Input,
-    Destination,
-    Remote,
-    Internal,
-}
-
-impl Error {
-    pub fn kind(&self) -> ErrorKind {
+    /// The exit code: the destination side is exit 6 (output), as it is for signer.
+    fn exit(&self) -> Exit {
         match self {
             Error::Read { .. }
             | Error::NotRegular { .. }
@@ -131,8 +122,8 @@ impl Error {
             | Error::Changed { .. }
             | Error::SecretMaterial { .. }
             | Error::KeyTooLong { .. }
-            | Error::PartTooLong { .. } => ErrorKind::Input,
-            Error::BadDestination { .. } => ErrorKind::Usage,
+            | Error::PartTooLong { .. } => Exit::Input,
+            Error::BadDestination { .. } => Exit::Usage,
             Error::Conflict { .. }
             | Error::Claimed { .. }
             | Error::Sealed { .. }
@@ -141,14 +132,14 @@ impl Error {
             | Error::WriteOnce { .. }
             | Error::Raced { .. }
             | Error::NotSealed { .. }
-            | Error::NoObjectLock { .. } => ErrorKind::Destination,
+            | Error::NoObjectLock { .. } => Exit::Output,
             Error::NoBucket { .. }
             | Error::AccessDenied { .. }
             | Error::Unreachable { .. }
             | Error::NoCredentials { .. }
             | Error::Service { .. }
-            | Error::ChecksumMismatch { .. } => ErrorKind::Remote,
-            Error::Internal { .. } => ErrorKind::Internal,
+            | Error::ChecksumMismatch { .. } => Exit::Remote,
+            Error::Internal { .. } => Exit::Internal,
         }
     }
 }
@@ -248,6 +239,15 @@ pub(crate) trait HttpStatus {
 impl HttpStatus for aws_sdk_s3::config::http::HttpResponse {
     fn status_code(&self) -> u16 {
         self.status().as_u16()
+    }
+}
+
+impl Error {
+    /// One error of each kind whose fix runs a command, for the test that parses every
+    /// suggested `copier` command against its flags (crates/relsign/src/fixes.rs).
+    #[doc(hidden)]
+    pub fn examples() -> Vec<Error> {
+        vec![Error::Conflict { count: 1, keys: String::new(), unproven: true }]
     }
 }
 

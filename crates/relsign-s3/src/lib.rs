@@ -18,6 +18,7 @@ mod destination;
 mod error;
 mod fetch;
 mod housekeeping;
+mod local;
 mod object;
 mod plan;
 mod published;
@@ -25,13 +26,14 @@ mod schedule;
 mod transfer;
 
 pub use claim::Claimant;
-pub use destination::Destination;
-pub use error::{Error, ErrorKind};
+pub use destination::{Destination, MAX_KEY_BYTES};
+pub use error::Error;
 pub use fetch::{is_remote, parse_base_url, Missing, Opened, Source};
 pub use housekeeping::{
     abort_stale_uploads, object_lock_enabled, preflight, require_object_lock, Inflight, Preflight,
 };
+pub use local::{LocalFile, Phase};
 pub use object::{Existing, Mismatch, Proof, RemoteObject};
-pub use plan::{check_keys, scan, Action, LocalFile, Phase, Plan, PlanOptions, PlannedFile};
+pub use plan::{check_keys, scan, Action, Plan, PlanOptions, PlannedFile};
 pub use published::{verify_published, PublishedOptions, PublishedReport};
 pub use transfer::{execute, ObjectLock, Progress, UploadOptions, Uploaded};

@@ -171,7 +171,7 @@ pub(crate) fn same_composite(a: &str, b: &str) -> bool {
 macro_rules! object_settings {
     ($request:expr, $job:expr, $digest:expr) => {
         $request
-            .content_type(content_type(&$job.file.file.name))
+            .content_type(content_type(&$job.file.local.name))
             .metadata(SHA256_METADATA, $digest.to_string())
             .set_server_side_encryption($job.opts.sse.as_deref().map(ServerSideEncryption::from))
             .set_ssekms_key_id($job.opts.sse_kms_key_id.clone())

@@ -2,56 +2,13 @@
 //! holds, and what to do with each file. Nothing is uploaded while planning.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use relsign_pgp::{
-    ChecksumList, Sha256, MANIFEST_NAME, MAX_KEY_BYTES, MAX_NAME_PART_BYTES, SUMS_NAME, SUMS_SIG_NAME,
-};
+use relsign_pgp::{ChecksumList, MAX_NAME_PART_BYTES, SUMS_NAME, SUMS_SIG_NAME};
 
 use crate::claim::{when, Leftover};
 use crate::object::{head, list_etags, same_object, Existing, Mismatch, Proof};
-use crate::{Destination, Error, RemoteObject};
-
-/// Upload order: a later phase starts only when the earlier one is complete, so the
-/// checksum list's signature, uploaded last, marks a complete release.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Phase {
-    /// The checksum list, first: written only where no other list is, it claims the prefix
-    /// for this signing, so a second signing racing this one stops before it writes.
-    Claim,
-    Artifact,
-    Signature,
-    Metadata,
-    Seal,
-}
-
-impl Phase {
-    fn of(name: &str) -> Phase {
-        match name {
-            SUMS_SIG_NAME => Phase::Seal,
-            SUMS_NAME => Phase::Claim,
-            MANIFEST_NAME => Phase::Metadata,
-            n if relsign_pgp::is_signature_name(n) => Phase::Signature,
-            _ => Phase::Artifact,
-        }
-    }
-
-    pub const ALL: [Phase; 5] =
-        [Phase::Claim, Phase::Artifact, Phase::Signature, Phase::Metadata, Phase::Seal];
-}
-
-/// A file of the release folder.
-#[derive(Debug, Clone)]
-pub struct LocalFile {
-    /// Relative, `/`-separated: the key suffix.
-    pub name: String,
-    pub path: PathBuf,
-    pub size: u64,
-    /// From `SHA256SUMS` when listed there (checked again as the bytes are read for
-    /// upload), else computed.
-    pub sha256: Sha256,
-    pub phase: Phase,
-}
+use crate::{Destination, Error, LocalFile, Phase, RemoteObject, MAX_KEY_BYTES};
 
 /// Walks `dir`: regular files only, names that are safe as keys, digests from
 /// `SHA256SUMS` where it lists them.
@@ -64,9 +21,11 @@ pub fn scan(dir: &Path) -> Result<Vec<LocalFile>, Error> {
     let listed = match relsign_pgp::read_capped(&sums_path, relsign_pgp::MAX_SUMS) {
         Ok(bytes) => {
             let text = String::from_utf8(bytes).map_err(|_| read_err(&sums_path, &"not UTF-8 text"))?;
-            ChecksumList::parse(&text, SUMS_NAME).map_err(|e| match e.fix() {
-                Some(fix) => read_err(&sums_path, &format!("{e}: {fix}")),
-                None => read_err(&sums_path, &e),
+            ChecksumList::parse(&text, SUMS_NAME).map_err(|e| {
+                match relsign_error::Contract::fix(&e).text() {
+                    Some(fix) => read_err(&sums_path, &format!("{e}: {fix}")),
+                    None => read_err(&sums_path, &e),
+                }
             })?
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => ChecksumList::new(),
@@ -119,7 +78,7 @@ pub enum Action {
 
 #[derive(Debug, Clone)]
 pub struct PlannedFile {
-    pub file: LocalFile,
+    pub local: LocalFile,
     pub key: String,
     pub action: Action,
     /// The ETag of the object planned against: what a replacement must still find there
@@ -200,7 +159,7 @@ impl Plan {
                     }
                 },
             };
-            planned.push(PlannedFile { file, key, action, etag });
+            planned.push(PlannedFile { local: file, key, action, etag });
         }
         // With --overwrite, an unsealed claim is taken over whatever its lease says.
         let mut takeover = opts.overwrite && leftover.is_some();

@@ -106,16 +106,16 @@ struct Job {
     inflight: Inflight,
 }
 
-/// The stages of an upload, each waiting for the one before: the checksum list alone (it
+/// The waves of an upload, each waiting for the one before: the checksum list alone (it
 /// claims the prefix for this signing), then the artifacts, their signatures and the
 /// manifest together (largest first; none of them means anything before the seal, and on
-/// S3 every stage boundary is a first-byte wait and a tail of idle connections), then,
+/// S3 every wave boundary is a first-byte wait and a tail of idle connections), then,
 /// once every object of the release is confirmed in place, the list's signature, which
 /// seals it.
-const STAGES: [&[Phase]; 3] =
+const WAVES: [&[Phase]; 3] =
     [&[Phase::Claim], &[Phase::Artifact, Phase::Signature, Phase::Metadata], &[Phase::Seal]];
 
-/// Uploads the plan stage by stage (`STAGES`). After the first failure no new request
+/// Uploads the plan wave by wave (`WAVES`). After the first failure no new request
 /// starts; the error is returned once every request in flight has finished (or been
 /// aborted).
 pub async fn execute(
@@ -134,13 +134,13 @@ pub async fn execute(
     // neither could wrongly mark a release complete (on a server whose listing has no ETags,
     // each object confirmed is a HeadObject: 40,000 for nothing on a re-run of a release of
     // 20,000 files, whose plan has just proved each object by its SHA-256).
-    let sealing = plan.files.iter().any(|p| p.file.phase == Phase::Seal && p.action != Action::Skip);
+    let sealing = plan.files.iter().any(|p| p.local.phase == Phase::Seal && p.action != Action::Skip);
     // Replacing a sealed release: its seal is voided first (over its ETag), so that no moment
     // shows the old seal over new files. Taking over a dead run's claim: a void seal is put
     // where none is, so that a late seal of that run (If-None-Match) can never land over
     // this run's files. The new seal then replaces the void one.
     let mut void = None;
-    if let Some(seal) = plan.files.iter().find(|p| p.file.phase == Phase::Seal) {
+    if let Some(seal) = plan.files.iter().find(|p| p.local.phase == Phase::Seal) {
         let over = match (seal.action, &seal.etag) {
             (Action::Replace, Some(etag)) => Some(Some(etag.as_str())),
             (Action::Upload, _) if plan.takeover => Some(None),
@@ -153,11 +153,11 @@ pub async fn execute(
     }
     let claim_key = plan.destination.key(relsign_pgp::SUMS_NAME);
     let mut renewal: Option<Renewal> = None;
-    for stage in STAGES {
-        if stage.contains(&Phase::Artifact) {
+    for wave in WAVES {
+        if wave.contains(&Phase::Artifact) {
             renewal = renew_claim(client, plan, opts, &done).await?;
         }
-        if stage.contains(&Phase::Seal) && sealing {
+        if wave.contains(&Phase::Seal) && sealing {
             // The lease is renewed until the seal is written; the claim as last renewed is
             // what must still be there.
             if let Some(renewal) = &renewal {
@@ -170,12 +170,12 @@ pub async fn execute(
         }
         let mut set = JoinSet::new();
         let mut pending = Vec::new();
-        for planned in plan.files.iter().filter(|p| stage.contains(&p.file.phase)) {
+        for planned in plan.files.iter().filter(|p| wave.contains(&p.local.phase)) {
             if planned.action == Action::Skip {
                 let skipped = skipped(planned, planned.etag.clone());
                 progress.file_done(&skipped);
                 done.push(skipped);
-            } else if let (Phase::Seal, Some(void)) = (planned.file.phase, &void) {
+            } else if let (Phase::Seal, Some(void)) = (planned.local.phase, &void) {
                 let mut seal = planned.clone();
                 (seal.action, seal.etag) = (Action::Replace, void.clone());
                 pending.push(std::borrow::Cow::Owned(seal));
@@ -184,7 +184,7 @@ pub async fn execute(
             }
         }
         let mut first_error = None;
-        let sizes: Vec<u64> = pending.iter().map(|p| p.file.size).collect();
+        let sizes: Vec<u64> = pending.iter().map(|p| p.local.size).collect();
         for (i, shape) in schedule(&sizes, opts.jobs, opts.part_size, opts.multipart_threshold) {
             let job = Job {
                 client: client.clone(),
@@ -199,7 +199,7 @@ pub async fn execute(
             match shape {
                 // The permit taken here, in the schedule's order: the largest files start first.
                 Shape::Whole => {
-                    let limit = if job.file.file.size <= SMALL { &small } else { &permits };
+                    let limit = if job.file.local.size <= SMALL { &small } else { &permits };
                     let permit = limit.clone().acquire_owned().await.expect("semaphore open");
                     set.spawn(async move { single(&job, permit).await });
                 }
@@ -244,9 +244,9 @@ async fn renew_claim(
         client: client.clone(),
         bucket: plan.destination.bucket.clone(),
         key: written.key.clone(),
-        bytes: read_small(&file.file).await?,
-        sha256: file.file.sha256,
-        content_type: content_type(&file.file.name),
+        bytes: read_small(&file.local).await?,
+        sha256: file.local.sha256,
+        content_type: content_type(&file.local.name),
         claimant: claimant.clone(),
     };
     // Renewed only over the object this run wrote (If-Match): without its ETag, not at all.
@@ -280,10 +280,10 @@ fn settle(
 
 fn skipped(planned: &PlannedFile, etag: Option<String>) -> Uploaded {
     Uploaded {
-        name: planned.file.name.clone(),
+        name: planned.local.name.clone(),
         key: planned.key.clone(),
-        size: planned.file.size,
-        sha256: planned.file.sha256,
+        size: planned.local.size,
+        sha256: planned.local.sha256,
         action: Action::Skip,
         parts: 0,
         etag,
@@ -357,12 +357,12 @@ fn unchanged(plan: &Plan, now: Option<String>, up: &Uploaded) -> Result<(), Erro
 async fn lost_race(job: &Job, operation: &str) -> Result<Uploaded, Error> {
     let there = head(&job.client, &job.bucket, &job.file.key, Existing::Refuse).await?;
     if job.file.action == Action::Upload {
-        if let Some(there) = there.filter(|o| same_object(&job.file.file, o).is_ok()) {
+        if let Some(there) = there.filter(|o| same_object(&job.file.local, o).is_ok()) {
             return Ok(skipped(&job.file, there.etag));
         }
     }
     let (bucket, key) = (job.bucket.clone(), job.file.key.clone());
-    Err(if job.file.file.phase == Phase::Claim {
+    Err(if job.file.local.phase == Phase::Claim {
         Error::Claimed { bucket, key }
     } else {
         Error::Raced { bucket, key, operation: operation.to_string() }
@@ -370,7 +370,7 @@ async fn lost_race(job: &Job, operation: &str) -> Result<Uploaded, Error> {
 }
 
 fn read_error(job: &Job, e: std::io::Error) -> Error {
-    Error::Read { path: job.file.file.path.clone(), detail: e.to_string() }
+    Error::Read { path: job.file.local.path.clone(), detail: e.to_string() }
 }
 
 fn cancelled(job: &Job) -> Error {
@@ -397,7 +397,7 @@ async fn single(job: &Job, _permit: OwnedSemaphorePermit) -> Result<Uploaded, Er
     if job.cancel.load(Ordering::SeqCst) {
         return Err(cancelled(job));
     }
-    let f = &job.file.file;
+    let f = &job.file.local;
     let body = if f.size <= SMALL {
         ByteStream::from(read_small(f).await?)
     } else {
@@ -483,7 +483,7 @@ fn changed<E: aws_sdk_s3::error::ProvideErrorMetadata, R>(
 impl Job {
     /// This file's outcome once S3 has taken it whole (`parts` 0) or in parts.
     fn uploaded(&self, parts: usize, etag: Option<&str>) -> Uploaded {
-        let f = &self.file.file;
+        let f = &self.file.local;
         Uploaded {
             name: f.name.clone(),
             key: self.file.key.clone(),
@@ -524,7 +524,7 @@ fn compare(job: &Job, want: &str, got: Option<&str>) -> Result<(), Error> {
 }
 
 async fn multipart(job: &Job) -> Result<Uploaded, Error> {
-    let f = &job.file.file;
+    let f = &job.file.local;
     let request = job
         .client
         .create_multipart_upload()
@@ -549,7 +549,7 @@ async fn multipart(job: &Job) -> Result<Uploaded, Error> {
 }
 
 async fn parts(job: &Job, upload_id: &str) -> Result<Uploaded, Error> {
-    let f = &job.file.file;
+    let f = &job.file.local;
     let part_size = part_size_for(f.size, job.opts.part_size);
     let mut file = std::fs::File::open(&f.path).map_err(|e| read_error(job, e))?;
     let mut whole = Sha256Hasher::new();
@@ -669,12 +669,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_phase_is_in_one_stage_the_claim_first_and_the_seal_last() {
+    fn every_phase_is_in_one_wave_the_claim_first_and_the_seal_last() {
         for phase in Phase::ALL {
-            assert_eq!(STAGES.iter().filter(|s| s.contains(&phase)).count(), 1, "{phase:?}");
+            assert_eq!(WAVES.iter().filter(|w| w.contains(&phase)).count(), 1, "{phase:?}");
         }
-        assert_eq!(STAGES[0], &[Phase::Claim]);
-        assert_eq!(STAGES[STAGES.len() - 1], &[Phase::Seal]);
+        assert_eq!(WAVES[0], &[Phase::Claim]);
+        assert_eq!(WAVES[WAVES.len() - 1], &[Phase::Seal]);
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! The wiring checks of `templates/release-pipeline-stack.yml`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::Path;
 
 use serde_json::Value;
@@ -9,17 +8,7 @@ use serde_json::Value;
 use crate::iam::{alternatives, role_statements, Statement};
 use crate::limits::Limits;
 use crate::pipeline::{reference, references};
-use crate::{Action, Buildspec, Error, Pipeline, Template};
-
-/// One thing wrong with the wiring, said so that the fix is clear.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem(pub String);
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+use crate::{Action, Buildspec, Error, Pipeline, Problem, Template};
 
 /// Variables a CodeStar connection source action publishes.
 const SOURCE_VARIABLES: [&str; 7] = [

@@ -1,4 +1,9 @@
+//! Why a template or buildspec could not be read at all, with its exit code and fix
+//! (relsign-error's [`Contract`]).
+
 use std::path::PathBuf;
+
+use relsign_error::{Contract, Exit, Fix};
 
 /// Why a template or buildspec could not be read at all (the wiring problems of a readable
 /// template are [`crate::Problem`]s instead).
@@ -12,16 +17,22 @@ pub enum Error {
     Shape { what: String, message: String },
 }
 
-impl Error {
-    /// What to do about it, apart from the problem itself.
-    pub fn fix(&self) -> Option<String> {
+impl Contract for Error {
+    fn fix(&self) -> Fix {
         match self {
-            Error::Io { .. } => Some("check the path".to_string()),
-            Error::Yaml { .. } => Some("fix the YAML (cfn-lint shows where)".to_string()),
-            Error::Shape { .. } => None,
+            Error::Io { .. } => "check the path".into(),
+            Error::Yaml { .. } => "fix the YAML (cfn-lint shows where)".into(),
+            Error::Shape { .. } => Fix::none(),
         }
     }
 
+    /// A template that cannot be read is bad input (exit 3).
+    fn exit(&self) -> Exit {
+        Exit::Input
+    }
+}
+
+impl Error {
     pub(crate) fn shape(what: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Shape { what: what.into(), message: message.into() }
     }

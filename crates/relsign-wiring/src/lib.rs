@@ -15,11 +15,13 @@ mod error;
 mod iam;
 mod limits;
 mod pipeline;
+mod problem;
 mod template;
 
 pub use buildspec::{Artifacts, Batch, BatchBuild, BatchEnv, Buildspec, Phase, PHASES};
-pub use check::{check_release_pipeline, Problem};
+pub use check::check_release_pipeline;
 pub use error::Error;
 pub use limits::{ArtifactCounts, NameRule, ARTIFACT_COUNTS, CONFIG_VALUE_CHARS};
 pub use pipeline::{Action, EnvVar, Pipeline};
+pub use problem::Problem;
 pub use template::{Params, Template};

@@ -40,15 +40,8 @@ pub fn main_from(args: Vec<std::ffi::OsString>) -> i32 {
 }
 
 fn run(args: &Args) -> Result<Exit, Failure> {
-    let unreadable = |e: relsign_wiring::Error| {
-        let failure = Failure::new(Exit::Input, &e);
-        match e.fix() {
-            Some(fix) => failure.with_fix(fix),
-            None => failure,
-        }
-    };
-    let template = Template::load(&args.template).map_err(unreadable)?;
-    let problems = check_release_pipeline(&template, &args.buildspec_root).map_err(unreadable)?;
+    let template = Template::load(&args.template)?;
+    let problems = check_release_pipeline(&template, &args.buildspec_root)?;
     if args.json {
         let problems: Vec<&str> = problems.iter().map(|p| p.0.as_str()).collect();
         let report = serde_json::json!({ "ok": problems.is_empty(), "problems": problems });

@@ -7,6 +7,8 @@
 
 mod check_pipeline;
 mod docs;
+mod fixes;
+mod layout;
 
 #[cfg(target_env = "musl")]
 #[global_allocator]

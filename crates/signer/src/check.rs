@@ -10,11 +10,12 @@ use relsign_cli::{Exit, Failure};
 use relsign_codebuild::{check_output, collect, Input, OutputState};
 
 use crate::cli::SignArgs;
+use crate::settings::{input_roots, inputs, selection_options};
 use crate::{key_source, kms_source};
 
 pub fn run(args: SignArgs) -> Result<Exit, Failure> {
     let mut report = Report::default();
-    let inputs = crate::sign::inputs(&args);
+    let inputs = inputs(&args);
     match &inputs {
         Ok(inputs) => sources(&args, inputs, &mut report),
         Err(f) => report.failure("sources", f),
@@ -29,7 +30,7 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
 
 /// Each source or path with the number and size of the files a run would sign.
 fn sources(args: &SignArgs, inputs: &[Input], report: &mut Report) {
-    let options = crate::sign::selection_options(args);
+    let options = selection_options(args);
     let selection = match collect(inputs, &options) {
         Ok(s) => s,
         Err(e) => return report.failure("sources", &Failure::from(e)),
@@ -73,7 +74,7 @@ fn sources(args: &SignArgs, inputs: &[Input], report: &mut Report) {
 /// input), and can be created.
 fn output(args: &SignArgs, inputs: &[Input], report: &mut Report) {
     let out = &args.out;
-    let roots = crate::sign::input_roots(inputs);
+    let roots = input_roots(inputs);
     let roots: Vec<&Path> = roots.iter().map(PathBuf::as_path).collect();
     match check_output(out, &roots) {
         Err(e) => report.failure("output", &Failure::from(e)),

@@ -245,8 +245,9 @@ pub struct AwsArgs {
     pub region: Option<String>,
 
     /// Attempts per AWS request, the first included (standard retry mode with backoff)
-    #[arg(long, env = "SIGNER_AWS_MAX_ATTEMPTS", value_name = "N", default_value_t = 3)]
-    pub aws_max_attempts: u32,
+    #[arg(long, env = "SIGNER_MAX_ATTEMPTS", value_name = "N", default_value_t = 3)]
+    #[arg(alias = "aws-max-attempts")] // the old name (with SIGNER_AWS_MAX_ATTEMPTS: lib.rs)
+    pub max_attempts: u32,
 }
 
 /// How artifacts are published in the output folder.

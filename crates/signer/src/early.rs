@@ -9,21 +9,34 @@ use std::sync::Mutex;
 
 use relsign_cli::{Exit, Failure, REPORT_BUG};
 
-use crate::sign::Stopped;
 use relsign_pgp::{SignatureHasher, Signed, SigningKey};
 
+/// Why the hashing of the artifacts stopped before the end.
+pub(crate) enum Stopped {
+    /// The key failed (or, with a KMS key, refused a signature), and its error is the one
+    /// to report.
+    ForTheKey,
+    Failed(Failure),
+}
+
+impl<E: Into<Failure>> From<E> for Stopped {
+    fn from(e: E) -> Stopped {
+        Stopped::Failed(e.into())
+    }
+}
+
 /// One artifact after hashing: its hash, or the signature under way.
-pub enum Stage {
+pub enum Progress {
     Hashed(SignatureHasher),
     Signing(Receiver<Result<Signed, Failure>>),
 }
 
-impl Stage {
+impl Progress {
     /// The signature of the artifact `what`, made by `key` now if it was not already.
     pub fn signed(self, key: &mut SigningKey, what: &str) -> Result<Signed, Failure> {
         match self {
-            Stage::Hashed(hasher) => Ok(key.finish(hasher, what)?),
-            Stage::Signing(signature) => signature.recv().map_err(|_| {
+            Progress::Hashed(hasher) => Ok(key.finish(hasher, what)?),
+            Progress::Signing(signature) => signature.recv().map_err(|_| {
                 Failure::new(Exit::Internal, "a signing worker stopped early").with_fix(REPORT_BUG)
             })?,
         }
@@ -35,8 +48,8 @@ impl Stage {
 pub fn sign_as_hashed(
     key: &SigningKey,
     cancel: &AtomicBool,
-    hash_each: impl FnOnce(&(dyn Fn(&Path, SignatureHasher) -> Stage + Sync)) -> Result<Vec<Stage>, Stopped>,
-) -> Result<Vec<Stage>, Stopped> {
+    hash_each: impl FnOnce(&(dyn Fn(&Path, SignatureHasher) -> Progress + Sync)) -> Result<Vec<Progress>, Stopped>,
+) -> Result<Vec<Progress>, Stopped> {
     let workers = rayon::ThreadPoolBuilder::new()
         .num_threads(relsign_kms::MAX_IN_FLIGHT)
         .thread_name(|i| format!("kms-sign-{i}"))
@@ -61,7 +74,7 @@ pub fn sign_as_hashed(
                 }
                 let _ = done.send(signed);
             });
-            Stage::Signing(signature)
+            Progress::Signing(signature)
         })
     });
     match refused.into_inner().unwrap_or_else(|e| e.into_inner()) {

@@ -3,14 +3,15 @@
 //! once). Nothing secret is written to disk or put on a command line.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use relsign_aws::{AwsOptions, SecretRef, SecretsClient, Zeroizing};
+use relsign_aws::{SecretRef, SecretsClient, Zeroizing};
 use relsign_cli::preflight::Report;
 use relsign_cli::{Exit, Failure, REPORT_BUG};
 use relsign_pgp::{KeyRing, Passphrase, SelectedKey, Suite};
 
 use crate::cli::{AwsArgs, KeyArgs, PassphraseArgs};
+use crate::settings::aws_options;
 
 /// Environment variables the reference pipeline already sets.
 const PIPELINE_KEY_VAR: &str = "PRIVATE_KEY_ARN";
@@ -65,7 +66,7 @@ fn passphrase_origin(pass: &PassphraseArgs) -> Option<Origin> {
 /// bigger is the wrong file, refused before it is parsed (or read to the end, if a FIFO).
 const MAX_SECRET_FILE: u64 = 4 << 20;
 
-fn read_file(path: &PathBuf, what: &str, flag: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
+fn read_file(path: &Path, what: &str, flag: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
     let fail = |e: std::io::Error| {
         Failure::new(Exit::Key, format!("cannot read {what} {}: {e}", path.display()))
             .with_fix(format!("check {flag}"))
@@ -103,15 +104,6 @@ async fn fetch(
             let client = client.expect("a client exists whenever a secret is named");
             Ok(Some(relsign_aws::fetch_secret(client, secret).await?))
         }
-    }
-}
-
-pub(crate) fn aws_options(aws: &AwsArgs) -> AwsOptions {
-    AwsOptions {
-        region: aws.region.clone(),
-        max_attempts: Some(aws.aws_max_attempts),
-        connect_timeout: None,
-        read_timeout: None,
     }
 }
 

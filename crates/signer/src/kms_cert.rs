@@ -7,7 +7,7 @@ use relsign_cli::{Exit, Failure};
 use relsign_kms::Kms;
 
 use crate::cli::KmsCertArgs;
-use crate::key_source::aws_options;
+use crate::settings::aws_options;
 
 pub fn run(args: KmsCertArgs) -> Result<Exit, Failure> {
     if args.user_id.trim().is_empty() {

@@ -9,7 +9,7 @@ use relsign_kms::{Kms, KmsSigner};
 use relsign_pgp::SigningKey;
 
 use crate::cli::{AwsArgs, KeyArgs};
-use crate::key_source::aws_options;
+use crate::settings::aws_options;
 
 fn read_cert(path: &Path) -> Result<Vec<u8>, Failure> {
     relsign_pgp::read_capped(path, relsign_pgp::MAX_CERTIFICATE).map_err(|e| {

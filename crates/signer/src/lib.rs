@@ -16,6 +16,7 @@ mod key_source;
 mod kms_cert;
 mod kms_source;
 mod published;
+mod settings;
 mod sign;
 mod verify;
 mod verify_script;
@@ -27,6 +28,21 @@ pub fn command() -> clap::Command {
     cli::Cli::command()
 }
 
+/// Variables renamed, read under their old names too (pipelines set them): (old, new). The
+/// old flags are hidden aliases of the new ones (`cli.rs`); a variable needs this, since a
+/// flag reads one. The new name wins when both are set.
+const RENAMED_VARIABLES: [(&str, &str); 1] = [("SIGNER_AWS_MAX_ATTEMPTS", "SIGNER_MAX_ATTEMPTS")];
+
+fn read_renamed_variables() {
+    for (old, new) in RENAMED_VARIABLES {
+        if let (Some(value), None) = (std::env::var_os(old), std::env::var_os(new)) {
+            // At the start of the process, before any thread that could read the
+            // environment: setting it here races nothing.
+            std::env::set_var(new, value);
+        }
+    }
+}
+
 /// Runs signer with these arguments (the first is the program name); returns the exit code.
 pub fn main_from<I, T>(args: I) -> i32
 where
@@ -36,6 +52,7 @@ where
     // Before anything else, and so before any secret is loaded.
     relsign_cli::harden_or_warn("signer");
     relsign_cli::quiet_library_backtraces();
+    read_renamed_variables();
     let cli = cli::Cli::parse_from(args);
     relsign_cli::logging::init("signer", &cli.log);
     let result = match cli.command {

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use relsign_aws::AwsOptions;
 use relsign_cli::{Exit, Failure};
 use relsign_pgp::Verifier;
 use relsign_s3::{PublishedOptions, PublishedReport, Source};
@@ -35,12 +34,7 @@ pub fn check(args: &VerifyArgs, location: &str, verifier: Arc<Verifier>) -> Resu
     runtime.block_on(async {
         let source = if location.starts_with("s3://") {
             let destination: relsign_s3::Destination = location.parse()?;
-            let config = relsign_aws::load(&AwsOptions {
-                region: args.aws.region.clone(),
-                max_attempts: Some(args.aws.aws_max_attempts),
-                ..AwsOptions::default()
-            })
-            .await?;
+            let config = relsign_aws::load(&crate::settings::aws_options(&args.aws)).await?;
             Source::S3 { client: relsign_aws::s3_client(&config, args.path_style), destination }
         } else {
             Source::http(relsign_s3::parse_base_url(location)?)?

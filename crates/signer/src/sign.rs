@@ -10,18 +10,16 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use relsign_cli::{default_jobs, Exit, Failure, REPORT_BUG};
-use relsign_codebuild::{
-    artifact_from_variable, check_side_file, collect, expand_batches, merge_sources, sources_from_env,
-    Artifact, FileIdentity, Input, Options, Staging,
-};
+use relsign_codebuild::{check_side_file, collect, Artifact, FileIdentity, Staging};
 use relsign_pgp::{
     seal, signature_name, HashAlgorithm, ManifestArtifact, ManifestSigner, Passphrase, PassphraseNeedle,
     SecretScan, Sha256, SignatureHasher, SigningKey,
 };
 use serde::Serialize;
 
-use crate::cli::{Layout, SignArgs};
-use crate::early::{sign_as_hashed, Stage};
+use crate::cli::SignArgs;
+use crate::early::{sign_as_hashed, Progress, Stopped};
+use crate::settings::{input_roots, inputs, selection_options};
 use crate::{key_source, kms_source};
 
 /// Read size per worker: large enough for the kernel's readahead, small enough that
@@ -217,61 +215,6 @@ impl HalfWritten {
     }
 }
 
-/// How artifacts are chosen and named, for `sign` and `check` alike.
-pub(crate) fn selection_options(args: &SignArgs) -> Options {
-    let mut secret_files = Vec::new();
-    if let Some(key) = &args.key.key_file {
-        secret_files.push((key.clone(), "signing key file (--key-file)"));
-    }
-    if let Some(pass) = &args.passphrase.passphrase_file {
-        secret_files.push((pass.clone(), "passphrase file (--passphrase-file)"));
-    }
-    Options {
-        include: args.include.clone(),
-        exclude: args.exclude.clone(),
-        by_source: args.layout == Layout::BySource,
-        secret_files,
-    }
-}
-
-/// The folders (or files) the inputs come from, which `--out` may not lie inside.
-pub(crate) fn input_roots(inputs: &[Input]) -> Vec<PathBuf> {
-    inputs.iter().map(|i| i.root.clone().unwrap_or_else(|| i.path.clone())).collect()
-}
-
-/// What to sign: the PATH arguments, else the sources CodeBuild names (all their files, or
-/// the files the `--artifact-var` variables name).
-pub(crate) fn inputs(args: &SignArgs) -> Result<Vec<Input>, Failure> {
-    if !args.paths.is_empty() {
-        if !args.artifact_vars.is_empty() {
-            return Err(Failure::new(
-                Exit::Usage,
-                "--artifact-var picks files from the sources (CODEBUILD_SRC_DIR_*, --source)",
-            )
-            .with_fix("drop the PATH arguments"));
-        }
-        return Ok(args.paths.iter().map(Input::path).collect());
-    }
-    let env = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
-    let sources = expand_batches(merge_sources(sources_from_env(env), &args.sources), &args.batch_sources)?;
-    if sources.is_empty() {
-        return Err(relsign_codebuild::Error::NoSources.into());
-    }
-    if args.artifact_vars.is_empty() {
-        return Ok(sources
-            .iter()
-            .map(|s| Input { path: s.dir.clone(), source: Some(s.name.clone()), ..Input::default() })
-            .collect());
-    }
-    args.artifact_vars
-        .iter()
-        .map(|var| {
-            let value = std::env::var(var).ok();
-            artifact_from_variable(var, value.as_deref(), &sources).map_err(Failure::from)
-        })
-        .collect()
-}
-
 /// `NAME=value` lines a buildspec can source and list under `exported-variables`.
 fn write_exported_vars(path: &Path, s: &Summary) -> Result<(), Failure> {
     let text = format!(
@@ -308,24 +251,10 @@ fn print_summary(s: &Summary, json: bool) {
     );
 }
 
-/// Why the hashing of the artifacts stopped before the end.
-pub(crate) enum Stopped {
-    /// The key failed (or, with a KMS key, refused a signature), and its error is the one
-    /// to report.
-    ForTheKey,
-    Failed(Failure),
-}
-
-impl<E: Into<Failure>> From<E> for Stopped {
-    fn from(e: E) -> Stopped {
-        Stopped::Failed(e.into())
-    }
-}
-
 /// Every artifact read once, staged and hashed, waiting for the key (or already being
 /// signed, with a KMS key).
 struct Hashed {
-    hashers: Vec<Stage>,
+    hashers: Vec<Progress>,
     /// From the start of the run to the first artifact fully hashed.
     first: Duration,
 }
@@ -353,7 +282,7 @@ fn hash_all(
     started: Instant,
 ) -> Result<Hashed, Stopped> {
     let first = OnceLock::new();
-    let hash_each = |then: &(dyn Fn(&Path, SignatureHasher) -> Stage + Sync)| {
+    let hash_each = |then: &(dyn Fn(&Path, SignatureHasher) -> Progress + Sync)| {
         pool.install(|| {
             artifacts
                 .par_iter()
@@ -370,7 +299,7 @@ fn hash_all(
     };
     let hashers = match early {
         Some(key) => sign_as_hashed(key, read.cancel, hash_each)?,
-        None => hash_each(&|_, hasher| Stage::Hashed(hasher))?,
+        None => hash_each(&|_, hasher| Progress::Hashed(hasher))?,
     };
     Ok(Hashed { hashers, first: first.get().copied().unwrap_or_else(|| started.elapsed()) })
 }
@@ -458,18 +387,18 @@ fn sign_all(
         artifacts
             .par_iter()
             .zip(hashed.hashers)
-            .map_init(|| key.clone(), |key, (artifact, stage)| sign_one(key, stage, artifact, staging))
+            .map_init(|| key.clone(), |key, (artifact, progress)| sign_one(key, progress, artifact, staging))
             .collect()
     })
 }
 
 fn sign_one(
     key: &mut SigningKey,
-    stage: Stage,
+    progress: Progress,
     artifact: &Artifact,
     staging: &Staging,
 ) -> Result<ManifestArtifact, Failure> {
-    let signed = stage.signed(key, &artifact.path.display().to_string())?;
+    let signed = progress.signed(key, &artifact.path.display().to_string())?;
     if signed.size != artifact.size {
         return Err(Failure::new(
             Exit::Input,

@@ -103,7 +103,11 @@ impl Line {
 }
 
 pub fn run(args: VerifyArgs) -> Result<Exit, Failure> {
-    let verifier = Arc::new(relsign_cli::verifier(&args.cert, &args.signer_fingerprint)?);
+    let verifier = relsign_pgp::Verifier::for_release(&args.cert, &args.signer_fingerprint)?;
+    if let Some(warning) = verifier.ambiguity() {
+        tracing::warn!("{warning}");
+    }
+    let verifier = Arc::new(verifier);
     for path in args.paths.iter().filter(|p| !p.to_str().is_some_and(relsign_s3::is_remote)) {
         if std::fs::symlink_metadata(path).is_err() {
             return Err(Failure::new(Exit::Input, format!("{} does not exist", path.display()))

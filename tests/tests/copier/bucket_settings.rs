@@ -62,12 +62,12 @@ fn every_object_copier_writes_is_locked_and_cannot_be_deleted_or_overwritten() {
     env.push(("COPIER_OBJECT_LOCK_MODE".into(), "COMPLIANCE".into()));
     env.push(("COPIER_OBJECT_LOCK_DAYS".into(), "2".into()));
     let args = ["--from", signed.to_str().unwrap(), "--to", "s3://releases/v1", "--path-style"];
-    let res = TestCommand::copier().arg("check").args(&args).envs(&env).output();
+    let res = TestCommand::copier().arg("check").args(args).envs(&env).output();
     assert_check_passed(&res, &["has Object Lock", "COMPLIANCE", "2 day(s)"]);
     let started = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
     let res = TestCommand::copier()
-        .args(&args)
-        .args(&["--multipart-threshold", "5MiB", "--part-size", "5MiB", "--json"])
+        .args(args)
+        .args(["--multipart-threshold", "5MiB", "--part-size", "5MiB", "--json"])
         .envs(&env)
         .output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
@@ -103,23 +103,23 @@ fn a_retention_on_a_bucket_without_object_lock_is_refused_before_anything_is_wri
     sign(&work.path().join("dist"), &signed);
     let base = ["--from", signed.to_str().unwrap(), "--to", "s3://releases/v1", "--path-style"];
     let lock = ["--object-lock-mode", "GOVERNANCE", "--object-lock-days", "30"];
-    let res = TestCommand::copier().arg("check").args(&base).args(&lock).envs(&server.env()).output();
+    let res = TestCommand::copier().arg("check").args(base).args(lock).envs(&server.env()).output();
     assert_eq!(res.status.code(), Some(6), "{}{:?}", stdout(&res), stderr_lines(&res));
     assert!(stdout(&res).contains("has no S3 Object Lock"), "{}", stdout(&res));
-    let res = TestCommand::copier().args(&base).args(&lock).envs(&server.env()).output();
+    let res = TestCommand::copier().args(base).args(lock).envs(&server.env()).output();
     assert_fails(&res, 6, "has no S3 Object Lock");
     assert!(server.keys("releases", "").is_empty(), "objects written to a bucket that cannot lock them");
     assert_eq!(server.uploads("releases"), Some(0));
     // A mode without days, or a mode S3 does not know: usage errors.
     let res = TestCommand::copier()
-        .args(&base)
-        .args(&["--object-lock-mode", "GOVERNANCE"])
+        .args(base)
+        .args(["--object-lock-mode", "GOVERNANCE"])
         .envs(&server.env())
         .output();
     assert_eq!(res.status.code(), Some(2), "{:?}", stderr_lines(&res));
     let res = TestCommand::copier()
-        .args(&base)
-        .args(&["--object-lock-mode", "FOREVER", "--object-lock-days", "1"])
+        .args(base)
+        .args(["--object-lock-mode", "FOREVER", "--object-lock-days", "1"])
         .envs(&server.env())
         .output();
     assert_eq!(res.status.code(), Some(2), "{:?}", stderr_lines(&res));
@@ -147,7 +147,7 @@ fn copier_publishes_to_a_bucket_encrypted_with_a_customer_managed_kms_key() {
         "5MiB",
         "--json",
     ];
-    let res = TestCommand::copier().args(&args).envs(&server.env()).output();
+    let res = TestCommand::copier().args(args).envs(&server.env()).output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     for name in ["big/image.img", "SHA256SUMS.asc"] {
         let head: serde_json::Value =
@@ -161,7 +161,7 @@ fn copier_publishes_to_a_bucket_encrypted_with_a_customer_managed_kms_key() {
     crate::assert_same_tree(&signed, &back);
     // A re-run finds every object identical (the SHA-256 S3 verified, not an MD5 ETag, which
     // SSE-KMS objects do not have).
-    let res = TestCommand::copier().args(&args).envs(&server.env()).output();
+    let res = TestCommand::copier().args(args).envs(&server.env()).output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     let summary: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
     assert_eq!(summary["uploaded"], 0, "{summary}");

@@ -79,7 +79,7 @@ fn two_signings_racing_to_one_prefix(server: LocalAws) {
     let run = |from: &Path, proxy: &Proxy| {
         let env = aws_env(&proxy.endpoint, work.path());
         TestCommand::copier()
-            .args(&["--from", from.to_str().unwrap(), "--to", "s3://releases/race", "--path-style"])
+            .args(["--from", from.to_str().unwrap(), "--to", "s3://releases/race", "--path-style"])
             .envs(&env)
             .spawn()
     };
@@ -107,8 +107,8 @@ fn the_same_release_copied_twice_at_once_completes_in_both() {
     let from = s.signed.to_str().unwrap().to_string();
     let args = ["--from", from.as_str(), "--to", "s3://releases/twice", "--path-style"];
     let (one, two) = (
-        TestCommand::copier().args(&args).envs(&s.env).spawn(),
-        TestCommand::copier().args(&args).envs(&s.env).spawn(),
+        TestCommand::copier().args(args).envs(&s.env).spawn(),
+        TestCommand::copier().args(args).envs(&s.env).spawn(),
     );
     for out in [one.wait_with_output().unwrap(), two.wait_with_output().unwrap()] {
         assert!(out.status.success(), "{:?}", stderr_lines(&out));
@@ -120,7 +120,7 @@ fn a_tampered_object_is_a_conflict(server: LocalAws) {
     let s = setup(server, relsign_tests::sample_tree);
     let from = s.signed.to_str().unwrap().to_string();
     let args = ["--from", from.as_str(), "--to", "s3://releases/t", "--path-style"];
-    let res = TestCommand::copier().args(&args).envs(&s.env).output();
+    let res = TestCommand::copier().args(args).envs(&s.env).output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
 
     // Other bytes of the same size, carrying the original's sha256 metadata, put by hand
@@ -133,9 +133,9 @@ fn a_tampered_object_is_a_conflict(server: LocalAws) {
     let put = s.server.seed(&["put-object", "releases", &format!("t/{name}"), digest], &forged);
     assert!(put.status.success(), "{}", String::from_utf8_lossy(&put.stderr));
 
-    let res = TestCommand::copier().args(&args).envs(&s.env).output();
+    let res = TestCommand::copier().args(args).envs(&s.env).output();
     assert_fails(&res, 6, &format!("t/{name}: its sha256 metadata disagrees with the SHA-256 S3 verified"));
-    let res = TestCommand::copier().args(&[&args[..], &["--overwrite"]].concat()).envs(&s.env).output();
+    let res = TestCommand::copier().args([&args[..], &["--overwrite"]].concat()).envs(&s.env).output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     assert_published(&s.server, "t", &s.signed, s.work.path());
 }
@@ -213,16 +213,16 @@ fn keys_over_1024_bytes_fail_in_the_plan_before_any_upload() {
     let to = format!("s3://releases/{}", "p".repeat(100));
     let args = ["--from", from.as_str(), "--to", to.as_str(), "--path-style"];
     for extra in [&["--dry-run"][..], &[]] {
-        let res = TestCommand::copier().args(&[&args[..], extra].concat()).envs(&s.env).output();
+        let res = TestCommand::copier().args([&args[..], extra].concat()).envs(&s.env).output();
         assert_fails(&res, 3, "S3 keys hold at most 1024");
     }
-    let res = TestCommand::copier().args(&[&["check"][..], &args[..]].concat()).envs(&s.env).output();
+    let res = TestCommand::copier().args([&["check"][..], &args[..]].concat()).envs(&s.env).output();
     assert_eq!(res.status.code(), Some(3), "{}", stdout(&res));
     assert!(stdout(&res).contains("at most 1024"), "{}", stdout(&res));
     // A prefix part no file system can hold: S3 takes it, users could not download it.
     let to = format!("s3://releases/{}", "q".repeat(300));
     let res = TestCommand::copier()
-        .args(&["--from", from.as_str(), "--to", to.as_str(), "--path-style", "--dry-run"])
+        .args(["--from", from.as_str(), "--to", to.as_str(), "--path-style", "--dry-run"])
         .envs(&s.env)
         .output();
     assert_fails(&res, 3, "file systems hold names of at most 255");
@@ -244,7 +244,7 @@ fn clean_up_touches_only_this_releases_uploads() {
     open("other-release/big.iso");
     open("agent v1.0.tar");
     let res = TestCommand::copier()
-        .args(&["--from", &from, "--to", "s3://releases", "--path-style"])
+        .args(["--from", &from, "--to", "s3://releases", "--path-style"])
         .envs(&s.env)
         .output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
@@ -261,7 +261,7 @@ fn clean_up_touches_only_this_releases_uploads() {
     });
     let env = aws_env(&proxy.endpoint, s.work.path());
     let res = TestCommand::copier()
-        .args(&["--from", &from, "--to", "s3://releases/v2", "--path-style"])
+        .args(["--from", &from, "--to", "s3://releases/v2", "--path-style"])
         .envs(&env)
         .output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
@@ -290,7 +290,7 @@ fn sigterm_aborts_the_multipart_uploads_in_flight() {
         "--multipart-threshold",
         "8MiB",
     ];
-    let child = TestCommand::copier().args(&args).envs(&env).spawn();
+    let child = TestCommand::copier().args(args).envs(&env).spawn();
     let deadline = Instant::now() + Duration::from_secs(60);
     while proxy.faults.load(Ordering::SeqCst) == 0 {
         assert!(Instant::now() < deadline, "no part was ever sent");
@@ -395,7 +395,7 @@ fn the_gate_is_as_strict_as_gpg_verify() {
         "--require-signatures",
         "--dry-run",
     ];
-    let res = TestCommand::copier().args(&[&base[..], &two].concat()).envs(&s.env).output();
+    let res = TestCommand::copier().args([&base[..], &two].concat()).envs(&s.env).output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     assert!(
         stderr_lines(&res)
@@ -415,7 +415,7 @@ fn the_gate_is_as_strict_as_gpg_verify() {
     assert!(stdout(&res).contains("which no --signer-fingerprint names"), "{}", stdout(&res));
     let fpr = quick_key().fingerprint.clone();
     let res = TestCommand::copier()
-        .args(&[&base[..], &two, &["--signer-fingerprint", &fpr]].concat())
+        .args([&base[..], &two, &["--signer-fingerprint", &fpr]].concat())
         .envs(&s.env)
         .output();
     assert!(res.status.success() && stderr_lines(&res).is_empty(), "{:?}", stderr_lines(&res));
@@ -453,7 +453,7 @@ fn a_rerun_proves_each_object_by_the_sha256_s3_verified() {
     let s = setup(LocalAws::moto(), relsign_tests::sample_tree);
     let from = s.signed.to_str().unwrap().to_string();
     let args = ["--from", from.as_str(), "--to", "s3://releases/again", "--path-style", "--json"];
-    assert!(TestCommand::copier().args(&args).envs(&s.env).output().status.success());
+    assert!(TestCommand::copier().args(args).envs(&s.env).output().status.success());
     // A zero delay: each HeadObject and GetObject is counted as a fault, passed on unchanged.
     let proxy = Proxy::start(&upstream(&s.server), |req, _| {
         let object_get =
@@ -464,7 +464,7 @@ fn a_rerun_proves_each_object_by_the_sha256_s3_verified() {
             Fault::Pass
         }
     });
-    let res = TestCommand::copier().args(&args).envs(&aws_env(&proxy.endpoint, s.work.path())).output();
+    let res = TestCommand::copier().args(args).envs(&aws_env(&proxy.endpoint, s.work.path())).output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     let summary: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
     assert_eq!((summary["uploaded"].as_u64(), summary["skipped"].as_u64()), (Some(0), Some(11)));

@@ -109,7 +109,7 @@ fn round_trip(server: LocalAws, keeps_multipart_checksums: bool) {
         "5MiB",
         "--json",
     ];
-    let res = TestCommand::copier().args(&args).envs(&s.env).output();
+    let res = TestCommand::copier().args(args).envs(&s.env).output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     let summary: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
     assert_eq!(summary["uploaded"], 30 + 30 + 3);
@@ -134,7 +134,7 @@ fn round_trip(server: LocalAws, keeps_multipart_checksums: bool) {
         // Nothing S3 verified proves the 100 MiB object is the file: its sha256 metadata
         // alone is a claim anyone with PutObject could have copied onto other bytes. The
         // run says so and names the choice; --existing rehash reads it back.
-        let res = TestCommand::copier().args(&args).envs(&s.env).output();
+        let res = TestCommand::copier().args(args).envs(&s.env).output();
         assert_fails(&res, 6, "--existing rehash");
         assert!(stderr_lines(&res)[0].contains("big/disk image.img: "), "{:?}", stderr_lines(&res));
         again.extend(["--existing", "rehash"]);
@@ -161,7 +161,7 @@ fn changed_files_are_refused_unless_overwrite(server: LocalAws) {
     let s = setup(server, small);
     let to = ["--to", "s3://releases/v1", "--path-style"];
     let from = s.signed.to_str().unwrap().to_string();
-    let res = TestCommand::copier().args(&[&["--from", &from][..], &to].concat()).envs(&s.env).output();
+    let res = TestCommand::copier().args([&["--from", &from][..], &to].concat()).envs(&s.env).output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
 
     // The same release, rebuilt with one artifact changed and signed again.
@@ -173,14 +173,14 @@ fn changed_files_are_refused_unless_overwrite(server: LocalAws) {
     let from2 = signed2.to_str().unwrap().to_string();
     let before = s.work.path().join("before");
     s.server.get_tree("releases", "v1/", &before);
-    let res = TestCommand::copier().args(&[&["--from", &from2][..], &to].concat()).envs(&s.env).output();
+    let res = TestCommand::copier().args([&["--from", &from2][..], &to].concat()).envs(&s.env).output();
     assert_fails(&res, 6, "--overwrite");
     let after = s.work.path().join("after");
     s.server.get_tree("releases", "v1/", &after);
     assert_same_tree(&before, &after);
 
     let res = TestCommand::copier()
-        .args(&[&["--from", &from2, "--overwrite"][..], &to].concat())
+        .args([&["--from", &from2, "--overwrite"][..], &to].concat())
         .envs(&s.env)
         .output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
@@ -204,7 +204,9 @@ fn the_gate_uploads_nothing_when_a_signature_fails() {
     let s = setup(LocalAws::s3s_fs(), small);
     let good_cert = quick_key().public.to_str().unwrap().to_string();
     let wrong_cert = keys().ed25519.public.to_str().unwrap().to_string();
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>, &str)> = vec![
+    // What is broken, how, and the certificate checked with.
+    type Case<'a> = (&'a str, Box<dyn Fn(&Path)>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "missing .asc",
             Box::new(|d: &Path| std::fs::remove_file(d.join("agent v1.0.tar.asc")).unwrap()),
@@ -234,7 +236,7 @@ fn the_gate_uploads_nothing_when_a_signature_fails() {
         copy_tree(&s.signed, &copy);
         break_it(&copy);
         let res = TestCommand::copier()
-            .args(&[
+            .args([
                 "--from",
                 copy.to_str().unwrap(),
                 "--to",
@@ -263,7 +265,7 @@ fn unreachable_endpoint_missing_bucket_and_access_denied_are_clear() {
 
     let closed = aws_env(&format!("http://127.0.0.1:{}", free_port()), work.path());
     let res = TestCommand::copier()
-        .args(&["--from", from, "--to", "s3://releases/x", "--path-style", "--max-attempts", "2"])
+        .args(["--from", from, "--to", "s3://releases/x", "--path-style", "--max-attempts", "2"])
         .envs(&closed)
         .output();
     assert_fails(&res, 5, "cannot reach S3");
@@ -274,7 +276,7 @@ fn unreachable_endpoint_missing_bucket_and_access_denied_are_clear() {
 
     let s3 = LocalAws::s3s_fs();
     let res = TestCommand::copier()
-        .args(&["--from", from, "--to", "s3://no-such-bucket/x", "--path-style"])
+        .args(["--from", from, "--to", "s3://no-such-bucket/x", "--path-style"])
         .envs(&s3.env())
         .output();
     assert_fails(&res, 5, "does not exist");
@@ -287,18 +289,18 @@ fn unreachable_endpoint_missing_bucket_and_access_denied_are_clear() {
     env.push(("AWS_ACCESS_KEY_ID".into(), creds["id"].as_str().unwrap().into()));
     env.push(("AWS_SECRET_ACCESS_KEY".into(), creds["secret"].as_str().unwrap().into()));
     let res = TestCommand::copier()
-        .args(&["--from", from, "--to", "s3://locked/x", "--path-style"])
+        .args(["--from", from, "--to", "s3://locked/x", "--path-style"])
         .envs(&env)
         .output();
     assert_fails(&res, 5, "access denied");
 
     // Destinations that are no destination at all.
-    let res = TestCommand::copier().args(&["--from", from, "--to", "s3:///x"]).envs(&closed).output();
+    let res = TestCommand::copier().args(["--from", from, "--to", "s3:///x"]).envs(&closed).output();
     assert_fails(&res, 2, "no bucket name");
     let res =
-        TestCommand::copier().args(&["--from", from, "--to", "s3://Not_A_Bucket/x"]).envs(&closed).output();
+        TestCommand::copier().args(["--from", from, "--to", "s3://Not_A_Bucket/x"]).envs(&closed).output();
     assert_fails(&res, 2, "not a valid S3 bucket name");
-    let res = TestCommand::copier().args(&["--from", from]).envs(&closed).output();
+    let res = TestCommand::copier().args(["--from", from]).envs(&closed).output();
     assert_fails(&res, 2, "RESULTS_BUCKET_URI");
 }
 
@@ -309,7 +311,7 @@ fn results_bucket_uri_and_git_commit_sha_name_the_default_destination() {
     s.env.push(("GIT_COMMIT_SHA".into(), "0123abcd".into()));
     s.env.push(("COPIER_PATH_STYLE".into(), "true".into()));
     s.env.push(("COPIER_FROM".into(), s.signed.to_str().unwrap().into()));
-    let res = TestCommand::copier().args(&["--dry-run"]).envs(&s.env).output();
+    let res = TestCommand::copier().args(["--dry-run"]).envs(&s.env).output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     assert!(stdout(&res).contains("would have 11 uploaded"), "{}", stdout(&res));
     assert!(s.server.keys("releases", "").is_empty(), "a dry run uploads nothing");
@@ -322,7 +324,7 @@ fn results_bucket_uri_and_git_commit_sha_name_the_default_destination() {
 fn content_types_storage_class_and_encryption_reach_the_objects() {
     let s = setup(LocalAws::moto(), small);
     let res = TestCommand::copier()
-        .args(&[
+        .args([
             "--from",
             s.signed.to_str().unwrap(),
             "--to",

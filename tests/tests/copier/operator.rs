@@ -12,7 +12,7 @@ fn check_finds_the_bucket_writable_and_writes_nothing() {
     let cert = quick_key().public.to_str().unwrap().to_string();
     let from = s.signed.to_str().unwrap();
     let res = TestCommand::copier()
-        .args(&[
+        .args([
             "check",
             "--from",
             from,
@@ -51,7 +51,9 @@ fn check_names_the_fix_for_a_missing_bucket_credentials_or_folder() {
         .filter(|(k, _)| !k.starts_with("AWS_ACCESS_KEY_ID") && !k.starts_with("AWS_SECRET"))
         .cloned()
         .collect();
-    let cases: Vec<(&str, Vec<&str>, &Vec<(String, String)>, i32, &str)> = vec![
+    // What goes wrong, the flags, the environment, the exit code, what stderr says.
+    type Case<'a> = (&'a str, Vec<&'a str>, &'a Vec<(String, String)>, i32, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "missing bucket",
             vec!["--from", &from, "--to", "s3://no-such-bucket/v1"],
@@ -98,7 +100,7 @@ fn the_junit_report_has_one_case_per_file_and_the_gates_failure() {
         let report = s.work.path().join(format!("reports/{prefix}.xml"));
         let to = format!("s3://releases/{prefix}");
         let res = TestCommand::copier()
-            .args(&[
+            .args([
                 "--from",
                 from.to_str().unwrap(),
                 "--to",

@@ -1,6 +1,7 @@
 //! Every key refusal names its real cause once, and every command it suggests works when
-//! pasted: each suggested `gpg` command is run against a throwaway keyring holding the key,
-//! the key exported again as the message says, and signing tried again.
+//! run: each suggested `gpg` command is run against a throwaway keyring holding the key,
+//! the key exported again as the fix says, and signing tried again. The commands are read
+//! as argv from the refusal's JSON log line (its `fix` steps), never split out of the text.
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +38,15 @@ impl Held {
 
     /// `signer sign` with this key and `extra` flags, into a fresh output folder.
     fn sign(&self, extra: &[&str]) -> (std::process::Output, PathBuf) {
+        self.sign_logging(extra, "text")
+    }
+
+    /// The commands the refusal of `signer sign` with `extra` suggests, as argv.
+    fn suggested(&self, extra: &[&str]) -> Vec<Vec<String>> {
+        fix_commands(&self.sign_logging(extra, "json").0)
+    }
+
+    fn sign_logging(&self, extra: &[&str], log_format: &str) -> (std::process::Output, PathBuf) {
         let dist = self.work.path().join("dist");
         if !dist.exists() {
             write_tree(&dist, &[("tool.tar", b"payload".as_slice())]);
@@ -47,29 +57,30 @@ impl Held {
             vec!["sign", "--key-file", self.secret.to_str().unwrap(), "--out", out.to_str().unwrap()];
         args.extend(extra);
         args.push(dist.to_str().unwrap());
-        let env: Vec<(&str, &str)> =
-            if self.passphrase.is_empty() { vec![] } else { vec![("PASSPHRASE", self.passphrase)] };
+        let mut env: Vec<(&str, &str)> = vec![("RELSIGN_LOG_FORMAT", log_format)];
+        if !self.passphrase.is_empty() {
+            env.push(("PASSPHRASE", self.passphrase));
+        }
         (TestCommand::signer().args(&args).envs(&env).output(), out)
     }
 
-    /// Runs a pasted `gpg ...` command here, the passphrase typed at its prompt.
-    fn paste(&self, command: &str) -> Vec<u8> {
-        let words = shell_words(command);
-        assert_eq!(words[0], "gpg", "not a gpg command: {command}");
+    /// Runs a suggested `gpg ...` command here, the passphrase typed at its prompt.
+    fn run(&self, argv: &[String]) -> Vec<u8> {
+        assert_eq!(argv[0], "gpg", "not a gpg command: {argv:?}");
         let mut args = vec!["--passphrase-fd", "0"];
-        args.extend(words[1..].iter().map(String::as_str));
+        args.extend(argv[1..].iter().map(String::as_str));
         self.g.ok(&args, self.passphrase.as_bytes())
     }
 
-    /// Follows the message: runs its gpg commands in order; the export one's output
-    /// becomes the stored key.
-    fn follow(&self, message: &str) {
-        let commands: Vec<String> =
-            suggested(message).into_iter().filter(|c| c.starts_with("gpg ")).collect();
-        assert!(!commands.is_empty(), "no gpg command in {message:?}");
-        for command in commands {
-            let output = self.paste(&command);
-            if command.contains("--export-secret-key") {
+    /// Follows the fix of the refusal of `signer sign` with `extra`: runs its gpg commands
+    /// in order; the export one's output becomes the stored key.
+    fn follow(&self, extra: &[&str]) {
+        let commands: Vec<Vec<String>> =
+            self.suggested(extra).into_iter().filter(|argv| argv[0] == "gpg").collect();
+        assert!(!commands.is_empty(), "no gpg command suggested");
+        for argv in commands {
+            let output = self.run(&argv);
+            if argv.iter().any(|w| w == "--export-secret-key") {
                 std::fs::write(&self.secret, output).unwrap();
             }
         }
@@ -87,39 +98,17 @@ impl Held {
     }
 }
 
-/// The text between backticks: what a message tells the user to run.
-fn suggested(message: &str) -> Vec<String> {
-    message.split('`').skip(1).step_by(2).map(str::to_string).collect()
-}
-
-/// Splits a command as sh does for what relsign writes: words, and 'single-quoted' words.
-fn shell_words(command: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut quoted = false;
-    let mut in_word = false;
-    for c in command.chars() {
-        match c {
-            '\'' => {
-                quoted = !quoted;
-                in_word = true;
-            }
-            c if c.is_whitespace() && !quoted => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                }
-                in_word = false;
-            }
-            c => {
-                word.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    words
+/// The commands the fix of a run's error suggests, as argv, from its JSON log line.
+fn fix_commands(res: &std::process::Output) -> Vec<Vec<String>> {
+    let line =
+        stderr_lines(res).into_iter().find(|l| l.contains("\"level\":\"ERROR\"")).expect("an error line");
+    let line: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let steps = line["fix"].as_array().unwrap_or_else(|| panic!("no fix steps in {line}"));
+    steps
+        .iter()
+        .filter_map(|step| step["run"]["argv"].as_array())
+        .map(|argv| argv.iter().map(|w| w.as_str().unwrap().to_string()).collect())
+        .collect()
 }
 
 /// The refusal: exit 4, one line naming `cause` once, no output folder.
@@ -155,7 +144,7 @@ fn expired_primary_key_fix_works_when_pasted() {
     let (res, out) = held.sign(&[]);
     let line = refusal(&res, &out, "expired on");
     assert!(line.contains(&format!("certificate {}", k.fingerprint)), "{line}");
-    held.follow(&line);
+    held.follow(&[]);
     held.signs(&[]);
 }
 
@@ -170,7 +159,7 @@ fn expired_signing_subkey_fix_works_when_pasted() {
     let line = refusal(&res, &out, "expired on");
     let sub = &subkeys(&held.g, &fpr)[0].2;
     assert!(line.contains(&format!("signing subkey {sub} of {fpr}")), "{line}");
-    held.follow(&line);
+    held.follow(&[]);
     held.signs(&[]);
 }
 
@@ -185,7 +174,7 @@ fn expired_subkey_chosen_with_signing_key_fix_works_and_the_valid_one_is_offered
     let line = refusal(&res, &out, "expired on");
     assert!(line.contains(&format!("--signing-key {valid}")), "the valid subkey is not offered: {line}");
     held.signs(&["--signing-key", valid]);
-    held.follow(&line);
+    held.follow(&["--signing-key", expired]);
     held.signs(&["--signing-key", expired]);
 }
 
@@ -200,7 +189,7 @@ fn revoked_signing_subkey_fix_works_when_pasted() {
     let (res, out) = held.sign(&[]);
     let line = refusal(&res, &out, "is revoked");
     assert!(line.contains(&format!("of {fpr}")), "{line}");
-    held.follow(&line);
+    held.follow(&[]);
     held.signs(&[]);
 }
 
@@ -214,8 +203,8 @@ fn encryption_subkey_chosen_with_signing_key_points_to_the_signing_one() {
     let (res, out) = held.sign(&["--signing-key", encryption]);
     let line = refusal(&res, &out, "cannot sign");
     assert!(line.contains("for encryption only"), "{line}");
-    let flag = line.split("--signing-key ").nth(1).expect("a --signing-key to use");
-    assert_eq!(flag.trim(), signing.as_str(), "{line}");
+    let argv = held.suggested(&["--signing-key", encryption]).remove(0);
+    assert_eq!(argv, ["signer", "sign", "--signing-key", signing.as_str()], "{line}");
     held.signs(&["--signing-key", signing]);
 }
 
@@ -224,20 +213,23 @@ fn certificate_without_signing_key_fix_works_when_pasted() {
     let k = &keys().no_signing;
     let held = Held::import(&k.secret, &k.fingerprint, PASSPHRASE);
     let (res, out) = held.sign(&[]);
-    let line = refusal(&res, &out, "cannot sign");
-    held.follow(&line);
+    refusal(&res, &out, "cannot sign");
+    held.follow(&[]);
     held.signs(&[]);
 }
 
-/// The refused key's message suggests making a new GnuPG key: the command works, and the
+/// The refused key's fix suggests making a new GnuPG key: the command works, and the
 /// new key signs.
-fn new_key_suggestion_works(line: &str) {
-    let command = suggested(line).into_iter().find(|c| c.contains("--quick-gen-key")).expect("a key to make");
+fn new_key_suggestion_works(suggested: Vec<Vec<String>>) {
+    let command = suggested
+        .into_iter()
+        .find(|argv| argv.iter().any(|w| w == "--quick-gen-key"))
+        .expect("a key to make");
     let g = GnuPg::new();
     let mut args = vec!["--passphrase-fd".to_string(), "0".to_string()];
-    args.extend(shell_words(&command).into_iter().skip(1));
+    args.extend(command.iter().skip(1).cloned());
     g.ok(&args.iter().map(String::as_str).collect::<Vec<_>>(), b"");
-    let uid = shell_words(&command)[2].clone();
+    let uid = command[2].clone();
     let fpr = g.fingerprint(&uid);
     let held = Held::made(g, fpr, "");
     held.signs(&[]);
@@ -248,8 +240,8 @@ fn revoked_certificate_says_make_a_new_key_and_that_works() {
     let k = &keys().revoked;
     let held = Held::import(&k.secret, &k.fingerprint, PASSPHRASE);
     let (res, out) = held.sign(&[]);
-    let line = refusal(&res, &out, "is revoked");
-    new_key_suggestion_works(&line);
+    refusal(&res, &out, "is revoked");
+    new_key_suggestion_works(held.suggested(&[]));
 }
 
 #[test]
@@ -275,11 +267,11 @@ fn unsupported_curve_is_named_not_a_missing_binding_signature() {
     // The file signed, not the folder holding --out: the output check would fail first.
     let check = TestCommand::signer()
         .args(["check", "--key-file", held.secret.to_str().unwrap(), "--out", out.to_str().unwrap()])
-        .arg(&held.work.path().join("k1.bin"))
+        .arg(held.work.path().join("k1.bin"))
         .output();
     assert_eq!(check.status.code(), Some(4), "signer check must fail at preflight: {}", stdout(&check));
     assert!(stdout(&check).contains("ECDSA secp256k1"), "{}", stdout(&check));
-    new_key_suggestion_works(&line);
+    new_key_suggestion_works(held.suggested(&[]));
 }
 
 #[test]
@@ -297,20 +289,24 @@ fn rfc9580_ed25519_key_is_refused_before_reading_and_allowed_with_the_flag() {
     let read_at = || std::fs::metadata(&artifact).unwrap().accessed().unwrap();
     let before = read_at();
     let out = work.path().join("out");
-    let res = TestCommand::signer()
-        .args([
-            "sign",
-            "--key-file",
-            key.secret.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            artifact.to_str().unwrap(),
-        ])
-        .output();
+    let sign = |log_format: &str| {
+        TestCommand::signer()
+            .args([
+                "sign",
+                "--key-file",
+                key.secret.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                artifact.to_str().unwrap(),
+            ])
+            .env("RELSIGN_LOG_FORMAT", log_format)
+            .output()
+    };
+    let res = sign("text");
     let line = refusal(&res, &out, "algorithm 27");
     assert_eq!(read_at(), before, "the artifact was read before the key was refused");
     assert!(line.contains("GnuPG 2.2") && line.contains("--allow-rfc9580"), "{line}");
-    new_key_suggestion_works(&line);
+    new_key_suggestion_works(fix_commands(&sign("json")));
     let check = TestCommand::signer()
         .args([
             "check",

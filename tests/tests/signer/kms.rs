@@ -30,7 +30,7 @@ fn upstream(endpoint: &str) -> String {
 /// `signer kms-cert` for `key`: the armored certificate.
 fn kms_cert(key: &str, env: &[(String, String)]) -> Vec<u8> {
     let res = TestCommand::new("signer")
-        .args(&[
+        .args([
             "kms-cert",
             "--kms-key-id",
             key,
@@ -198,7 +198,7 @@ fn kms_key_errors_are_one_line_with_their_exit_code() {
     }
     // Nothing listens there: fails quickly with the remote code.
     let dead = aws_env(&format!("http://127.0.0.1:{}", free_port()), work.path());
-    let res = sign_kms(&good, None, &dist, &out, &with(dead, &[("SIGNER_AWS_MAX_ATTEMPTS", "1")]));
+    let res = sign_kms(&good, None, &dist, &out, &with(dead, &[("SIGNER_MAX_ATTEMPTS", "1")]));
     assert_refused(&res, &out, 5, "cannot reach KMS");
     assert_readable(&res);
 }
@@ -227,7 +227,7 @@ fn access_denied_names_the_permission() {
     let res = sign_kms(&key, None, &dist, &out, &env);
     assert_refused(&res, &out, 5, "allow kms:Sign on this key");
     let check = TestCommand::new("signer")
-        .args(&["check", "--kms-key-id", &key, "--out", out.to_str().unwrap(), dist.to_str().unwrap()])
+        .args(["check", "--kms-key-id", &key, "--out", out.to_str().unwrap(), dist.to_str().unwrap()])
         .envs(&env)
         .output();
     assert_eq!(check.status.code(), Some(5), "{}", stdout(&check));
@@ -287,7 +287,7 @@ fn check_reports_the_key_and_proves_it_signs() {
         out.to_str().unwrap(),
     ];
     let res = TestCommand::new("signer")
-        .args(&[&args[..], &[dist.to_str().unwrap()]].concat())
+        .args([&args[..], &[dist.to_str().unwrap()]].concat())
         .envs(&m.env())
         .output();
     assert_check_passed(
@@ -301,7 +301,7 @@ fn check_reports_the_key_and_proves_it_signs() {
     );
     m.seed(&["kms-disable", &key], b"");
     let res = TestCommand::new("signer")
-        .args(&[&args[..], &[dist.to_str().unwrap()]].concat())
+        .args([&args[..], &[dist.to_str().unwrap()]].concat())
         .envs(&m.env())
         .output();
     assert_eq!(res.status.code(), Some(4), "{}", stdout(&res));
@@ -390,7 +390,7 @@ fn a_kms_answer_changed_on_the_way_is_never_written() {
 
         // The certificate's own self-signature is checked too: nothing on stdout.
         let res = TestCommand::new("signer")
-            .args(&["kms-cert", "--kms-key-id", &key, "--user-id", "Release Signing <release@example.org>"])
+            .args(["kms-cert", "--kms-key-id", &key, "--user-id", "Release Signing <release@example.org>"])
             .envs(&aws_env(&proxy.endpoint, work.path()))
             .output();
         if res.status.success() {

@@ -67,7 +67,7 @@ fn json_logs_parse_line_by_line_and_carry_the_build_id() {
     let s = stage("json-logs");
     let out = s.work.path().join("signed");
     let res = TestCommand::new("signer")
-        .args(&["sign", "-vv", "--log-format", "json", "--out", out.to_str().unwrap()])
+        .args(["sign", "-vv", "--log-format", "json", "--out", out.to_str().unwrap()])
         .envs(&s.env)
         .output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
@@ -83,7 +83,7 @@ fn json_logs_parse_line_by_line_and_carry_the_build_id() {
 
     // A failure is one JSON line too, with its exit code; the env variable chooses JSON.
     let res = TestCommand::new("signer")
-        .args(&["sign", "--out", s.work.path().join("o2").to_str().unwrap()])
+        .args(["sign", "--out", s.work.path().join("o2").to_str().unwrap()])
         .envs(&with(
             &without(&s.env, "SIGNER_PASSPHRASE_SECRET_ID"),
             &[("PASSPHRASE", "wrong"), ("RELSIGN_LOG_FORMAT", "json")],
@@ -99,7 +99,7 @@ fn json_logs_parse_line_by_line_and_carry_the_build_id() {
 
     // Text lines carry it too; -q leaves errors only.
     let res = TestCommand::new("signer")
-        .args(&["sign", "-v", "--out", s.work.path().join("o3").to_str().unwrap()])
+        .args(["sign", "-v", "--out", s.work.path().join("o3").to_str().unwrap()])
         .envs(&s.env)
         .output();
     assert!(res.status.success());
@@ -107,7 +107,7 @@ fn json_logs_parse_line_by_line_and_carry_the_build_id() {
         assert!(line.starts_with("signer: ") && line.ends_with(&format!("[build {BUILD_ID}]")), "{line}");
     }
     let res = TestCommand::new("signer")
-        .args(&["sign", "-q", "--out", s.work.path().join("o4").to_str().unwrap()])
+        .args(["sign", "-q", "--out", s.work.path().join("o4").to_str().unwrap()])
         .envs(&s.env)
         .output();
     assert!(res.status.success());
@@ -119,7 +119,7 @@ fn check_reports_what_a_run_would_use_and_exits_0_when_it_can() {
     let s = stage("check-good");
     let out = s.work.path().join("signed");
     let res =
-        TestCommand::new("signer").args(&["check", "--out", out.to_str().unwrap()]).envs(&s.env).output();
+        TestCommand::new("signer").args(["check", "--out", out.to_str().unwrap()]).envs(&s.env).output();
     assert_check_passed(
         &res,
         &[
@@ -136,7 +136,7 @@ fn check_reports_what_a_run_would_use_and_exits_0_when_it_can() {
     assert!(!out.exists(), "check signed something");
 
     let res = TestCommand::new("signer")
-        .args(&["check", "--json", "--out", out.to_str().unwrap()])
+        .args(["check", "--json", "--out", out.to_str().unwrap()])
         .envs(&s.env)
         .output();
     let report: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
@@ -154,7 +154,9 @@ fn check_names_the_fix_for_each_broken_setup() {
         .filter(|(k, _)| !k.starts_with("AWS_ACCESS_KEY_ID") && !k.starts_with("AWS_SECRET_ACCESS_KEY"))
         .cloned()
         .collect();
-    let cases: Vec<(&str, Vec<(String, String)>, i32, &str)> = vec![
+    // What goes wrong, the environment, the exit code, what the one stderr line says.
+    type Case<'a> = (&'a str, Vec<(String, String)>, i32, &'a str);
+    let cases: Vec<Case> = vec![
         ("missing credentials", no_credentials, 5, "AWS_ACCESS_KEY_ID"),
         (
             "unknown secret",
@@ -176,7 +178,7 @@ fn check_names_the_fix_for_each_broken_setup() {
         ),
     ];
     for (what, env, code, fix) in cases {
-        let res = TestCommand::new("signer").args(&["check", "--out", out]).envs(&env).output();
+        let res = TestCommand::new("signer").args(["check", "--out", out]).envs(&env).output();
         let text = stdout(&res);
         assert_eq!(res.status.code(), Some(code), "{what}:\n{text}{:?}", stderr_lines(&res));
         assert!(text.contains("FAIL"), "{what}: no FAIL line:\n{text}");
@@ -234,4 +236,36 @@ fn the_junit_schema_refuses_what_codebuild_would_not_read() {
         std::fs::write(&path, xml).unwrap();
         assert!(junit_validation(&path).is_err(), "the schema accepted {what}");
     }
+}
+
+/// `--aws-max-attempts` and `SIGNER_AWS_MAX_ATTEMPTS`, the old names of `--max-attempts`
+/// (copier's name for the same setting), still reach it, since pipelines set them: a value
+/// that is not a number is refused by `--max-attempts`'s parser whichever name carries it,
+/// and the new variable wins over the old.
+#[test]
+fn the_old_names_of_max_attempts_still_set_it() {
+    let work = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], vars: &[(&str, &str)]| {
+        TestCommand::signer()
+            .args(["export-cert", "--key-file"])
+            .arg(work.path().join("no-such-key.asc"))
+            .args(args)
+            .envs(vars)
+            .output()
+    };
+    for (args, vars) in [
+        (&["--aws-max-attempts", "many"][..], &[][..]),
+        (&[][..], &[("SIGNER_AWS_MAX_ATTEMPTS", "many")][..]),
+        (&["--max-attempts", "many"][..], &[][..]),
+    ] {
+        let out = run(args, vars);
+        assert_eq!(out.status.code(), Some(2), "{args:?} {vars:?}: {:?}", stderr_lines(&out));
+        assert!(
+            stderr_lines(&out).iter().any(|l| l.contains("invalid value 'many' for '--max-attempts <N>'")),
+            "{args:?} {vars:?}: {:?}",
+            stderr_lines(&out)
+        );
+    }
+    let out = run(&[], &[("SIGNER_MAX_ATTEMPTS", "1"), ("SIGNER_AWS_MAX_ATTEMPTS", "many")]);
+    assert_ne!(out.status.code(), Some(2), "the old variable won: {:?}", stderr_lines(&out));
 }

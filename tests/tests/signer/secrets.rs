@@ -64,7 +64,7 @@ fn plain_text_secrets_as_the_seed_readme_stores_them() {
     let exported = work.path().join("signer.env");
     let res = TestCommand::signer()
         .arg("sign")
-        .args(&[
+        .args([
             "--key-secret-id",
             &name("plain", "key"),
             "--passphrase-secret-id",
@@ -149,7 +149,7 @@ fn pipeline_variables_private_key_arn_and_passphrase() {
         [m.env(), build_outputs(work.path())].concat(),
         &[("PRIVATE_KEY_ARN", &name("pipeline", "key")), ("PASSPHRASE", PASSPHRASE)],
     );
-    let res = TestCommand::signer().arg("sign").args(&["--out", out.to_str().unwrap()]).envs(&env).output();
+    let res = TestCommand::signer().arg("sign").args(["--out", out.to_str().unwrap()]).envs(&env).output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
     assert_gpg_accepts_all(&out, &k.public);
 }
@@ -168,7 +168,7 @@ fn artifact_variables_pick_files_and_by_source_layout_separates_duplicates() {
     let out = work.path().join("signed");
     let res = TestCommand::signer()
         .arg("sign")
-        .args(&["--artifact-var", "AMD_TAR", "--artifact-var", "INSTALLER", "--out", out.to_str().unwrap()])
+        .args(["--artifact-var", "AMD_TAR", "--artifact-var", "INSTALLER", "--out", out.to_str().unwrap()])
         .envs(&env)
         .output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
@@ -184,7 +184,7 @@ fn artifact_variables_pick_files_and_by_source_layout_separates_duplicates() {
     let out2 = work.path().join("by-source");
     let res = TestCommand::signer()
         .arg("sign")
-        .args(&["--layout", "by-source", "--out", out2.to_str().unwrap()])
+        .args(["--layout", "by-source", "--out", out2.to_str().unwrap()])
         .envs(&env)
         .output();
     assert!(res.status.success(), "{:?}", stderr_lines(&res));
@@ -196,7 +196,7 @@ fn artifact_variables_pick_files_and_by_source_layout_separates_duplicates() {
     let out3 = work.path().join("filtered");
     let res = TestCommand::signer()
         .arg("sign")
-        .args(&["--include", "*.tar", "--exclude", "*arm64*", "--out", out3.to_str().unwrap()])
+        .args(["--include", "*.tar", "--exclude", "*arm64*", "--out", out3.to_str().unwrap()])
         .envs(&{
             let mut e = env.clone();
             e.retain(|(k, _)| k != "CODEBUILD_SRC_DIR_ArmBuildArtifact");
@@ -230,7 +230,9 @@ fn secret_and_source_errors_are_clear() {
     let o = out.to_str().unwrap();
     let key = name("errors", "key");
 
-    let cases: Vec<(Vec<String>, Vec<(&str, String)>, i32, &str)> = vec![
+    // The flags, the environment, the exit code, what the one stderr line says.
+    type Case<'a> = (Vec<String>, Vec<(&'a str, String)>, i32, &'a str);
+    let cases: Vec<Case> = vec![
         (vec!["--key-secret-id".into(), name("errors", "missing")], vec![], 5, "not found"),
         (vec!["--key-secret-id".into(), name("errors", "not-a-key")], vec![], 4, "no OpenPGP key found"),
         (vec!["--key-secret-id".into(), name("errors", "json")], vec![], 4, "holds JSON"),
@@ -296,13 +298,13 @@ fn secret_and_source_errors_are_clear() {
     let env = with(base.clone(), &[("V", "ecs-agent-v1.tar")]);
     let res = TestCommand::signer()
         .arg("sign")
-        .args(&["--key-secret-id", &key, "--artifact-var", "V", "--out", o])
+        .args(["--key-secret-id", &key, "--artifact-var", "V", "--out", o])
         .envs(&env)
         .output();
     assert_refused(&res, &out, 3, "found in two sources");
     // ... and without --artifact-var: duplicate published names.
     let res =
-        TestCommand::signer().arg("sign").args(&["--key-secret-id", &key, "--out", o]).envs(&base).output();
+        TestCommand::signer().arg("sign").args(["--key-secret-id", &key, "--out", o]).envs(&base).output();
     assert_refused(&res, &out, 3, "--layout by-source");
     std::fs::remove_file(work.path().join("arm/ecs-agent-v1.tar")).unwrap();
 
@@ -310,23 +312,20 @@ fn secret_and_source_errors_are_clear() {
     std::fs::write(work.path().join("outside"), b"x").unwrap();
     std::os::unix::fs::symlink(work.path().join("outside"), work.path().join("amd/link")).unwrap();
     let res =
-        TestCommand::signer().arg("sign").args(&["--key-secret-id", &key, "--out", o]).envs(&base).output();
+        TestCommand::signer().arg("sign").args(["--key-secret-id", &key, "--out", o]).envs(&base).output();
     assert_refused(&res, &out, 3, "outside");
     let env = with(base.clone(), &[("V", "link")]);
     let res = TestCommand::signer()
         .arg("sign")
-        .args(&["--key-secret-id", &key, "--artifact-var", "V", "--out", o])
+        .args(["--key-secret-id", &key, "--artifact-var", "V", "--out", o])
         .envs(&env)
         .output();
     assert_refused(&res, &out, 3, "outside");
     std::fs::remove_file(work.path().join("amd/link")).unwrap();
 
     // No sources and no PATH.
-    let res = TestCommand::signer()
-        .arg("sign")
-        .args(&["--key-secret-id", &key, "--out", o])
-        .envs(&m.env())
-        .output();
+    let res =
+        TestCommand::signer().arg("sign").args(["--key-secret-id", &key, "--out", o]).envs(&m.env()).output();
     assert_refused(&res, &out, 3, "nothing to sign");
 }
 
@@ -341,7 +340,7 @@ fn unreachable_endpoint_fails_quickly() {
     let started = Instant::now();
     let res = TestCommand::signer()
         .arg("sign")
-        .args(&["--key-secret-id", "release-key", "--out", out.to_str().unwrap()])
+        .args(["--key-secret-id", "release-key", "--out", out.to_str().unwrap()])
         .envs(&env)
         .output();
     assert_refused(&res, &out, 5, "cannot reach Secrets Manager");
@@ -368,7 +367,7 @@ fn access_denied_names_the_permission() {
     );
     let res = TestCommand::signer()
         .arg("sign")
-        .args(&["--key-secret-id", "locked-key", "--out", out.to_str().unwrap()])
+        .args(["--key-secret-id", "locked-key", "--out", out.to_str().unwrap()])
         .envs(&env)
         .output();
     assert_refused(&res, &out, 5, "allow secretsmanager:GetSecretValue");
@@ -393,7 +392,7 @@ fn five_sources_of_ten_files_match_sha256sum() {
     let out = work.path().join("signed");
     let res = TestCommand::signer()
         .arg("sign")
-        .args(&[
+        .args([
             "--key-secret-id",
             &name("five", "key"),
             "--passphrase-secret-id",
@@ -471,7 +470,7 @@ fn no_secret_reaches_output_logs_temp_files_or_argv() {
     wrong.retain(|(k, _)| k != "SIGNER_PASSPHRASE_SECRET_ID");
     let res2 = TestCommand::signer()
         .arg("sign")
-        .args(&["--key-secret-id", &name("leak", "key"), "--out", work.path().join("o2").to_str().unwrap()])
+        .args(["--key-secret-id", &name("leak", "key"), "--out", work.path().join("o2").to_str().unwrap()])
         .envs(&wrong)
         .output();
     assert_eq!(res2.status.code(), Some(4));
@@ -526,7 +525,7 @@ fn a_recognisable_secret_reaches_no_output_on_any_error_path() {
         &name("canary", "json-number"),
         serde_json::json!({"key": 12345, "passphrase": passphrase}).to_string().as_bytes(),
     );
-    m.put_secret(&name("canary", "damaged"), armored[..armored.len() / 2].as_bytes());
+    m.put_secret(&name("canary", "damaged"), &armored.as_bytes()[..armored.len() / 2]);
     m.put_secret(&name("canary", "garbage"), format!("not a key but {passphrase}").as_bytes());
 
     let work = tempfile::tempdir().unwrap();
@@ -625,7 +624,7 @@ fn a_recognisable_secret_reaches_no_output_on_any_error_path() {
                 "signer, unreachable endpoint",
                 sign_at(
                     &["--key-secret-id", &key, "--out", &out("o9")],
-                    &with([dead.clone(), sources.clone()].concat(), &[("SIGNER_AWS_MAX_ATTEMPTS", "1")]),
+                    &with([dead.clone(), sources.clone()].concat(), &[("SIGNER_MAX_ATTEMPTS", "1")]),
                 ),
             ),
             (
@@ -652,7 +651,9 @@ fn a_recognisable_secret_reaches_no_output_on_any_error_path() {
     };
     let body: Vec<&str> = armored.lines().filter(|l| l.len() > 40 && !l.starts_with("-----")).collect();
     assert!(!body.is_empty());
-    let modes: [(&str, &[&str], &[(&str, &str)]); 4] = [
+    // The log level's name, its flags and its environment.
+    type Mode<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)]);
+    let modes: [Mode; 4] = [
         ("default", &[], &[]),
         ("-vvv", &["-vvv"], &[]),
         ("-vvv JSON", &["-vvv"], &[("RELSIGN_LOG_FORMAT", "json")]),
