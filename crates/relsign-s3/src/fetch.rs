@@ -273,7 +273,7 @@ mod tests {
 
     #[test]
     fn refuses_urls_that_are_no_release_folder() {
-        for bad in ["ftp://h/x/", "https://h/x/?a=b", "https://h/x/#f", "not a url", "https:///x"] {
+        for bad in ["ftp://h/x/", "https://h/x/?a=b", "https://h/x/#f", "not a url", "https://"] {
             assert!(parse_base_url(bad).is_err(), "{bad}");
         }
     }
