@@ -192,29 +192,17 @@ pub(crate) async fn void_seal(
     key: &str,
     over: Option<&str>,
 ) -> Result<Option<String>, Error> {
-    let sent = client
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .content_type("text/plain; charset=utf-8")
-        .checksum_algorithm(ChecksumAlgorithm::Sha256)
-        .checksum_sha256(to_base64(Sha256::of(VOID).0))
-        .set_if_match(over.map(str::to_string))
-        .set_if_none_match(over.is_none().then(|| "*".to_string()))
-        .body(ByteStream::from_static(VOID))
-        .send()
-        .await;
+    let sent =
+        crate::small::write_small_over(client, bucket, key, VOID, "text/plain; charset=utf-8", over).await;
     match sent {
-        Ok(out) => Ok(out.e_tag().map(str::to_string)),
-        Err(e) if is_precondition_failure(&e) => Err(Error::Raced {
+        Ok(Some(etag)) => Ok(Some(etag)),
+        Ok(None) => Err(Error::Raced {
             bucket: bucket.to_string(),
             key: key.to_string(),
             operation: "PutObject (voiding the seal)".into(),
         }),
         // Refused by policy: the bucket keeps what it published (write-once).
-        Err(e) => Err(match from_sdk(e, bucket, key, "PutObject") {
-            Error::AccessDenied { bucket, key, .. } => Error::WriteOnce { bucket, key },
-            other => other,
-        }),
+        Err(Error::AccessDenied { bucket, key, .. }) => Err(Error::WriteOnce { bucket, key }),
+        Err(other) => Err(other),
     }
 }
