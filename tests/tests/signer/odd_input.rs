@@ -295,7 +295,7 @@ rows! {
     },
     two_keys_without_signing_key: Case {
         name: "two keys without --signing-key",
-        expect: Fails(4, "choose one with --signing-key"),
+        expect: Fails(4, "choose one: `signer sign --signing-key FINGERPRINT`"),
         setup: |_, w| key_file(w, &std::fs::read(&keys().two_certs).unwrap()),
     },
     signing_key_not_in_the_file: Case {
