@@ -55,8 +55,8 @@ pub use provenance::{
 };
 pub use raw::{raw_scheme, RawScheme, RawSignature};
 pub use release::{
-    sha256_file, verify_file, verify_folder, verify_listed, verify_sums, FileCheck, FileStatus,
-    FolderOptions, FolderReport, SignedSums,
+    check_pointer_of, sha256_file, verify_file, verify_folder, verify_listed, verify_sums, FileCheck,
+    FileStatus, FolderOptions, FolderReport, SignedSums,
 };
 pub use semver;
 pub use sequoia_openpgp::types::HashAlgorithm;

@@ -220,22 +220,31 @@ fn check_pointer(
 ) -> FileCheck {
     let status = match files.get(&signature_name(POINTER_NAME)) {
         None => FileStatus::Failed(format!("no signature ({} is missing)", signature_name(POINTER_NAME))),
-        Some(sig) => match verify_file(verifier, path, sig) {
-            Err(why) => FileStatus::Failed(why.to_string()),
-            Ok(v) => match crate::read_capped(path, crate::MAX_POINTER) {
-                Err(e) => FileStatus::Failed(format!("cannot read: {e}")),
-                Ok(bytes) => match crate::Pointer::parse(&bytes, POINTER_NAME) {
-                    Err(e) => FileStatus::Failed(e.to_string()),
-                    Ok(p) if p.sha256sums != sums => FileStatus::Failed(format!(
-                        "names the SHA256SUMS of another release ({}, this one is {sums})",
-                        p.sha256sums
-                    )),
-                    Ok(_) => FileStatus::Signed(v),
-                },
-            },
+        Some(sig) => match (
+            crate::read_capped(path, crate::MAX_POINTER),
+            crate::read_capped(sig, crate::MAX_SIGNATURE),
+        ) {
+            (Err(e), _) | (_, Err(e)) => FileStatus::Failed(format!("cannot read: {e}")),
+            (Ok(json), Ok(signature)) => check_pointer_of(&json, &signature, sums, verifier),
         },
     };
     FileCheck { path: POINTER_NAME.to_string(), status }
+}
+
+/// The pointer a release carries (`release-pointer.json`, read whole, and its signature):
+/// signed by the verifier's certificate and naming this release's `SHA256SUMS` (`sums`).
+pub fn check_pointer_of(json: &[u8], signature: &[u8], sums: Sha256, verifier: &Verifier) -> FileStatus {
+    match verifier.verify(signature, json) {
+        Err(why) => FileStatus::Failed(why.to_string()),
+        Ok(v) => match crate::Pointer::parse(json, POINTER_NAME) {
+            Err(e) => FileStatus::Failed(e.to_string()),
+            Ok(p) if p.sha256sums != sums => FileStatus::Failed(format!(
+                "names the SHA256SUMS of another release ({}, this one is {sums})",
+                p.sha256sums
+            )),
+            Ok(_) => FileStatus::Signed(v),
+        },
+    }
 }
 
 /// Checks that every file `list` names, relative to `base`, has the listed digest.

@@ -105,7 +105,7 @@ impl Source {
         matches!(self, Source::S3 { .. })
     }
 
-    fn url(&self, name: &str) -> Option<url::Url> {
+    pub(crate) fn url(&self, name: &str) -> Option<url::Url> {
         let Source::Http { base, .. } = self else { return None };
         let mut url = base.clone();
         // Each part percent-encoded on its own: a name may hold spaces, `#` or `?`.

@@ -11,7 +11,8 @@
 //! signed one; a multipart upload is aborted on any failure.
 //!
 //! And reading a release back where it is published (`published.rs`, over `fetch.rs`: S3 or
-//! plain HTTP(S)), each object streamed into its signature check, nothing written to disk.
+//! plain HTTP(S)), each object streamed into its signature check, nothing written to disk;
+//! a release pointer there and the release it names (`pointed.rs`).
 
 mod claim;
 mod destination;
@@ -21,6 +22,7 @@ mod housekeeping;
 mod local;
 mod object;
 mod plan;
+mod pointed;
 mod published;
 mod schedule;
 mod small;
@@ -36,6 +38,7 @@ pub use housekeeping::{
 pub use local::{LocalFile, Phase};
 pub use object::{Existing, Mismatch, Proof, RemoteObject};
 pub use plan::{check_keys, scan, Action, Plan, PlanOptions, PlannedFile};
+pub use pointed::{is_pointer_location, split_pointer_location, verify_published_pointer, PointerReport};
 pub use published::{verify_published, PublishedOptions, PublishedReport};
 pub use small::{read_small, write_small_over, SmallObject};
 pub use transfer::{execute, ObjectLock, Progress, UploadOptions, Uploaded};

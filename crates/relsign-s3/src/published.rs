@@ -12,8 +12,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use relsign_pgp::{
-    is_signature_name, signature_name, ChecksumList, FileCheck, FileStatus, Sha256, Sha256Hasher, Verifier,
-    MANIFEST_NAME, MAX_SIGNATURE, MAX_SUMS, SUMS_NAME, SUMS_SIG_NAME,
+    check_pointer_of, is_signature_name, signature_name, ChecksumList, FileCheck, FileStatus, Sha256,
+    Sha256Hasher, Verifier, MANIFEST_NAME, MAX_POINTER, MAX_SIGNATURE, MAX_SUMS, POINTER_NAME, SUMS_NAME,
+    SUMS_SIG_NAME,
 };
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
@@ -32,6 +33,15 @@ pub struct PublishedOptions {
     pub requests: usize,
     /// An object under the prefix that the release does not name is reported, not failed.
     pub allow_extra: bool,
+    /// Folders under the prefix (each ending in `/`) whose objects are not the release's and
+    /// are reported, not failed: the pipeline's exported build logs (`logs/`) sit beside it.
+    pub allow_extra_under: Vec<String>,
+}
+
+impl PublishedOptions {
+    fn allows(&self, name: &str) -> bool {
+        self.allow_extra || self.allow_extra_under.iter().any(|folder| name.starts_with(folder.as_str()))
+    }
 }
 
 /// The verdict on a published release: one check per object, by its `s3://` address or
@@ -43,6 +53,9 @@ pub struct PublishedReport {
     pub extras: Vec<String>,
     /// False over HTTP(S): nothing can be listed, so extra objects cannot be found.
     pub listed: bool,
+    /// The SHA-256 of the published `SHA256SUMS`, when it could be read: what a release
+    /// pointer names.
+    pub sums: Option<Sha256>,
 }
 
 impl PublishedReport {
@@ -68,7 +81,7 @@ pub async fn verify_published(
     let failed =
         |name: &str, why: String| FileCheck { path: source.show(name), status: FileStatus::Failed(why) };
 
-    let sums = match read_small(source, SUMS_NAME, MAX_SUMS).await? {
+    let sums = match read_whole(source, SUMS_NAME, MAX_SUMS).await? {
         Ok(bytes) => bytes,
         Err(why) => {
             report.files.push(failed(
@@ -85,6 +98,7 @@ pub async fn verify_published(
             return Ok(report);
         }
     };
+    report.sums = Some(Sha256::of(&sums));
     let list = match std::str::from_utf8(&sums)
         .map_err(|_| "not UTF-8 text".to_string())
         .and_then(|text| ChecksumList::parse(text, &source.show(SUMS_NAME)).map_err(|e| e.to_string()))
@@ -97,7 +111,7 @@ pub async fn verify_published(
     };
     // The seal. A release with a bad or missing one fails; its files are still checked, each
     // against its own signature, so the report says everything that is wrong.
-    let seal = match read_small(source, SUMS_SIG_NAME, MAX_SIGNATURE).await? {
+    let seal = match read_whole(source, SUMS_SIG_NAME, MAX_SIGNATURE).await? {
         Ok(signature) => {
             let v = verifier.clone();
             let sums = sums.clone();
@@ -117,6 +131,13 @@ pub async fn verify_published(
     for (name, _) in list.entries() {
         expected.insert(name.clone());
         expected.insert(signature_name(name));
+    }
+    // The pointer a release signed with --release-version carries (not listed: it holds the
+    // list's digest): part of the release, and checked like it is in a folder.
+    if let Some(check) = carried_pointer(source, &verifier, listing.as_deref(), Sha256::of(&sums)).await? {
+        expected.insert(POINTER_NAME.to_string());
+        expected.insert(signature_name(POINTER_NAME));
+        report.files.push(check);
     }
     report.files.extend(extras(source, listing.as_deref(), &expected, opts, &mut report.extras));
 
@@ -163,8 +184,8 @@ pub async fn verify_published(
     Ok(report)
 }
 
-/// The objects under the prefix that are not `expected`: failed, or, with `allow_extra`,
-/// kept in `allowed`.
+/// The objects under the prefix that are not `expected`: failed, or, when the options allow
+/// them, kept in `allowed`.
 fn extras(
     source: &Source,
     listing: Option<&[(String, u64)]>,
@@ -174,13 +195,14 @@ fn extras(
 ) -> Vec<FileCheck> {
     let mut failed = Vec::new();
     for (name, _) in listing.unwrap_or_default().iter().filter(|(name, _)| !expected.contains(name)) {
-        if opts.allow_extra {
+        if opts.allows(name) {
             allowed.push(source.show(name));
         } else {
             failed.push(FileCheck {
                 path: source.show(name),
                 status: FileStatus::Failed(
-                    "not part of the release (SHA256SUMS does not list it): remove it, or pass --allow-extra"
+                    "not part of the release (SHA256SUMS does not list it): remove it, or pass --allow-extra \
+                     (--allow-extra-under FOLDER/ for a folder of other files, such as logs/)"
                         .into(),
                 ),
             });
@@ -189,8 +211,43 @@ fn extras(
     failed
 }
 
+/// The release's own `release-pointer.json`, when it has one (listed on S3; tried over
+/// HTTP(S)): its signature and its binding to `sums`.
+async fn carried_pointer(
+    source: &Source,
+    verifier: &Arc<Verifier>,
+    listing: Option<&[(String, u64)]>,
+    sums: Sha256,
+) -> Result<Option<FileCheck>, Error> {
+    if listing.is_some_and(|l| !l.iter().any(|(name, _)| name == POINTER_NAME)) {
+        return Ok(None);
+    }
+    let json = match read_whole(source, POINTER_NAME, MAX_POINTER).await? {
+        Ok(json) => json,
+        Err(_) if listing.is_none() => return Ok(None),
+        Err(why) => {
+            return Ok(Some(FileCheck { path: source.show(POINTER_NAME), status: FileStatus::Failed(why) }))
+        }
+    };
+    let sig_name = signature_name(POINTER_NAME);
+    let status = match read_whole(source, &sig_name, MAX_SIGNATURE).await? {
+        Err(why) => FileStatus::Failed(format!("no signature ({} is {why})", source.show(&sig_name))),
+        Ok(signature) => {
+            let verifier = verifier.clone();
+            tokio::task::spawn_blocking(move || check_pointer_of(&json, &signature, sums, &verifier))
+                .await
+                .map_err(|e| Error::Internal { detail: format!("checking {POINTER_NAME} failed: {e}") })?
+        }
+    };
+    Ok(Some(FileCheck { path: source.show(POINTER_NAME), status }))
+}
+
 /// A small object read whole: its bytes, or why it cannot be used.
-async fn read_small(source: &Source, name: &str, cap: u64) -> Result<Result<Vec<u8>, String>, Error> {
+pub(crate) async fn read_whole(
+    source: &Source,
+    name: &str,
+    cap: u64,
+) -> Result<Result<Vec<u8>, String>, Error> {
     let mut opened = match source.open(name).await? {
         Ok(opened) => opened,
         Err(Missing(why)) => return Ok(Err(why)),

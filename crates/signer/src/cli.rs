@@ -138,6 +138,8 @@ Examples:
   # A published release, where it lives (streamed, nothing written to disk)
   signer verify --cert public.asc s3://releases/v1.90.0/
   signer verify --cert public.asc --allow-extra s3://releases/v1.90.0/   # other objects allowed
+  signer verify --cert public.asc --allow-extra-under logs/ s3://releases/abc123/   # the pipeline's logs beside it
+  signer verify --cert public.asc s3://releases/latest.json   # the published pointer and its release
   AWS_ENDPOINT_URL=http://127.0.0.1:9000 signer verify --cert public.asc --path-style s3://releases/v1/
   signer verify --cert public.asc https://downloads.example.org/releases/1.90.0/
 
@@ -157,8 +159,12 @@ that digest and a good signature of its own (manifest.json: the digest). Each ob
 streamed into its check; nothing is written to disk. Each failure names the object:
 missing, changed, badly signed, unsealed; served with a Content-Encoding (a client that
 decodes it saves other bytes); on S3, under the prefix but not in the release (an error
-unless --allow-extra). Over https nothing can be listed, so extra objects cannot be found:
-the output says so. Exit 1 when the release does not verify, 5 when it cannot be read.";
+unless --allow-extra, or under a folder given to --allow-extra-under). Over https nothing
+can be listed, so extra objects cannot be found: the output says so. A published pointer
+(a location ending in .json, as `copier --promote` writes it) must verify with its .asc
+beside it, and the release it names (relative to the pointer's folder, or an s3:// address)
+is checked in place as above, its SHA256SUMS the one the pointer names. Exit 1 when the
+release does not verify, 5 when it cannot be read.";
 
 const CHECK_HELP: &str = "\
 Takes the flags and environment of `signer sign` and reports, without signing anything:
@@ -397,6 +403,12 @@ pub struct VerifyArgs {
     #[arg(long, env = "SIGNER_ALLOW_EXTRA", value_parser = FalseyValueParser::new())]
     pub allow_extra: bool,
 
+    /// A published release (s3://): objects under this folder of the release's prefix are
+    /// not the release's and do not fail it (repeatable; comma-separated in the variable).
+    /// The pipeline's exported build logs sit beside the release: --allow-extra-under logs/
+    #[arg(long, env = "SIGNER_ALLOW_EXTRA_UNDER", value_name = "FOLDER", value_delimiter = ',')]
+    pub allow_extra_under: Vec<String>,
+
     /// A published release (s3://): address buckets as endpoint/bucket/key (local and
     /// S3-compatible servers; the endpoint comes from AWS_ENDPOINT_URL)
     #[arg(long, env = "SIGNER_PATH_STYLE", value_parser = FalseyValueParser::new())]
@@ -405,9 +417,10 @@ pub struct VerifyArgs {
     #[command(flatten)]
     pub aws: AwsArgs,
 
-    /// Signed folders, artifacts, .asc files or SHA256SUMS files; or a published release,
-    /// checked where it lives without writing it to disk: s3://BUCKET/PREFIX/ or
-    /// https://HOST/PATH/
+    /// Signed folders, artifacts, .asc files, SHA256SUMS files or release pointers; or a
+    /// published release, checked where it lives without writing it to disk:
+    /// s3://BUCKET/PREFIX/ or https://HOST/PATH/, or a published pointer (a name ending in
+    /// .json, such as s3://BUCKET/releases/latest.json) and the release it names
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 }

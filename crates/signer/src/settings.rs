@@ -96,3 +96,18 @@ pub(crate) fn release_version(args: &SignArgs) -> Result<Option<relsign_pgp::Rel
     })?;
     Ok(Some(relsign_pgp::ReleaseVersion { version, location }))
 }
+
+/// `verify --allow-extra-under`: folders of a published release's prefix, each a plain
+/// relative path, given their trailing `/` (so `logs` does not also allow `logs-old/`).
+pub(crate) fn extra_folders(folders: &[String]) -> Result<Vec<String>, Failure> {
+    folders
+        .iter()
+        .map(|folder| {
+            let trimmed = folder.trim_end_matches('/');
+            relsign_pgp::validate_relative(trimmed).map(|()| format!("{trimmed}/")).map_err(|why| {
+                Failure::new(Exit::Usage, format!("--allow-extra-under {folder:?}: {why}"))
+                    .with_fix("pass a folder of the release's prefix, such as --allow-extra-under logs/")
+            })
+        })
+        .collect()
+}

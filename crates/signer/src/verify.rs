@@ -12,10 +12,11 @@ use relsign_pgp::{
     CheckedProvenance, FileCheck, FileStatus, FolderOptions, Pointer, Verifier, MAX_POINTER, PROVENANCE_NAME,
     SUMS_NAME,
 };
+use relsign_s3::PublishedReport;
 use serde::Serialize;
 
 use crate::cli::VerifyArgs;
-use crate::published;
+use crate::published::{self, Checked};
 
 #[derive(Serialize)]
 struct Line {
@@ -88,7 +89,7 @@ impl Line {
             signed: None,
             sha256: None,
             problem: None,
-            note: Some("not part of the release (allowed by --allow-extra)".into()),
+            note: Some("not part of the release (allowed by --allow-extra or --allow-extra-under)".into()),
             provenance: None,
             said: vec![],
         }
@@ -140,16 +141,16 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Failure> {
     let mut notes = Vec::new();
     for path in &args.paths {
         match path.to_str().filter(|p| relsign_s3::is_remote(p)) {
-            Some(location) => {
-                let report = published::check(&args, location, verifier.clone())?;
-                if !report.listed {
-                    notes.push(format!(
-                        "{location}: extra objects cannot be listed over HTTP(S); only the files SHA256SUMS lists were checked"
-                    ));
+            Some(location) => match published::check(&args, location, verifier.clone())? {
+                Checked::Release(report) => lines.extend(published_lines(report, location, &mut notes)),
+                Checked::Pointer(report) => {
+                    lines.push(Line::from_check(Path::new(""), &report.pointer));
+                    if let Some(release) = report.release {
+                        lines.extend(published_lines(release, location, &mut notes));
+                    }
+                    lines.extend(report.binding.iter().map(|c| Line::from_check(Path::new(""), c)));
                 }
-                lines.extend(report.files.iter().map(|c| Line::from_check(Path::new(""), c)));
-                lines.extend(report.extras.into_iter().map(Line::extra));
-            }
+            },
             None => {
                 lines.extend(check_path(&verifier, path, args.require_sums, jobs)?);
                 if path.is_dir() {
@@ -183,6 +184,18 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Failure> {
         let _ = writeln!(stdout, "{} files checked, {} failed", lines.len(), failed);
     }
     Ok(if ok { Exit::Ok } else { Exit::Verify })
+}
+
+/// The lines of a release checked where it is published.
+fn published_lines(report: PublishedReport, location: &str, notes: &mut Vec<String>) -> Vec<Line> {
+    if !report.listed {
+        notes.push(format!(
+            "{location}: extra objects cannot be listed over HTTP(S); only the files SHA256SUMS lists were checked"
+        ));
+    }
+    let mut lines: Vec<Line> = report.files.iter().map(|c| Line::from_check(Path::new(""), c)).collect();
+    lines.extend(report.extras.into_iter().map(Line::extra));
+    lines
 }
 
 fn check_path(

@@ -14,6 +14,7 @@ mod guarantees;
 mod identity;
 mod memory;
 mod operator;
+mod pointed;
 mod promote;
 mod published;
 mod seals;

@@ -15,22 +15,22 @@ use relsign_tests::*;
 
 use super::guarantees::{path_of, upstream};
 
-const POINTER: &str = "s3://releases/rel/latest.json";
+pub(super) const POINTER: &str = "s3://releases/rel/latest.json";
 
-struct Bucket {
-    server: LocalAws,
-    work: tempfile::TempDir,
+pub(super) struct Bucket {
+    pub(super) server: LocalAws,
+    pub(super) work: tempfile::TempDir,
 }
 
 impl Bucket {
-    fn new(server: LocalAws) -> Bucket {
+    pub(super) fn new(server: LocalAws) -> Bucket {
         server.make_bucket("releases");
         Bucket { server, work: tempfile::tempdir().unwrap() }
     }
 
     /// Signs a release of `version` with `key` (each version's manifest differs, and so its
     /// SHA256SUMS); its pointer names the folder `version/` beside rel/latest.json.
-    fn release(&self, version: &str, key: &KeyFile) -> PathBuf {
+    pub(super) fn release(&self, version: &str, key: &KeyFile) -> PathBuf {
         let dist = self.work.path().join(format!("dist-{version}"));
         if !dist.exists() {
             sample_tree(&dist);
@@ -44,7 +44,7 @@ impl Bucket {
         out
     }
 
-    fn copier(&self, signed: &Path, version: &str, extra: &[&str]) -> TestCommand {
+    pub(super) fn copier(&self, signed: &Path, version: &str, extra: &[&str]) -> TestCommand {
         let mut c = TestCommand::copier();
         c.arg("--from")
             .arg(signed)
@@ -60,14 +60,14 @@ impl Bucket {
     }
 
     /// Publishes and promotes `version`, expecting success.
-    fn promote(&self, version: &str, extra: &[&str]) -> PathBuf {
+    pub(super) fn promote(&self, version: &str, extra: &[&str]) -> PathBuf {
         let signed = self.release(version, quick_key());
         self.copier(&signed, version, extra).expect_ok();
         signed
     }
 
     /// rel/latest.json and its .asc as boto3 reads them.
-    fn pointer(&self) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+    pub(super) fn pointer(&self) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
         let dir = tempfile::tempdir().unwrap();
         self.server.get_tree("releases", "rel/latest", dir.path());
         (std::fs::read(dir.path().join(".json")).ok(), std::fs::read(dir.path().join(".json.asc")).ok())
@@ -88,7 +88,7 @@ impl Bucket {
         v["version"].as_str().unwrap().to_string()
     }
 
-    fn put(&self, key: &str, bytes: &[u8]) {
+    pub(super) fn put(&self, key: &str, bytes: &[u8]) {
         self.server.seed(&["put-object", "releases", key], bytes);
     }
 }

@@ -124,16 +124,36 @@ fn tampering_behind_copiers_back(server: LocalAws) {
     assert_rejects(&verify(&s, PREFIX, &[]), &[&stale], "not part of the release");
     let out = verify(&s, PREFIX, &["--allow-extra"]);
     assert_verifies(&out);
-    assert!(
-        stdout(&out).contains(&format!("OK    {stale}  not part of the release (allowed by --allow-extra)"))
-    );
+    assert!(stdout(&out).contains(&format!(
+        "OK    {stale}  not part of the release (allowed by --allow-extra or --allow-extra-under)"
+    )));
     let out = TestCommand::signer()
         .args(["verify", "--cert", quick_key().public.to_str().unwrap(), PREFIX])
         .envs(&s.env)
         .envs(&[("SIGNER_PATH_STYLE", "1"), ("SIGNER_ALLOW_EXTRA", "true")])
         .output();
     assert_verifies(&out);
+    // A folder of other files beside the release (the pipeline's exported logs): allowed by
+    // --allow-extra-under that folder, which allows nothing else.
+    s.server.seed(&["put-object", "releases", "v1/logs/Sign/build.log"], b"a build log");
+    let logs = format!("{PREFIX}logs/Sign/build.log");
+    assert_rejects(
+        &verify(&s, PREFIX, &["--allow-extra-under", "logs/"]),
+        &[&stale],
+        "not part of the release",
+    );
     s.server.seed(&["delete", "releases", "v1/old/agent v0.9.tar"], b"");
+    assert_rejects(&verify(&s, PREFIX, &[]), &[&logs], "--allow-extra-under FOLDER/");
+    assert_rejects(&verify(&s, PREFIX, &["--allow-extra-under", "log"]), &[&logs], "not part of the release");
+    let out = TestCommand::signer()
+        .args(["verify", "--cert", quick_key().public.to_str().unwrap(), PREFIX])
+        .envs(&s.env)
+        .envs(&[("SIGNER_PATH_STYLE", "1"), ("SIGNER_ALLOW_EXTRA_UNDER", "old/,logs")])
+        .output();
+    assert_verifies(&out);
+    assert!(stdout(&out).contains(&format!("OK    {logs}  not part of the release")), "{}", stdout(&out));
+    assert_fails(&verify(&s, PREFIX, &["--allow-extra-under", "../x"]), 2, "--allow-extra-under \"../x\"");
+    s.server.seed(&["delete", "releases", "v1/logs/Sign/build.log"], b"");
 
     // A seal by another key, which gpg refuses too.
     let other = GnuPg::new();
