@@ -69,6 +69,12 @@ const COPY_S3_ACTIONS: [&str; 9] = [
 const EXPORT_S3_ACTION: &str = "s3:PutObject";
 const EXPORT_FOLDER: &str = "/logs/";
 
+/// What the action that verifies the published release may do to the final bucket: read
+/// (`signer verify s3://`: GetObject, ListObjectsV2), nothing else, so that its verdict is
+/// on what consumers read and it cannot change what it judges.
+const VERIFY_S3_ACTIONS: [&str; 2] = ["s3:GetObject", "s3:ListBucket"];
+const VERIFY_BUILDSPEC: &str = "buildspecs/verify-published.yml";
+
 /// Checks the release pipeline template against the buildspecs under `repo_root`.
 pub fn check_release_pipeline(t: &Template, repo_root: &Path) -> Result<Vec<Problem>, Error> {
     let pipeline = Pipeline::of(t)?;
@@ -84,6 +90,15 @@ pub fn check_release_pipeline(t: &Template, repo_root: &Path) -> Result<Vec<Prob
     limits.batches(&pipeline, &buildspecs, &mut load);
     c.problems.extend(limits.problems);
     Ok(c.problems)
+}
+
+/// What a role is for, as the pipeline uses it: the rights each may hold follow.
+#[derive(Clone, Copy, Default)]
+struct Duty {
+    signer: bool,
+    copier: bool,
+    exporter: bool,
+    verifier: bool,
 }
 
 struct Checker<'a> {
@@ -268,38 +283,50 @@ impl Checker<'_> {
             project.as_ref().and_then(|id| self.t.property(id, &["ServiceRole"])).and_then(reference)
         };
         let signer_role = p.action("GPG").and_then(|a| role_of(&a.project));
-        // The role of the action whose project runs `buildspec`.
-        let role_running = |buildspec: &str| {
-            p.actions
-                .iter()
-                .find(|a| {
-                    a.project
-                        .as_ref()
-                        .and_then(|id| self.t.property(id, &["Source", "BuildSpec"]))
-                        .and_then(Value::as_str)
-                        == Some(buildspec)
-                })
-                .and_then(|a| role_of(&a.project))
+        // The action whose project runs `buildspec`.
+        let running = |buildspec: &str| {
+            p.actions.iter().find(|a| {
+                a.project
+                    .as_ref()
+                    .and_then(|id| self.t.property(id, &["Source", "BuildSpec"]))
+                    .and_then(Value::as_str)
+                    == Some(buildspec)
+            })
         };
+        let role_running = |buildspec: &str| running(buildspec).and_then(|a| role_of(&a.project));
         let copy_role = role_running("buildspecs/copy.yml");
         if copy_role.is_none() {
             self.problem("no action runs buildspecs/copy.yml: the copy stage is missing");
         }
         let export_role = role_running("buildspecs/pull-logs.yml");
+        let verify_role = role_running(VERIFY_BUILDSPEC);
+        self.verified_after_publishing(
+            running("buildspecs/copy.yml"),
+            running("buildspecs/pull-logs.yml"),
+            running(VERIFY_BUILDSPEC),
+        );
+        if verify_role.is_some() && verify_role == copy_role {
+            self.problem(format!(
+                "the action running {VERIFY_BUILDSPEC} has the copy role: give it a role of its own that may only read the final bucket"
+            ));
+        }
         let roles: Vec<String> = self.t.ids_of("AWS::IAM::Role");
         for role in roles {
             let statements = role_statements(self.t, &role);
-            let is_signer = signer_role.as_deref() == Some(role.as_str());
-            let is_copier = copy_role.as_deref() == Some(role.as_str());
-            let is_exporter = export_role.as_deref() == Some(role.as_str());
+            let duty = Duty {
+                signer: signer_role.as_deref() == Some(role.as_str()),
+                copier: copy_role.as_deref() == Some(role.as_str()),
+                exporter: export_role.as_deref() == Some(role.as_str()),
+                verifier: verify_role.as_deref() == Some(role.as_str()),
+            };
             for s in statements.iter().filter(|s| s.allow) {
-                self.statement(&role, s, is_signer, is_copier, is_exporter);
+                self.statement(&role, s, duty);
             }
-            if is_signer {
+            if duty.signer {
                 self.signer_reads_both_secrets(&role, &statements);
                 self.signer_reads_its_execution(&role, &statements);
             }
-            if is_copier {
+            if duty.copier {
                 self.copier_writes_under_the_prefix(&role, &statements);
             }
             self.trust_names_its_project(&role);
@@ -340,7 +367,33 @@ impl Checker<'_> {
         }
     }
 
-    fn statement(&mut self, role: &str, s: &Statement, is_signer: bool, is_copier: bool, is_exporter: bool) {
+    /// The release is checked where it was published, by an action that runs after the
+    /// copy and the log export (the last writers of the release's prefix).
+    fn verified_after_publishing(
+        &mut self,
+        copy: Option<&Action>,
+        export: Option<&Action>,
+        verify: Option<&Action>,
+    ) {
+        let Some(verify) = verify else {
+            self.problem(format!(
+                "no action runs {VERIFY_BUILDSPEC}: nothing checks the release where it was published; add the Copy stage's VerifyPublished action (templates/release-pipeline-stack.yml)"
+            ));
+            return;
+        };
+        let at = |a: &Action| (a.stage_index, a.run_order);
+        for before in [copy, export].into_iter().flatten() {
+            if at(verify) <= at(before) {
+                self.problem(format!(
+                    "{}.{} runs {VERIFY_BUILDSPEC} before {}.{} has finished: give it a later RunOrder (or stage), so it judges the release as published",
+                    verify.stage, verify.name, before.stage, before.name
+                ));
+            }
+        }
+    }
+
+    fn statement(&mut self, role: &str, s: &Statement, duty: Duty) {
+        let (is_signer, is_copier, is_exporter) = (duty.signer, duty.copier, duty.exporter);
         let at = format!("{role} ({})", s.origin);
         if s.negated {
             self.problem(format!("{at}: NotAction/NotResource grants by exclusion: list what is allowed"));
@@ -380,9 +433,11 @@ impl Checker<'_> {
             let secrets_key =
                 is_signer && on("SecretsKmsKeyArn") && s.actions.iter().all(|a| a == "kms:Decrypt");
             let bucket_key = is_copier && on("ReleaseBucketKmsKeyArn");
-            if !secrets_key && !bucket_key {
+            let read_key =
+                duty.verifier && on("ReleaseBucketKmsKeyArn") && s.actions.iter().all(|a| a == "kms:Decrypt");
+            if !secrets_key && !bucket_key && !read_key {
                 self.problem(format!(
-                    "{at}: kms:Decrypt only for the signing role on SecretsKmsKeyArn, kms:Decrypt and kms:GenerateDataKey only for the copy role on ReleaseBucketKmsKeyArn"
+                    "{at}: kms:Decrypt only for the signing role on SecretsKmsKeyArn and the verifying role on ReleaseBucketKmsKeyArn, kms:GenerateDataKey only for the copy role on ReleaseBucketKmsKeyArn"
                 ));
             }
         }
@@ -392,7 +447,13 @@ impl Checker<'_> {
             && s.mentions("ReleaseArtifactsBucketS3Uri")
             && s.resources.iter().all(|r| r.to_string().contains(EXPORT_FOLDER));
         if s3 && s.mentions("ReleaseArtifactsBucket") && !export_only {
-            if !is_copier {
+            if duty.verifier && !is_copier {
+                if let Some(bad) = s.actions.iter().find(|a| !VERIFY_S3_ACTIONS.contains(&a.as_str())) {
+                    self.problem(format!(
+                        "{at}: the role verifying the published release may only read the final bucket ({VERIFY_S3_ACTIONS:?}), not {bad}"
+                    ));
+                }
+            } else if !is_copier {
                 self.problem(format!("{at}: only the copy role may touch the final bucket"));
             } else if let Some(bad) = s.actions.iter().find(|a| !COPY_S3_ACTIONS.contains(&a.as_str())) {
                 self.problem(format!(

@@ -207,6 +207,8 @@ fn twelve_builds_run_through_every_stage_to_one_signed_release() {
             "manifest.json",
             "provenance.intoto.jsonl",
             "provenance.intoto.jsonl.asc",
+            "release-pointer.json",
+            "release-pointer.json.asc",
         ]
         .map(String::from),
     );
@@ -228,6 +230,57 @@ fn twelve_builds_run_through_every_stage_to_one_signed_release() {
     }
     assert_eq!(copy.exported["COPY_EXIT_CODE"], "0", "{}", copy.log);
     let export = run.action("Copy", "ExportLogs", None, &[]);
+    // Last, the release checked where it was published, by the read-only role's action: every
+    // object (the logs beside it allowed), then the pointer and the release it names.
+    let verified = run.action("Copy", "VerifyPublished", None, &[("RELSIGN_INSTALL_DIR", &install)]);
+    assert!(
+        verified.log.contains(&format!("OK    s3://{BUCKET}/{commit}/SHA256SUMS.asc  signed by")),
+        "{}",
+        verified.log
+    );
+    assert!(verified.log.contains(&format!("OK    s3://{BUCKET}/{commit}/logs/")), "{}", verified.log);
+    assert!(
+        verified
+            .log
+            .contains(&format!("OK    release 0.1.0 named by s3://{BUCKET}/latest.json  digest matches")),
+        "{}",
+        verified.log
+    );
+    assert!(!verified.log.contains("FAIL"), "{}", verified.log);
+    for report in
+        ["VerifyPublished-Copy/src/reports/published.xml", "VerifyPublished-Copy/src/reports/pointer.xml"]
+    {
+        let path = run.work.path().join(report);
+        validate_junit(&path);
+        let xml = std::fs::read_to_string(&path).unwrap();
+        assert!(xml.contains("<testcase ") && !xml.contains("<failure"), "{report}: {xml}");
+    }
+
+    // A release changed after it was published (one byte, its metadata kept, behind copier's
+    // back) fails VerifyPublished, and so the stage; put back, it passes again.
+    let tar_key = format!("{commit}/{tarball}");
+    run.aws.seed(&["rewrite", BUCKET, &tar_key, "--swap"], b"");
+    let Err(failed) = run.try_action("Copy", "VerifyPublished", None, &[("RELSIGN_INSTALL_DIR", &install)])
+    else {
+        panic!("a changed release passed VerifyPublished");
+    };
+    assert!(failed.log.contains(&format!("FAIL  s3://{BUCKET}/{tar_key}: BAD signature")), "{}", failed.log);
+    run.aws.seed(
+        &["put-object", BUCKET, &tar_key],
+        &std::fs::read(combined.join("amd").join(&tarball)).unwrap(),
+    );
+    run.action("Copy", "VerifyPublished", None, &[("RELSIGN_INSTALL_DIR", &install)]);
+
+    // The pointer Copy promoted, as boto3 reads it and gpg judges it: version 0.1.0, naming
+    // this commit's folder beside it and its SHA256SUMS.
+    let pointer_dir = run.work.path().join("pointer");
+    run.aws.get_tree(BUCKET, "latest", &pointer_dir); // keys less the prefix: .json, .json.asc
+    let (json, asc) = (pointer_dir.join(".json"), pointer_dir.join(".json.asc"));
+    let (ok, why) = GnuPg::verifies_with(&cert, &asc, &json);
+    assert!(ok, "gpg rejects the pointer: {why}");
+    let pointer: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(pointer["version"], "0.1.0");
+    assert_eq!(pointer["release"], format!("{commit}/"));
 
     // The final bucket holds one release: every artifact with its signature, the signed list,
     // no release-version, and the logs of every build of this execution, each of the batch's.
@@ -260,7 +313,8 @@ fn twelve_builds_run_through_every_stage_to_one_signed_release() {
         .expect_ok();
     let signatures: Vec<String> =
         files_under(&download).into_iter().filter(|r| r.ends_with(".asc")).collect();
-    assert_eq!(signatures.len(), 14, "{signatures:?}");
+    // The twelve artifacts', the provenance's and the pointer's the release carries.
+    assert_eq!(signatures.len(), 15, "{signatures:?}");
     check_provenance(&download, &gpg, &fpr, &run, &outcomes, &commit, &artifacts);
     for rel in signatures {
         let sig = download.join(&rel);

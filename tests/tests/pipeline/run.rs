@@ -261,6 +261,7 @@ impl Run {
         build.env.extend(self.aws.env());
         build.env.insert("PATH".into(), self.path.clone());
         build.env.insert("COPIER_PATH_STYLE".into(), "true".into());
+        build.env.insert("SIGNER_PATH_STYLE".into(), "true".into());
         // Sign and Copy run in the signing image, whose only shell is busybox.
         if a.stage == "Sign" || a.stage == "Copy" {
             build.shell = self.busybox_sh.clone();
@@ -283,10 +284,25 @@ impl Run {
         buildspec: Option<PathBuf>,
         extra: &[(&str, &str)],
     ) -> Outcome {
+        self.try_action(stage, name, buildspec, extra).unwrap_or_else(|f| panic!("{stage}.{name}: {f}"))
+    }
+
+    /// [`Run::action`], its build's failure returned (the action failing the stage).
+    pub fn try_action(
+        &mut self,
+        stage: &str,
+        name: &str,
+        buildspec: Option<PathBuf>,
+        extra: &[(&str, &str)],
+    ) -> Result<Outcome, relsign_tests::codebuild::Failed> {
         let a = self.find(stage, name);
         assert!(!a.flag("BatchEnabled"), "{stage}.{name} runs a batch: use Run::batch");
         let (project, project_name) = self.project(&a);
         let dir = self.work.path().join(format!("{name}-{}", a.stage));
+        // A rerun of an action starts afresh, as CodeBuild's new build does.
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
         let primary = self.primary(&a, &dir.join("src"));
         let spec_path =
             self.template.property(&project, &["Source", "BuildSpec"]).and_then(|v| v.as_str()).unwrap();
@@ -303,8 +319,7 @@ impl Run {
         let image = self.image(&project);
         self.records.build(&build_id, image.as_deref(), self.commit().as_deref(), None);
         self.records.action(&a, &build_id);
-        let outcome = build.run(&dir.join("build"));
-        let outcome = outcome.unwrap_or_else(|f| panic!("{}.{name}: {f}", a.stage));
+        let outcome = build.run(&dir.join("build"))?;
         self.log(&outcome);
         if let (Some(out), Some(dir)) = (a.outputs.first(), &outcome.artifact) {
             self.artifacts.insert(out.clone(), dir.clone());
@@ -312,7 +327,7 @@ impl Run {
         if let Some(ns) = &a.namespace {
             self.namespaces.insert(ns.clone(), outcome.exported.clone());
         }
-        outcome
+        Ok(outcome)
     }
 
     /// The execution and its Source action, recorded once, from the Source action's

@@ -248,9 +248,40 @@ fn the_log_export_writing_beyond_the_logs_folder_is_caught() {
 #[test]
 fn the_copy_role_decrypting_with_another_key_is_caught() {
     broken(
-        "                  Resource: !Ref ReleaseBucketKmsKeyArn",
-        "                  Resource: !Ref SigningKmsKeyArn",
-        "kms:Decrypt and kms:GenerateDataKey only for the copy role on ReleaseBucketKmsKeyArn",
+        "Action: [kms:GenerateDataKey, kms:Decrypt]\n                  Resource: !Ref ReleaseBucketKmsKeyArn",
+        "Action: [kms:GenerateDataKey, kms:Decrypt]\n                  Resource: !Ref SigningKmsKeyArn",
+        "kms:GenerateDataKey only for the copy role on ReleaseBucketKmsKeyArn",
+    );
+}
+
+/// The Copy stage's VerifyPublished: present, after the copy and the log export, with a
+/// role of its own that may only read the final bucket.
+#[test]
+fn a_pipeline_that_does_not_verify_what_it_published_is_caught() {
+    broken(
+        "BuildSpec: buildspecs/verify-published.yml",
+        "BuildSpec: buildspecs/pull-logs.yml",
+        "no action runs buildspecs/verify-published.yml",
+    );
+    broken(
+        "ProjectName: !Ref VerifyCodeBuildProject\n                PrimarySource: Buildspecs\n                EnvironmentVariables: '[{\"name\":\"GIT_COMMIT_SHA\",\"value\":\"#{SourceVariables.CommitId}\",\"type\":\"PLAINTEXT\"}]'\n              InputArtifacts: [{Name: Buildspecs}]\n              RunOrder: 3",
+        "ProjectName: !Ref VerifyCodeBuildProject\n                PrimarySource: Buildspecs\n                EnvironmentVariables: '[{\"name\":\"GIT_COMMIT_SHA\",\"value\":\"#{SourceVariables.CommitId}\",\"type\":\"PLAINTEXT\"}]'\n              InputArtifacts: [{Name: Buildspecs}]\n              RunOrder: 2",
+        "Copy.VerifyPublished runs buildspecs/verify-published.yml before Copy.ExportLogs has finished",
+    );
+    broken(
+        "      ServiceRole: !GetAtt VerifyCodeBuildProjectServiceRole.Arn",
+        "      ServiceRole: !GetAtt CopyCodeBuildProjectServiceRole.Arn",
+        "has the copy role: give it a role of its own",
+    );
+    broken(
+        "                Action: s3:GetObject\n",
+        "                Action: [s3:GetObject, s3:PutObject]\n",
+        "VerifyCodeBuildProjectServiceRole (VerifyCodeBuildProjectServiceRole/read-published-release): the role verifying the published release may only read the final bucket ([\"s3:GetObject\", \"s3:ListBucket\"]), not s3:PutObject",
+    );
+    broken(
+        "                Action: s3:ListBucket\n",
+        "                Action: [s3:ListBucket, s3:DeleteObject]\n",
+        "may only read the final bucket ([\"s3:GetObject\", \"s3:ListBucket\"]), not s3:DeleteObject",
     );
 }
 

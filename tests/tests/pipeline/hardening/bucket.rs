@@ -1,6 +1,7 @@
 //! The final bucket's policy as AWS evaluates it (iam-simulate, with the copy role's
 //! policy): conditional writes by the copy role only, no delete-then-create by anyone but
-//! the break-glass role, and one bucket whichever way it is named.
+//! the break-glass role, one bucket whichever way it is named, and the role verifying the
+//! published release able to read it and nothing more.
 
 use super::*;
 
@@ -285,4 +286,68 @@ fn the_bucket_cannot_differ_from_the_one_in_the_release_uri() {
         let dest = t.resolve(&params, &dest).unwrap();
         assert!(dest.starts_with("s3://relsign-releases"), "{dest}");
     }
+}
+
+/// VerifyPublished's role, with its own policies and the final bucket's, as AWS decides:
+/// it reads every object of a release and lists the bucket; it writes nothing (not even with
+/// the conditions the bucket asks of a write), deletes nothing, moves no pointer.
+#[test]
+fn the_verifying_role_reads_the_release_and_can_change_nothing() {
+    let t = load("release-pipeline-stack.yml");
+    let params = release_params();
+    let policy = release_bucket_policy(&t, &params);
+    let bucket_policy = resolved(&t, &params, t.property(&policy, &["PolicyDocument"]).unwrap());
+    let role = params["VerifyCodeBuildProjectServiceRole.Arn"].clone();
+    let identity: Vec<Value> = t
+        .property("VerifyCodeBuildProjectServiceRole", &["Policies"])
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| resolved(&t, &params, &p["PolicyDocument"]))
+        .collect();
+    let object =
+        "arn:aws:s3:::relsign-releases/relsign/releases/0123abc/relsign-0.1.0-x86_64-linux-musl.tar.gz";
+    let pointer = "arn:aws:s3:::relsign-releases/relsign/releases/latest.json";
+    let context = |if_none_match: bool, if_match: bool| {
+        let mut c = json!({
+            "aws:PrincipalArn": role,
+            "aws:PrincipalAccount": "123456789012",
+            "aws:PrincipalIsAWSService": "false",
+            "aws:SecureTransport": "true",
+            "s3:ObjectCreationOperation": "true",
+        });
+        if if_none_match {
+            c["s3:if-none-match"] = json!("*");
+        }
+        if if_match {
+            c["s3:if-match"] = json!("\"9bb58f26192e4ba00f01e2e7b136bbd8\"");
+        }
+        c
+    };
+    let decide_as = |action: &str, resource: &str, c: Value| {
+        decide_action(action, &identity, &bucket_policy, &role, resource, c)
+    };
+    assert_eq!(decide_as("s3:GetObject", object, context(false, false)), "Allowed");
+    assert_eq!(decide_as("s3:GetObject", pointer, context(false, false)), "Allowed");
+    assert_eq!(decide_as("s3:ListBucket", "arn:aws:s3:::relsign-releases", context(false, false)), "Allowed");
+    for (if_none_match, if_match) in [(false, false), (true, false), (false, true)] {
+        for resource in [object, pointer] {
+            let decision = decide_as("s3:PutObject", resource, context(if_none_match, if_match));
+            assert_ne!(
+                decision, "Allowed",
+                "the verifying role may write {resource} ({if_none_match}, {if_match})"
+            );
+        }
+    }
+    for action in ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectRetention", "s3:PutObjectAcl"] {
+        assert_ne!(
+            decide_as(action, object, context(false, false)),
+            "Allowed",
+            "the verifying role may {action}"
+        );
+    }
+    // Nothing outside the release prefix.
+    let elsewhere = "arn:aws:s3:::relsign-releases/other/secret.txt";
+    assert_eq!(decide_as("s3:GetObject", elsewhere, context(false, false)), "ImplicitlyDenied");
 }

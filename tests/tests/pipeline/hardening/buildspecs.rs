@@ -63,7 +63,7 @@ fn install_with_decoy(spec: &str, tarball: &Path, sum: &str, work: &Path) -> std
 #[test]
 fn the_pinned_signer_runs_even_with_another_one_earlier_on_path() {
     require_tool("curl", "curl");
-    for spec in ["signing.yml", "copy.yml"] {
+    for spec in ["signing.yml", "copy.yml", "verify-published.yml"] {
         let work = tempfile::tempdir().unwrap();
         let (tarball, sum) = fake_tarball(work.path(), "1.2.3", "1.2.3");
         let out = install_with_decoy(spec, &tarball, &sum, work.path());

@@ -167,7 +167,7 @@ fn pinning_an_image_moves_the_release_stack_to_it_and_keeps_it_from_expiring() {
     let release = load("release-pipeline-stack.yml");
     let output = &release.root()["Outputs"]["SigningImage"];
     assert!(!output.is_null(), "the release stack must output SigningImage, what Sign and Copy run");
-    for project in ["SigningCodeBuildProject", "CopyCodeBuildProject"] {
+    for project in ["SigningCodeBuildProject", "CopyCodeBuildProject", "VerifyCodeBuildProject"] {
         assert_eq!(
             release.property(project, &["Environment", "Image"]),
             Some(&output["Value"]),

@@ -99,6 +99,7 @@ pub(super) fn release_params() -> Params {
         ("ReleaseArtifactsBucketName", ""),
         ("ReleaseArtifactsBucketS3Uri", "s3://relsign-releases/relsign/releases"),
         ("CopyCodeBuildProjectServiceRole.Arn", "arn:aws:iam::123456789012:role/relsign-CopyRole-1"),
+        ("VerifyCodeBuildProjectServiceRole.Arn", "arn:aws:iam::123456789012:role/relsign-VerifyRole-1"),
     ] {
         p.insert(k.into(), v.into());
     }
