@@ -5,7 +5,7 @@
 //! CODEBUILD_SRC_DIR_<name>; a buildspec's `run-as` runs them as another Linux user the image
 //! names. Nothing else about the agent is documented (docs/pipeline.md says what is known).
 //!
-//! So the real signing.yml and copy.yml run here, chrooted into the built image (busybox its
+//! So the real signing.yml, copy.yml and verify-published.yml run here, chrooted into the built image (busybox its
 //! only shell and tool, none of the host's), against moto, as root and as the image's
 //! non-root user, with HOME and TMPDIR set; the SDK (credentials and config looked up under
 //! HOME) and the commands (the pinned binaries linked under /tmp) must work, and what a
@@ -168,6 +168,20 @@ fn run_as(buildah: &Buildah, uid: Option<u32>) {
         keys.iter().any(|k| k.ends_with("/SHA256SUMS.asc"))
             && keys.iter().any(|k| k.ends_with("/relsign-arm.tar.gz")),
         "{keys:?}"
+    );
+
+    // The Copy stage's last action, in the image too: the release read back where it was
+    // published (signer verify s3://, streamed, nothing on disk).
+    let mut verify = container_build("relsign-release-verify", repo_root().join("buildspecs/verify-published.yml"));
+    verify.env.insert("RESULTS_BUCKET_URI".into(), "s3://releases/rel".into());
+    verify.env.insert("SIGNER_PATH_STYLE".into(), "true".into());
+    let verified = verify
+        .run(Path::new(&format!("{tmp}/verify")))
+        .unwrap_or_else(|f| panic!("verify-published.yml in the image as {who}: {f}"));
+    assert!(
+        verified.log.contains("SHA256SUMS.asc  signed by") && verified.log.contains(" checked, 0 failed"),
+        "{}",
+        verified.log
     );
 
     buildah.run(&["umount", &container]);
