@@ -172,7 +172,8 @@ fn run_as(buildah: &Buildah, uid: Option<u32>) {
 
     // The Copy stage's last action, in the image too: the release read back where it was
     // published (signer verify s3://, streamed, nothing on disk).
-    let mut verify = container_build("relsign-release-verify", repo_root().join("buildspecs/verify-published.yml"));
+    let mut verify =
+        container_build("relsign-release-verify", repo_root().join("buildspecs/verify-published.yml"));
     verify.env.insert("RESULTS_BUCKET_URI".into(), "s3://releases/rel".into());
     verify.env.insert("SIGNER_PATH_STYLE".into(), "true".into());
     let verified = verify
