@@ -39,8 +39,17 @@ impl TestCommand {
     /// `signer sign` with `key`, its passphrase (if it has one) read from a file written
     /// into `work`; the caller adds `--out` and the inputs.
     pub fn sign(key: &KeyFile, work: &Path) -> TestCommand {
+        TestCommand::signer_with_key("sign", key, work)
+    }
+
+    /// `signer check` (the preflight of `sign`) with the same key flags as [`TestCommand::sign`].
+    pub fn check(key: &KeyFile, work: &Path) -> TestCommand {
+        TestCommand::signer_with_key("check", key, work)
+    }
+
+    fn signer_with_key(subcommand: &str, key: &KeyFile, work: &Path) -> TestCommand {
         let mut cmd = TestCommand::signer();
-        cmd.arg("sign").arg("--key-file").arg(&key.secret);
+        cmd.arg(subcommand).arg("--key-file").arg(&key.secret);
         if !key.passphrase.is_empty() {
             let pass = work.join("passphrase");
             std::fs::write(&pass, key.passphrase).unwrap();

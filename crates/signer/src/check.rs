@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use relsign_cli::preflight::Report;
 use relsign_cli::{Exit, Failure};
-use relsign_codebuild::{check_output, collect, Input, OutputState};
+use relsign_codebuild::{check_output, check_side_file, collect, Input, OutputState};
 
 use crate::cli::SignArgs;
 use crate::settings::{input_roots, inputs, selection_options};
@@ -21,6 +21,7 @@ pub fn run(args: SignArgs) -> Result<Exit, Failure> {
         Err(f) => report.failure("sources", f),
     }
     output(&args, inputs.as_deref().unwrap_or_default(), &mut report);
+    exported_vars(&args, inputs.as_deref().unwrap_or_default(), &mut report);
     match &args.key.kms_key_id {
         Some(id) => kms_source::check(id, &args.key, &args.aws, &mut report),
         None => key_source::check(&args.key, &args.passphrase, &args.aws, &mut report),
@@ -106,5 +107,17 @@ fn output(args: &SignArgs, inputs: &[Input], report: &mut Report) {
                 ),
             }
         }
+    }
+}
+
+/// `--exported-vars` lies outside every input, as `sign` requires before it reads anything:
+/// inside one it would be signed with the artifacts, or overwrite one.
+fn exported_vars(args: &SignArgs, inputs: &[Input], report: &mut Report) {
+    let Some(path) = &args.exported_vars else { return };
+    let roots = input_roots(inputs);
+    let roots: Vec<&Path> = roots.iter().map(PathBuf::as_path).collect();
+    match check_side_file(path, "--exported-vars", &roots) {
+        Err(e) => report.failure("exported variables", &Failure::from(e)),
+        Ok(()) => report.ok("exported variables", format!("{} is outside every input", path.display())),
     }
 }

@@ -168,7 +168,8 @@ release does not verify, 5 when it cannot be read.";
 
 const CHECK_HELP: &str = "\
 Takes the flags and environment of `signer sign` and reports, without signing anything:
-the sources and how many files each holds, the output folder, the AWS region and where the
+the sources and how many files each holds, the output folder (and --exported-vars: outside
+every input), the AWS region and where the
 credentials come from, each secret read and decoded, the key chosen and unlocked (its
 fingerprint shown), and with --provenance the pipeline execution read from AWS. Each
 problem comes with its fix; the exit code is the one the run would fail with.

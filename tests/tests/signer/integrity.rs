@@ -183,6 +183,27 @@ fn exported_vars_inside_an_input_is_refused() {
     }
     assert!(!dist.join("signer.env").exists(), "the variables file was written into the input");
     assert_eq!(std::fs::read(&artifact).unwrap(), before, "the artifact was overwritten");
+
+    // The preflight says so too, with the exit code the run fails with; outside, it passes.
+    for vars in [dist.join("signer.env"), artifact.clone()] {
+        let res = TestCommand::check(k, work.path())
+            .args(["--out", out.to_str().unwrap(), "--exported-vars", vars.to_str().unwrap()])
+            .arg(&dist)
+            .output();
+        assert_eq!(res.status.code(), Some(6), "{}\n{:?}", stdout(&res), stderr_lines(&res));
+        assert!(
+            stdout(&res).contains(&format!("--exported-vars {} is inside input", vars.display())),
+            "{}",
+            stdout(&res)
+        );
+    }
+    let outside = work.path().join("signer.env");
+    let res = TestCommand::check(k, work.path())
+        .args(["--out", out.to_str().unwrap(), "--exported-vars", outside.to_str().unwrap()])
+        .arg(&dist)
+        .output();
+    assert!(res.status.success(), "{}\n{:?}", stdout(&res), stderr_lines(&res));
+    assert!(!outside.exists() && !dist.join("signer.env").exists(), "the preflight wrote the variables");
 }
 
 /// An input whose path is longer than the system opens (4096 bytes, reached through deep
