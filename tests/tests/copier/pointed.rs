@@ -13,26 +13,13 @@ use relsign_tests::local_aws::LocalAws;
 use relsign_tests::*;
 
 use super::promote::{Bucket, POINTER};
+use super::published::assert_rejects;
 
 fn verify(b: &Bucket, location: &str) -> Output {
     TestCommand::signer()
         .args(["verify", "--cert", quick_key().public.to_str().unwrap(), "--path-style", location])
         .envs(&b.server.env())
         .output()
-}
-
-/// Exit 1, and the failing lines are exactly one per entry of `objects`, each naming it and
-/// saying `says`.
-#[track_caller]
-fn assert_rejects(out: &Output, objects: &[&str], says: &str) {
-    let text = stdout(out);
-    assert_eq!(out.status.code(), Some(1), "stdout: {text}\nstderr: {:?}", stderr_lines(out));
-    let failed: Vec<&str> = text.lines().filter(|l| l.starts_with("FAIL")).collect();
-    assert_eq!(failed.len(), objects.len(), "{text}");
-    for (object, line) in objects.iter().zip(&failed) {
-        let named = format!("FAIL  {object}: ");
-        assert!(line.starts_with(&named) && line.contains(says), "want {named}...{says}, got {line}");
-    }
 }
 
 /// Whether gpg takes `json` signed by `sig` with the release certificate.

@@ -47,7 +47,7 @@ fn assert_verifies(out: &Output) {
 /// Exit 1, and the failing lines are exactly one per object in `objects`, each naming it
 /// and saying `says`.
 #[track_caller]
-fn assert_rejects(out: &Output, objects: &[&str], says: &str) {
+pub(super) fn assert_rejects(out: &Output, objects: &[&str], says: &str) {
     let text = stdout(out);
     assert_eq!(out.status.code(), Some(1), "stdout: {text}\nstderr: {:?}", stderr_lines(out));
     let failed: Vec<&str> = text.lines().filter(|l| l.starts_with("FAIL")).collect();

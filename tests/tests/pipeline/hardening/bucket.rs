@@ -66,6 +66,17 @@ fn decide_action(
     answer["decision"].as_str().unwrap().to_string()
 }
 
+/// A role's inline policies, resolved as IAM receives them.
+fn inline_policies(t: &Template, params: &Params, role: &str) -> Vec<Value> {
+    t.property(role, &["Policies"])
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| resolved(t, params, &p["PolicyDocument"]))
+        .collect()
+}
+
 /// The final bucket's policy (the one whose bucket is the release bucket), by logical id.
 fn release_bucket_policy(t: &Template, params: &Params) -> String {
     t.ids_of("AWS::S3::BucketPolicy")
@@ -87,14 +98,7 @@ fn the_bucket_policy_refuses_unconditional_writes_and_foreign_replacements() {
     assert_eq!(t.resource(&policy).unwrap()["Condition"], "ManageReleaseBucketPolicy");
     let bucket_policy = resolved(&t, &params, t.property(&policy, &["PolicyDocument"]).unwrap());
     let copy_role = params["CopyCodeBuildProjectServiceRole.Arn"].clone();
-    let copy_identity: Vec<Value> = t
-        .property("CopyCodeBuildProjectServiceRole", &["Policies"])
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| resolved(&t, &params, &p["PolicyDocument"]))
-        .collect();
+    let copy_identity = inline_policies(&t, &params, "CopyCodeBuildProjectServiceRole");
     let admin = "arn:aws:iam::123456789012:role/admin";
     let admin_identity = [
         json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}]}),
@@ -267,10 +271,15 @@ fn the_bucket_cannot_differ_from_the_one_in_the_release_uri() {
         let policy = release_bucket_policy(&t, &params);
         let doc = resolved(&t, &params, t.property(&policy, &["PolicyDocument"]).unwrap()).to_string();
         let mut arns: Vec<&str> = doc.split('"').filter(|s| s.starts_with("arn:aws:s3:::")).collect();
-        let copy = t.property("CopyCodeBuildProjectServiceRole", &["Policies"]).unwrap();
-        let copy = resolved(&t, &params, copy).to_string();
-        arns.extend(copy.split('"').filter(|s| s.starts_with("arn:aws:s3:::")));
-        assert!(arns.len() >= 8, "{arns:?}");
+        // The roles that name the final bucket: the copy role and the verifying role.
+        let roles: Vec<String> = ["CopyCodeBuildProjectServiceRole", "VerifyCodeBuildProjectServiceRole"]
+            .iter()
+            .map(|role| Value::Array(inline_policies(&t, &params, role)).to_string())
+            .collect();
+        for role in &roles {
+            arns.extend(role.split('"').filter(|s| s.starts_with("arn:aws:s3:::")));
+        }
+        assert!(arns.len() >= 10, "{arns:?}");
         for arn in arns {
             let bucket = arn.trim_start_matches("arn:aws:s3:::").split('/').next().unwrap();
             assert_eq!(
@@ -298,14 +307,7 @@ fn the_verifying_role_reads_the_release_and_can_change_nothing() {
     let policy = release_bucket_policy(&t, &params);
     let bucket_policy = resolved(&t, &params, t.property(&policy, &["PolicyDocument"]).unwrap());
     let role = params["VerifyCodeBuildProjectServiceRole.Arn"].clone();
-    let identity: Vec<Value> = t
-        .property("VerifyCodeBuildProjectServiceRole", &["Policies"])
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| resolved(&t, &params, &p["PolicyDocument"]))
-        .collect();
+    let identity = inline_policies(&t, &params, "VerifyCodeBuildProjectServiceRole");
     let object =
         "arn:aws:s3:::relsign-releases/relsign/releases/0123abc/relsign-0.1.0-x86_64-linux-musl.tar.gz";
     let pointer = "arn:aws:s3:::relsign-releases/relsign/releases/latest.json";
