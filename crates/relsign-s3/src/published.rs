@@ -98,7 +98,8 @@ pub async fn verify_published(
             return Ok(report);
         }
     };
-    report.sums = Some(Sha256::of(&sums));
+    let sums_digest = Sha256::of(&sums);
+    report.sums = Some(sums_digest);
     let list = match std::str::from_utf8(&sums)
         .map_err(|_| "not UTF-8 text".to_string())
         .and_then(|text| ChecksumList::parse(text, &source.show(SUMS_NAME)).map_err(|e| e.to_string()))
@@ -134,7 +135,7 @@ pub async fn verify_published(
     }
     // The pointer a release signed with --release-version carries (not listed: it holds the
     // list's digest): part of the release, and checked like it is in a folder.
-    if let Some(check) = carried_pointer(source, &verifier, listing.as_deref(), Sha256::of(&sums)).await? {
+    if let Some(check) = carried_pointer(source, &verifier, listing.as_deref(), sums_digest).await? {
         expected.insert(POINTER_NAME.to_string());
         expected.insert(signature_name(POINTER_NAME));
         report.files.push(check);
