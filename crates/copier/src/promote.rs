@@ -14,7 +14,8 @@ use std::time::Duration;
 use aws_sdk_s3::Client;
 use relsign_cli::{Exit, Failure};
 use relsign_pgp::{
-    signature_name, Pointer, Sha256, Verifier, MAX_POINTER, MAX_SIGNATURE, POINTER_NAME, SUMS_NAME,
+    signature_name, Pointer, PointerRejected, Sha256, Verifier, MAX_POINTER, MAX_SIGNATURE, POINTER_NAME,
+    SUMS_NAME,
 };
 use relsign_s3::{read_small, write_small_over, Destination, SmallObject};
 
@@ -85,11 +86,14 @@ fn ours(args: &Args, verifier: &Verifier, target: &Target, dest: &Destination) -
     let signature = relsign_pgp::read_capped(&sig_path, MAX_SIGNATURE).map_err(|e| {
         input(format!("--promote: cannot read {}: {e}", sig_path.display()), "sign the release again")
     })?;
-    verifier.verify(&signature, json.as_slice()).map_err(|why| {
-        Failure::new(Exit::Verify, format!("{} does not verify: {why}", path.display()))
-            .with_fix("nothing was promoted; sign the release again")
-    })?;
-    let pointer = Pointer::parse(&json, &path.display().to_string())?;
+    let (_, pointer) = relsign_pgp::verify_pointer(&json, &signature, verifier, &path.display().to_string())
+        .map_err(|why| match why {
+            PointerRejected::Signature(why) => {
+                Failure::new(Exit::Verify, format!("{} does not verify: {why}", path.display()))
+                    .with_fix("nothing was promoted; sign the release again")
+            }
+            PointerRejected::Malformed(e) => Failure::from(e),
+        })?;
     let sums = relsign_pgp::read_capped(&args.from.join(SUMS_NAME), relsign_pgp::MAX_SUMS).map_err(|e| {
         input(format!("cannot read {SUMS_NAME} in {}: {e}", args.from.display()), "check --from")
     })?;
@@ -121,12 +125,9 @@ enum Found {
 fn judge(verifier: &Verifier, key: &Option<SmallObject>, sig: &Option<SmallObject>, uri: &str) -> Found {
     let Some(key) = key else { return Found::Absent };
     let Some(sig) = sig else { return Found::Unverified(format!("{} is missing", signature_name(uri))) };
-    if let Err(why) = verifier.verify(&sig.bytes, key.bytes.as_slice()) {
-        return Found::Unverified(why.to_string());
-    }
-    match Pointer::parse(&key.bytes, uri) {
-        Ok(p) => Found::Verified(p),
-        Err(e) => Found::Unverified(e.to_string()),
+    match relsign_pgp::verify_pointer(&key.bytes, &sig.bytes, verifier, uri) {
+        Ok((_, p)) => Found::Verified(p),
+        Err(why) => Found::Unverified(why.to_string()),
     }
 }
 

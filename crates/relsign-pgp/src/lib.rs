@@ -47,7 +47,7 @@ pub use names::{
     MAX_NAME_PART_BYTES, POINTER_NAME, PROVENANCE_NAME, RESERVED_NAMES, SIGNATURE_SUFFIX, SUMS_NAME,
     SUMS_SIG_NAME,
 };
-pub use pointer::{normalize_location, parse_version, Pointer, MAX_POINTER};
+pub use pointer::{normalize_location, parse_version, verify_pointer, Pointer, PointerRejected, MAX_POINTER};
 pub use provenance::{
     check_provenance, sign_provenance, subjects_of, BuildDefinition, BuildMetadata, Builder,
     CheckedProvenance, Provenance, ResourceDescriptor, RunDetails, Statement, Subject, SLSA_PROVENANCE_V1,

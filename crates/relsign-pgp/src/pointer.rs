@@ -10,7 +10,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Sha256};
+use crate::{Error, Rejection, Sha256, Verified, Verifier};
 
 /// The schema identifier written into every pointer.
 const SCHEMA: &str = "relsign-pointer/1";
@@ -117,6 +117,38 @@ impl Pointer {
             format!("{base}{}", self.release)
         }
     }
+}
+
+/// Why a stored pointer is not taken.
+#[derive(Debug)]
+pub enum PointerRejected {
+    /// Its detached signature is not a good one by a trusted key over these bytes.
+    Signature(Rejection),
+    /// Signed, but no pointer of this schema (see [`Pointer::parse`]).
+    Malformed(Error),
+}
+
+impl std::fmt::Display for PointerRejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PointerRejected::Signature(why) => why.fmt(f),
+            PointerRejected::Malformed(why) => why.fmt(f),
+        }
+    }
+}
+
+/// A pointer's bytes and its detached signature judged together: signed by `verifier`'s
+/// certificate, then read as a pointer. Every reader of a stored pointer (a release folder,
+/// a published pointer, copier deciding a promotion) goes through here.
+pub fn verify_pointer(
+    json: &[u8],
+    signature: &[u8],
+    verifier: &Verifier,
+    origin: &str,
+) -> Result<(Verified, Pointer), PointerRejected> {
+    let signed = verifier.verify(signature, json).map_err(PointerRejected::Signature)?;
+    let pointer = Pointer::parse(json, origin).map_err(PointerRejected::Malformed)?;
+    Ok((signed, pointer))
 }
 
 #[cfg(test)]

@@ -234,16 +234,13 @@ fn check_pointer(
 /// The pointer a release carries (`release-pointer.json`, read whole, and its signature):
 /// signed by the verifier's certificate and naming this release's `SHA256SUMS` (`sums`).
 pub fn check_pointer_of(json: &[u8], signature: &[u8], sums: Sha256, verifier: &Verifier) -> FileStatus {
-    match verifier.verify(signature, json) {
+    match crate::verify_pointer(json, signature, verifier, POINTER_NAME) {
         Err(why) => FileStatus::Failed(why.to_string()),
-        Ok(v) => match crate::Pointer::parse(json, POINTER_NAME) {
-            Err(e) => FileStatus::Failed(e.to_string()),
-            Ok(p) if p.sha256sums != sums => FileStatus::Failed(format!(
-                "names the SHA256SUMS of another release ({}, this one is {sums})",
-                p.sha256sums
-            )),
-            Ok(_) => FileStatus::Signed(v),
-        },
+        Ok((_, p)) if p.sha256sums != sums => FileStatus::Failed(format!(
+            "names the SHA256SUMS of another release ({}, this one is {sums})",
+            p.sha256sums
+        )),
+        Ok((v, _)) => FileStatus::Signed(v),
     }
 }
 

@@ -8,7 +8,10 @@
 
 use std::sync::Arc;
 
-use relsign_pgp::{signature_name, FileCheck, FileStatus, Pointer, Verifier, MAX_POINTER, MAX_SIGNATURE};
+use relsign_pgp::{
+    signature_name, verify_pointer, FileCheck, FileStatus, PointerRejected, Verifier, MAX_POINTER,
+    MAX_SIGNATURE,
+};
 
 use crate::fetch::Source;
 use crate::published::{read_whole, verify_published, PublishedOptions, PublishedReport};
@@ -32,20 +35,10 @@ pub fn split_pointer_location(location: &str) -> Option<(&str, &str)> {
 pub struct PointerReport {
     /// The pointer itself: signed by the verifier's certificate, or why not.
     pub pointer: FileCheck,
-    /// What it says, once it verified.
-    pub says: Option<Pointer>,
     /// The release it names, checked where it is.
     pub release: Option<PublishedReport>,
     /// The binding: the release's `SHA256SUMS` digest is the pointer's.
     pub binding: Option<FileCheck>,
-}
-
-impl PointerReport {
-    pub fn ok(&self) -> bool {
-        self.pointer.is_ok()
-            && self.release.as_ref().is_some_and(PublishedReport::ok)
-            && self.binding.as_ref().is_some_and(FileCheck::is_ok)
-    }
 }
 
 /// Checks the pointer `name` in `folder`, then the release it names, with `verifier`.
@@ -58,8 +51,7 @@ pub async fn verify_published_pointer(
 ) -> Result<PointerReport, Error> {
     let shown = folder.show(name);
     let failed = |why: String| FileCheck { path: shown.clone(), status: FileStatus::Failed(why) };
-    let mut report =
-        PointerReport { pointer: failed(String::new()), says: None, release: None, binding: None };
+    let mut report = PointerReport { pointer: failed(String::new()), release: None, binding: None };
 
     let json = match read_whole(folder, name, MAX_POINTER).await? {
         Ok(json) => json,
@@ -76,23 +68,19 @@ pub async fn verify_published_pointer(
             return Ok(report);
         }
     };
-    let v = verifier.clone();
     let checked = {
-        let json = json.clone();
-        tokio::task::spawn_blocking(move || v.verify(&signature, json.as_slice()))
+        let (v, origin) = (verifier.clone(), shown.clone());
+        tokio::task::spawn_blocking(move || verify_pointer(&json, &signature, &v, &origin))
             .await
             .map_err(|e| Error::Internal { detail: format!("checking {shown} failed: {e}") })?
     };
-    let signed = match checked {
-        Ok(signed) => signed,
-        Err(why) => {
+    let (signed, pointer) = match checked {
+        Ok(checked) => checked,
+        Err(PointerRejected::Signature(why)) => {
             report.pointer = failed(format!("the pointer does not verify: {why}"));
             return Ok(report);
         }
-    };
-    let pointer = match Pointer::parse(&json, &shown) {
-        Ok(pointer) => pointer,
-        Err(e) => {
+        Err(PointerRejected::Malformed(e)) => {
             report.pointer = failed(e.to_string());
             return Ok(report);
         }
@@ -104,7 +92,6 @@ pub async fn verify_published_pointer(
         Ok(release) => release,
         Err(why) => {
             report.binding = Some(FileCheck { path: named, status: FileStatus::Failed(why) });
-            report.says = Some(pointer);
             return Ok(report);
         }
     };
@@ -119,13 +106,12 @@ pub async fn verify_published_pointer(
     };
     report.binding = Some(FileCheck { path: named, status });
     report.release = Some(checked);
-    report.says = Some(pointer);
     Ok(report)
 }
 
 impl Source {
     /// The release a pointer read from this source names: a relative folder (as
-    /// [`Pointer::parse`] checked it: plain names, ending in `/`) below this one, or an
+    /// [`relsign_pgp::Pointer::parse`] checked it: plain names, ending in `/`) below this one, or an
     /// `s3://` location read with the same client. Over HTTP(S) only a relative one can be
     /// followed.
     pub fn release_at(&self, location: &str) -> Result<Source, String> {
