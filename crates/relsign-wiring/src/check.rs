@@ -326,6 +326,9 @@ impl Checker<'_> {
                 self.signer_reads_both_secrets(&role, &statements);
                 self.signer_reads_its_execution(&role, &statements);
             }
+            if duty.verifier {
+                self.verifier_reads_the_release(&role, &statements);
+            }
             if duty.copier {
                 self.copier_writes_under_the_prefix(&role, &statements);
             }
@@ -350,6 +353,23 @@ impl Checker<'_> {
             {
                 self.problem(format!(
                     "{role}: its trust policy lets any CodeBuild project assume it: add StringEquals aws:SourceAccount and aws:SourceArn of its project"
+                ));
+            }
+        }
+    }
+
+    /// The verifying role holds both reads `signer verify s3://` makes: ListObjectsV2 (an
+    /// object the release does not list is found) and GetObject. Without s3:ListBucket, S3
+    /// also answers a GetObject of a missing key with 403, not 404 (GetObject API reference),
+    /// so a missing file would read as access denied rather than as missing.
+    fn verifier_reads_the_release(&mut self, role: &str, statements: &[Statement]) {
+        for action in VERIFY_S3_ACTIONS {
+            let granted = statements.iter().any(|s| {
+                s.allow && s.actions.iter().any(|a| a == action) && s.mentions("ReleaseArtifactsBucket")
+            });
+            if !granted {
+                self.problem(format!(
+                    "{role}: the role verifying the published release needs {action} on the final bucket (signer verify lists the release's prefix and reads each object)"
                 ));
             }
         }

@@ -283,6 +283,13 @@ fn a_pipeline_that_does_not_verify_what_it_published_is_caught() {
         "                Action: [s3:ListBucket, s3:DeleteObject]\n",
         "may only read the final bucket ([\"s3:GetObject\", \"s3:ListBucket\"]), not s3:DeleteObject",
     );
+    // Less than it needs: without listing, extra objects go unseen and a missing one reads
+    // as access denied.
+    broken(
+        "                Action: s3:ListBucket\n",
+        "                Action: s3:GetObjectTagging\n",
+        "VerifyCodeBuildProjectServiceRole: the role verifying the published release needs s3:ListBucket on the final bucket",
+    );
 }
 
 #[test]
